@@ -1,0 +1,17 @@
+/**
+ * One jest run for everything under test/. ts-jest only transpiles (isolatedModules);
+ * `npm run typecheck` does the type checking once for the whole tree.
+ * Node is started with --experimental-vm-modules (see package.json) so that jest can
+ * require() ESM-only dependencies such as http-proxy-middleware 4.
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.test.json' }],
+  },
+  testTimeout: 20000,
+  // Each test file starts its own loopback servers; two workers fit a 2-core machine.
+  maxWorkers: 2,
+};

@@ -1,0 +1,77 @@
+/**
+ * Reads the proxy configuration from a YAML or JSON file plus the environment, and
+ * validates it. All problems are reported at once, each naming its field.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { configSchema, type ProxyConfig } from './schema';
+import { applyEnvDefaults, ConfigError, formatPath, interpolateEnv } from './env';
+
+export { ConfigError } from './env';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses config text. JSON is parsed as YAML too (JSON is YAML 1.2), which also catches
+ * duplicate keys that JSON.parse would silently collapse: a duplicated service or client
+ * name is an error, not a surprise.
+ */
+export function parseConfigText(text: string, source: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `${e.code === 'DUPLICATE_KEY' ? 'duplicate key' : 'syntax error'}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  return doc.toJS();
+}
+
+/** Validates an already-parsed config object after environment interpolation. */
+export function buildConfig(raw: unknown, env: Env, source = 'config'): ProxyConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, ['(top level): expected a mapping with listen, vault, clients and services']);
+  }
+  const issues: string[] = [];
+  const interpolated = interpolateEnv(raw, env, issues) as Record<string, unknown>;
+  const withEnv = applyEnvDefaults(interpolated, env, issues);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  const result = configSchema.safeParse(withEnv);
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(issue)}`),
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+/** Loads, interpolates and validates a config file. */
+export async function loadConfigFile(path: string, env: Env = process.env): Promise<ProxyConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new ConfigError(path, [`cannot read the config file (${code})`]);
+  }
+  return buildConfig(parseConfigText(text, path), env, path);
+}
+
+function describeIssue(issue: { code: string; message: string; keys?: readonly string[] }): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.message.startsWith('Invalid input: expected') && issue.message.endsWith('received undefined')) {
+    return `is required (${issue.message.replace('Invalid input: ', '').replace(', received undefined', '')})`;
+  }
+  return issue.message;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

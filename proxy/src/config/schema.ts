@@ -1,0 +1,219 @@
+/**
+ * The proxy's configuration shape, validated once at start. Every problem is reported with
+ * the dotted path of the field and what was expected, all problems in one error.
+ *
+ * The shape in the README (`listen`, `vault`, `clients`, `services`) is a promise: fields
+ * may be added, none renamed or removed.
+ */
+import { z } from 'zod';
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** Headers the proxy must own or that would break framing; injection may not set them. */
+const RESERVED_HEADER_NAMES = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection',
+  'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate', 'x-request-id',
+]);
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Service and client names appear in URLs, metrics labels and logs: keep them plain. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** `{{field}}` placeholders in header templates. */
+export const TEMPLATE_PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+const httpUrl = (what: string) =>
+  z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${what} must be an absolute http(s) URL, got "${value}"` });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `${what} must use http or https, got "${url.protocol}"` });
+    }
+    if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: `${what} must not carry credentials in the URL; put them in Vault` });
+    }
+    if (url.search || url.hash) {
+      ctx.addIssue({ code: 'custom', message: `${what} must not have a query or fragment` });
+    }
+  });
+
+/** A Vault KV path relative to the mount: no leading slash, no dot segments, no empty segments. */
+const kvPath = z
+  .string()
+  .min(1)
+  .refine((p) => p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'), {
+    message: 'must be a KV path like "team/service" (no leading or trailing slash, no empty, "." or ".." segments)',
+  });
+
+const duration = (what: string, def: number) => z.number({ error: `${what} must be a number` }).int().positive().default(def);
+
+const tokenAuth = z.strictObject({ method: z.literal('token'), token: z.string().min(1, 'must not be empty') });
+const appRoleAuth = z.strictObject({
+  method: z.literal('approle'),
+  roleId: z.string().min(1, 'must not be empty'),
+  secretId: z.string().min(1, 'must not be empty'),
+  mount: z.string().min(1).default('approle'),
+});
+const kubernetesAuth = z.strictObject({
+  method: z.literal('kubernetes'),
+  role: z.string().min(1, 'must not be empty'),
+  jwtPath: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+  mount: z.string().min(1).default('kubernetes'),
+});
+
+const vaultSchema = z.strictObject({
+  address: httpUrl('vault.address'),
+  auth: z.discriminatedUnion('method', [tokenAuth, appRoleAuth, kubernetesAuth], {
+    error: 'must be one of: token, approle, kubernetes',
+  }),
+  kvMount: z.string().min(1).default('secret'),
+  /** Normally detected from the mount; set only when the token may not read sys/internal/ui/mounts. */
+  kvVersion: z.union([z.literal(1), z.literal(2)]).optional(),
+  namespace: z.string().min(1).optional(),
+  /** Applied to every Vault call: node-vault has no default timeout. */
+  timeoutMs: duration('vault.timeoutMs', 5000),
+  /** Renew the Vault token once this fraction of its TTL has passed. */
+  renewFraction: z.number().gt(0).lt(1).default(2 / 3),
+  /** PEM file with the CA that signed Vault's certificate. */
+  caFile: z.string().min(1).optional(),
+});
+
+const bearerInject = z.strictObject({ type: z.literal('bearer'), field: z.string().min(1).default('token') });
+const headerInject = z.strictObject({
+  type: z.literal('header'),
+  name: z
+    .string()
+    .regex(HEADER_NAME, 'must be a valid HTTP header name')
+    .refine((n) => !RESERVED_HEADER_NAMES.has(n.toLowerCase()) && !n.toLowerCase().startsWith('x-secure-proxy-'), {
+      message: 'is reserved by the proxy or HTTP framing and cannot be injected',
+    }),
+  /** Value with `{{field}}` placeholders, e.g. "Token {{token}}". Defaults to "{{token}}". */
+  template: z
+    .string()
+    .min(1)
+    .default('{{token}}')
+    .refine((t) => /\{\{\s*[A-Za-z0-9_.-]+\s*\}\}/.test(t), { message: 'must reference at least one secret field like {{token}}' }),
+});
+const basicInject = z.strictObject({
+  type: z.literal('basic'),
+  usernameField: z.string().min(1).default('username'),
+  passwordField: z.string().min(1).default('password'),
+});
+const queryInject = z.strictObject({
+  type: z.literal('query'),
+  param: z.string().min(1, 'must name the query parameter'),
+  field: z.string().min(1).default('token'),
+});
+
+const injectSchema = z.discriminatedUnion('type', [bearerInject, headerInject, basicInject, queryInject], {
+  error: 'must be one of: bearer, header, basic, query',
+});
+
+const serviceSchema = z.strictObject({
+  target: httpUrl('target'),
+  /** KV path under vault.kvMount. */
+  secret: kvPath,
+  inject: injectSchema,
+  description: z.string().default(''),
+  /** Allowed methods; all when absent. */
+  methods: z.array(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` })).min(1).optional(),
+  /** Allowed path globs relative to the service base ("/users/*", "/v2/**"); all when absent. */
+  paths: z.array(z.string().startsWith('/', 'path patterns start with "/"')).min(1).optional(),
+  /** Time allowed for the upstream to send response headers. */
+  timeoutMs: duration('timeoutMs', 30000),
+});
+
+const SHA256_REF = /^sha256:[0-9a-f]{64}$/;
+const tokenHashEntry = z.union([
+  z.string().regex(SHA256_REF, 'must be "sha256:" followed by 64 lower-case hex characters'),
+  z.strictObject({
+    hash: z.string().regex(SHA256_REF, 'must be "sha256:" followed by 64 lower-case hex characters'),
+    /** ISO 8601 time after which the token is refused with PROXY_TOKEN_EXPIRED. */
+    expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' }).optional(),
+    /** The `<id>` part of an `spt_<id>_<secret>` token, to show in whoami and logs. */
+    id: z.string().regex(/^[a-z0-9]{1,32}$/).optional(),
+  }),
+]);
+
+const clientSchema = z.strictObject({
+  tokenHashes: z.array(tokenHashEntry).min(1, 'a client needs at least one token hash'),
+  services: z.array(z.string()).default([]),
+});
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+export const configSchema = z
+  .strictObject({
+    listen: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** How long SIGTERM waits for in-flight requests before closing connections. */
+        shutdownTimeoutMs: duration('listen.shutdownTimeoutMs', 30000),
+        /** External base URL of the proxy, used when rewriting upstream Location headers. */
+        publicUrl: httpUrl('listen.publicUrl').optional(),
+      })
+      .prefault({}),
+    vault: vaultSchema,
+    cache: z
+      .strictObject({
+        /** How long a secret read from Vault is used before it is read again. */
+        ttlSeconds: duration('cache.ttlSeconds', 60),
+        /** How long past its TTL a secret may keep serving while Vault is failing; then fail closed. */
+        maxStaleSeconds: z.number().int().min(0).default(600),
+      })
+      .prefault({}),
+    logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+    clients: z.record(z.string(), clientSchema),
+    services: z.record(z.string(), serviceSchema),
+  })
+  .superRefine((config, ctx) => {
+    // Names appear in URLs, metric labels and logs; checked here because zod's record-key
+    // errors do not say what a good name looks like.
+    for (const [kind, names] of [['client', Object.keys(config.clients)], ['service', Object.keys(config.services)]] as const) {
+      for (const name of names) {
+        if (!NAME.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [`${kind}s`, name],
+            message: `${kind} names use 1-64 letters, digits, ".", "_" and "-", starting with a letter or digit`,
+          });
+        }
+      }
+    }
+    const serviceNames = new Set(Object.keys(config.services));
+    const seenHashes = new Map<string, string>();
+    for (const [clientName, client] of Object.entries(config.clients)) {
+      client.services.forEach((service, i) => {
+        if (!serviceNames.has(service)) {
+          ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'services', i], message: `unknown service "${service}"` });
+        }
+      });
+      client.tokenHashes.forEach((entry, i) => {
+        const hash = typeof entry === 'string' ? entry : entry.hash;
+        const owner = seenHashes.get(hash);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', clientName, 'tokenHashes', i],
+            message: `duplicate token hash, already used by client "${owner}"`,
+          });
+        }
+        seenHashes.set(hash, clientName);
+      });
+    }
+  });
+
+/** Validated configuration, defaults filled in. */
+export type ProxyConfig = z.infer<typeof configSchema>;
+export type ServiceConfig = ProxyConfig['services'][string];
+export type InjectConfig = ServiceConfig['inject'];
+export type VaultConfig = ProxyConfig['vault'];
+export type ClientConfig = ProxyConfig['clients'][string];
+/** What the file may contain before defaults are applied. */
+export type ProxyConfigInput = z.input<typeof configSchema>;
+export { HTTP_METHODS };

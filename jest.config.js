@@ -1,5 +1,5 @@
 /**
- * One jest run for everything under test/. ts-jest only transpiles (isolatedModules);
+ * One jest run for everything under test/. ts-jest only transpiles (isolatedModules in tsconfig.test.json);
  * `npm run typecheck` does the type checking once for the whole tree.
  * Node is started with --experimental-vm-modules (see package.json) so that jest can
  * require() ESM-only dependencies such as http-proxy-middleware 4.
@@ -9,7 +9,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.test.json' }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
   },
   testTimeout: 20000,
   // Each test file starts its own loopback servers; two workers fit a 2-core machine.

@@ -1,0 +1,85 @@
+/**
+ * Shared shapes and helpers of the injection strategies. Each strategy (one file per
+ * `inject.type`) is compiled once from validated config into a closure over that config;
+ * the closure turns one secret into the headers / query parameter to put on the wire.
+ */
+import { ProxyError } from '../../errors';
+import type { InjectConfig } from '../../config/schema';
+import type { SecretData } from '../../secrets/types';
+
+/** What one secret value becomes on the wire. Shared between requests: never mutate it. */
+export interface Injection {
+  /** Headers to set, lower-case names; each replaces any client header of that name. */
+  readonly headers: ReadonlyArray<readonly [lowerName: string, value: string]>;
+  /** Query parameter to set (raw, not encoded); replaces every client occurrence of it. */
+  readonly query: readonly [param: string, value: string] | null;
+  /** `query`, percent-encoded as `param=value`, ready to append to a query string. */
+  readonly queryString: string | null;
+  /**
+   * Every value this injection puts on the wire or derives it from that must never show up
+   * in logs or in relayed bodies (secret fields and their encoded forms; not usernames).
+   */
+  readonly secretValues: readonly string[];
+}
+
+/** A compiled strategy: the same secret object always yields the same (cached) Injection. */
+export interface Injector {
+  readonly type: InjectConfig['type'];
+  /** Redacted description for logs and service listings; never holds a value. */
+  readonly description: string;
+  /** Throws ProxyError SECRET_FIELD_MISSING when the secret cannot be injected. */
+  apply(secret: SecretData): Injection;
+}
+
+/** One strategy: compile validated config into an apply function, and describe it without values. */
+export interface InjectionType<C extends InjectConfig> {
+  compile(config: C, secretPath: string): (secret: SecretData) => Injection;
+  redact(config: C): string;
+}
+
+/** Characters Node refuses in a header value (anything but TAB, visible ASCII and obs-text). */
+export const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** CR, LF, NUL and other C0 controls: break a header, and almost always a copy-paste accident. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** How a field value is going to be used, which decides what characters it may hold. */
+export type FieldUse = 'header' | 'encoded';
+
+/**
+ * Reads a secret field that an injection needs. Missing, empty, non-string, or holding a
+ * character that cannot travel (CR/LF/NUL in any use; anything Node rejects in a header value
+ * when used raw in one) → SECRET_FIELD_MISSING naming the field and the secret, never the value.
+ */
+export function requireField(secret: SecretData, field: string, secretPath: string, use: FieldUse): string {
+  const value: unknown = Object.hasOwn(secret, field) ? secret[field] : undefined;
+  if (typeof value !== 'string' || value === '') {
+    return fail(`Secret '${secretPath}' has no field '${field}' (or it is empty); add it in Vault or fix the service's inject config.`);
+  }
+  if (CONTROL.test(value)) {
+    return fail(
+      `Secret '${secretPath}' field '${field}' contains a line break or control character (CR, LF or NUL; often a trailing newline from a file), so it cannot be sent.`,
+    );
+  }
+  if (use === 'header' && INVALID_HEADER_VALUE.test(value)) {
+    return fail(`Secret '${secretPath}' field '${field}' contains characters that are not allowed in an HTTP header value.`);
+  }
+  return value;
+}
+
+function fail(message: string): never {
+  throw new ProxyError('SECRET_FIELD_MISSING', message);
+}
+
+/** Freezes an Injection so a shared, cached value cannot be altered by a caller. */
+export function freezeInjection(injection: Injection): Injection {
+  for (const header of injection.headers) Object.freeze(header);
+  Object.freeze(injection.headers);
+  if (injection.query) Object.freeze(injection.query);
+  Object.freeze(injection.secretValues);
+  return Object.freeze(injection);
+}
+
+/** Unique, non-empty values, in order. */
+export function uniqueValues(values: readonly string[]): string[] {
+  return [...new Set(values.filter((v) => v !== ''))];
+}

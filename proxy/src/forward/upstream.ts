@@ -1,0 +1,195 @@
+/**
+ * The forwarding stage: one http-proxy-middleware instance and one keep-alive agent per
+ * service, created at startup. Bodies are streamed both ways; redirects are relayed, not
+ * followed; every failure ends in exactly one response (or a cut connection).
+ *
+ * Facts about http-proxy-middleware 4.2 / httpxy 0.5 this relies on (read their dist code):
+ * - `ejectPlugins: true` also drops the plugin that registers `on: {...}` handlers: with
+ *   `on` alone no handler would run and nothing would answer a failed request. Our handlers
+ *   are registered by our own plugin instead (typed for express' req/res).
+ * - With an 'error' listener, httpxy reports a network error by emitting 'error' and resolving;
+ *   only a response stream error makes `proxy.web` reject, and then the middleware both emits
+ *   'error' and calls `next(err)`. The error handler answers; `afterProxy` only answers when
+ *   nothing has been written yet, so the response is written once.
+ * - The target's path is joined in front of `req.url`. We give it the bare origin and put the
+ *   base path into `req.url` ourselves: httpxy's join drops a lone trailing slash
+ *   (`/base` + `/` → `/base`), which would make `/forward/svc/` and `/forward/svc` the same
+ *   request and loop on the common `/base` → `/base/` redirect.
+ * - httpxy emits 'proxyReq' when the socket is assigned and only for requests without an
+ *   `Expect` header (stripped in hop-headers), before any header or body byte is written.
+ * - httpxy forces `Connection: close` upstream when the client's request is chunked (its
+ *   request-smuggling guard), so chunked uploads do not reuse upstream sockets.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Request, Response } from 'express';
+import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
+import { ProxyError, sendProxyError } from '../errors';
+import { contextOf } from '../request-context';
+import { stripResponseHeaders } from './hop-headers';
+import { compileLocationRewriter } from './location';
+
+/**
+ * How long an idle pooled upstream socket is kept. Node shortens it to the upstream's
+ * `Keep-Alive: timeout=N` hint minus a second, but only when an agent timeout is set at all.
+ * Servers that close idle connections without a hint (uvicorn 5 s, gunicorn 2 s) would race
+ * a longer value; under load sockets never idle this long, so the pool stays warm.
+ */
+export const FREE_SOCKET_TIMEOUT_MS = 4_000;
+
+const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, scheduling: 'lifo' };
+
+/** The upstream sent no response headers within the service's `timeoutMs`. */
+export class UpstreamHeaderTimeoutError extends Error {
+  readonly code = 'ERR_UPSTREAM_HEADER_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(`no response headers within ${timeoutMs} ms`);
+    this.name = 'UpstreamHeaderTimeoutError';
+  }
+}
+
+/** Options of {@link createUpstream}. */
+export interface UpstreamOptions {
+  service: string;
+  /** Service target URL, possibly with a base path (`https://api.example.com/v2`). */
+  target: string;
+  /** Time allowed for the upstream to send response headers (connecting included). */
+  timeoutMs: number;
+  /** External proxy URL for rewritten Location headers. */
+  publicUrl?: string;
+  /** Agent to use instead of a fresh keep-alive agent (tests, shared pools). */
+  agent?: http.Agent;
+}
+
+/** One service's forwarding stage. */
+export interface Upstream {
+  readonly service: string;
+  /** The pooled agent all of this service's upstream requests use. */
+  readonly agent: http.Agent;
+  /**
+   * Forwards the request to `<target base><pathAndQuery>` (`pathAndQuery` is '' or starts with
+   * '/' or '?'), relays the response, and writes exactly one response on failure. The request
+   * headers must already be cleaned and injected.
+   */
+  forward(req: Request, res: Response, pathAndQuery: string): void;
+  /** Destroys pooled sockets (shutdown, tests). */
+  close(): void;
+}
+
+function isResponse(res: Response | Socket): res is Response {
+  return typeof (res as Response).setHeader === 'function';
+}
+
+function errorCode(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? code : err.name;
+}
+
+function abortOnHeaderTimeout(proxyReq: http.ClientRequest, timeoutMs: number): void {
+  proxyReq.destroy(new UpstreamHeaderTimeoutError(timeoutMs));
+}
+
+/** Creates a service's forwarding stage at startup. */
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const { service, timeoutMs } = options;
+  const target = new URL(options.target);
+  const basePath = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
+  const agent = options.agent ?? (target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS));
+  const rewriteLocation = compileLocationRewriter({ service, target: options.target, publicUrl: options.publicUrl });
+
+  function fail(res: Response, error: ProxyError): void {
+    const ctx = contextOf(res);
+    ctx.errorCode = error.code;
+    ctx.errorSource = error.source;
+    sendProxyError(res, error, ctx.requestId);
+  }
+
+  function onProxyReq(proxyReq: http.ClientRequest, _req: Request, res: Response): void {
+    const started = performance.now();
+    const timer = setTimeout(abortOnHeaderTimeout, timeoutMs, proxyReq, timeoutMs);
+    proxyReq.once('response', () => {
+      clearTimeout(timer);
+      contextOf(res).upstreamMs = performance.now() - started;
+    });
+    // Errors, client aborts and timeouts all end in 'close'.
+    proxyReq.once('close', () => clearTimeout(timer));
+  }
+
+  function onProxyRes(proxyRes: http.IncomingMessage, _req: Request, res: Response): void {
+    const headers = proxyRes.headers;
+    stripResponseHeaders(headers);
+    // httpxy fills an absent Connection from the (cleaned) request, i.e. always keep-alive;
+    // answer what the client asked for so a `Connection: close` client is not kept open.
+    headers.connection = res.shouldKeepAlive ? 'keep-alive' : 'close';
+    const location = headers.location;
+    if (location !== undefined) headers.location = rewriteLocation(location);
+    // Relayed headers are copied onto the response after this: ours must win.
+    headers['x-request-id'] = contextOf(res).requestId;
+  }
+
+  function onError(err: Error, req: Request | undefined, res: Response | Socket | undefined): void {
+    if (req === undefined || res === undefined) return; // emitted without a request: nothing to answer
+    if (!isResponse(res)) {
+      res.destroy(); // upgrade sockets: not proxied (ws is off), cut defensively
+      return;
+    }
+    if (res.headersSent || res.destroyed || req.errored) {
+      // The answer had started (or the client is gone): all that is left is to cut it.
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    if (err instanceof UpstreamHeaderTimeoutError) {
+      fail(res, new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${service}' sent no response headers within ${timeoutMs} ms.`, { cause: err }));
+    } else {
+      fail(
+        res,
+        new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' could not be reached or dropped the connection (${errorCode(err)}).`, {
+          cause: err,
+        }),
+      );
+    }
+  }
+
+  const handlers: Plugin<Request, Response> = (proxyServer) => {
+    proxyServer.on('proxyReq', onProxyReq);
+    proxyServer.on('proxyRes', onProxyRes);
+    proxyServer.on('error', onError);
+  };
+
+  const proxy = createProxyMiddleware<Request, Response>({
+    target: target.origin,
+    changeOrigin: true,
+    xfwd: false,
+    followRedirects: false,
+    agent,
+    ejectPlugins: true,
+    plugins: [handlers],
+  });
+
+  return {
+    service,
+    agent,
+    forward(req, res, pathAndQuery) {
+      const path = basePath + pathAndQuery;
+      req.url = path === '' ? '/' : path.charCodeAt(0) === 0x3f /* ? */ ? `/${path}` : path;
+      // hpm calls this after it emitted 'error' (handled above) or, never in practice, when it
+      // declined to proxy; answer only if nothing was written.
+      const afterProxy = (err?: unknown): void => {
+        if (res.headersSent || res.destroyed) return;
+        if (err === undefined) fail(res, new ProxyError('INTERNAL_ERROR', 'The forwarding stage declined the request.'));
+        else fail(res, new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' failed.`, { cause: err }));
+      };
+      proxy(req, res, afterProxy).catch((err: unknown) => {
+        // Only reachable if a handler above threw: never leave the request hanging, and say so.
+        if (!res.destroyed) res.destroy();
+        const name = err instanceof Error ? err.name : typeof err;
+        process.emitWarning(`forwarding to service '${service}' failed unexpectedly (${name})`, { code: 'SECURE_PROXY_FORWARD' });
+      });
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}

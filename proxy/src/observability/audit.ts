@@ -1,0 +1,61 @@
+/**
+ * The audit log: one structured line per request, plus Vault authentication changes and
+ * failed Vault calls. It only listens to the event bus, so the request path stays free of
+ * logging calls.
+ *
+ * Levels, chosen so that `warn` and `error` mean someone should look:
+ * - info: success, and any response relayed from the upstream (its 4xx/5xx is the API's
+ *   answer, not a proxy failure);
+ * - debug: successful ops requests (probes and scrapes would otherwise flood the log);
+ * - warn: refusals the proxy made itself (4xx: bad token, unknown service, policy), the
+ *   expected 503s of a proxy not ready or shutting down (the Vault events say why), and
+ *   requests the client abandoned;
+ * - error: failures on the Vault or upstream side, and any other 5xx the proxy produced.
+ */
+import type { Logger } from 'winston';
+import type { ErrorCode } from '../contract';
+import type { AuthEvent, CacheEvent, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
+
+/** Proxy-made 503s that are states, not faults: probes hit them every few seconds while they last. */
+const EXPECTED_UNAVAILABLE: ReadonlySet<ErrorCode> = new Set(['NOT_READY', 'SHUTTING_DOWN']);
+
+/** The level of a request's audit line; see the module comment for the reasoning. */
+export function requestLevel(record: RequestRecord): 'debug' | 'info' | 'warn' | 'error' {
+  if (record.errorSource === 'vault' || record.errorSource === 'upstream') return 'error';
+  if (record.errorCode !== null) return record.status >= 500 && !EXPECTED_UNAVAILABLE.has(record.errorCode) ? 'error' : 'warn';
+  if (record.aborted) return 'warn';
+  // No proxy error code: on the data plane the status is the upstream's own answer.
+  if (record.route === 'forward') return 'info';
+  if (record.status >= 500) return 'error';
+  return record.route === 'ops' ? 'debug' : 'info';
+}
+
+/** Subscribes the audit log to the event bus. Returns a function that unsubscribes it. */
+export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void {
+  const onRequest = (record: RequestRecord): void => {
+    logger.log(requestLevel(record), 'request', record);
+  };
+  const onAuth = (event: AuthEvent): void => {
+    const level = event.state === 'failed' || event.state === 'expired' ? 'warn' : 'info';
+    logger.log(level, 'vault auth', { state: event.state, method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason });
+  };
+  const onVaultCall = (event: VaultCallEvent): void => {
+    logger.log(event.outcome === 'ok' ? 'debug' : 'warn', 'vault call', event);
+  };
+  // Serving a stale secret or failing closed is what an operator needs to see during a Vault outage.
+  const onCache = (event: CacheEvent): void => {
+    const level = event.result === 'stale' || event.result === 'expired' ? 'warn' : 'debug';
+    logger.log(level, 'secret cache', { result: event.result, secretPath: event.path });
+  };
+
+  events.on('request:finish', onRequest);
+  events.on('vault:auth', onAuth);
+  events.on('vault:call', onVaultCall);
+  events.on('secret:cache', onCache);
+  return () => {
+    events.off('request:finish', onRequest);
+    events.off('vault:auth', onAuth);
+    events.off('vault:call', onVaultCall);
+    events.off('secret:cache', onCache);
+  };
+}

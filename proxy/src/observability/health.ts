@@ -1,0 +1,56 @@
+/**
+ * Operations endpoints. None needs a token and none reveals a secret, a client or a service
+ * detail: `/healthz` says the process answers, `/readyz` says whether it can serve (Vault
+ * reachable and authenticated), `/metrics` is the Prometheus exposition.
+ */
+import type { RequestHandler } from 'express';
+import { ProxyError, sendProxyError } from '../errors';
+import type { RequestContext } from '../request-context';
+import type { ProxyMetrics } from './metrics';
+
+/** What a readiness check reports. `reason` is shown to callers: safe text only, never a token. */
+export interface Readiness {
+  ready: boolean;
+  reason: string | null;
+}
+
+/** Liveness: 200 whenever the process can answer at all. Checks nothing on purpose, so a Vault outage never gets the pod restarted. */
+export const healthz: RequestHandler = (_req, res) => {
+  res.setHeader('cache-control', 'no-store');
+  res.status(200).json({ status: 'ok' });
+};
+
+/** Readiness: 200 `{"status":"ready"}`, or the contract's NOT_READY error (503) with the reason in the message. */
+export function readyz(check: () => Readiness): RequestHandler {
+  return (_req, res) => {
+    let readiness: Readiness;
+    try {
+      readiness = check();
+    } catch (err) {
+      // A check that throws is a broken dependency: report not ready rather than a 500 from the error handler.
+      readiness = { ready: false, reason: `readiness check failed (${err instanceof Error ? err.name : typeof err})` };
+    }
+    if (readiness.ready) {
+      res.setHeader('cache-control', 'no-store');
+      res.status(200).json({ status: 'ready' });
+      return;
+    }
+    const error = new ProxyError('NOT_READY', `Not ready: ${readiness.reason ?? 'no reason given'}.`);
+    const ctx = res.locals.ctx as RequestContext | undefined;
+    if (ctx) {
+      ctx.errorCode = error.code;
+      ctx.errorSource = error.source;
+    }
+    sendProxyError(res, error, ctx?.requestId ?? 'unknown');
+  };
+}
+
+/** Serves the metrics exposition; a rendering failure goes to the app's error handler (express 5 forwards rejections). */
+export function metricsHandler(metrics: Pick<ProxyMetrics, 'render' | 'contentType'>): RequestHandler {
+  return async (_req, res) => {
+    const body = await metrics.render();
+    res.setHeader('content-type', metrics.contentType);
+    res.setHeader('cache-control', 'no-store');
+    res.status(200).send(body);
+  };
+}

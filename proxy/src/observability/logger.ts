@@ -1,0 +1,129 @@
+/**
+ * The proxy's winston logger: one JSON object per line (`timestamp`, `level`, `msg`, then the
+ * fields), with every message and field sanitised and redacted at every level. Redaction
+ * lives in the logger's own format, not in a transport, so a transport added later cannot
+ * bypass it.
+ */
+import winston, { type Logger } from 'winston';
+import type TransportStream from 'winston-transport';
+import { types } from 'node:util';
+import type { SecretRedactor } from './redaction';
+import { createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
+
+// triple-beam's symbols, by their registered names: winston does not re-export them.
+const LEVEL = Symbol.for('level');
+const MESSAGE = Symbol.for('message');
+const SPLAT = Symbol.for('splat');
+
+/** Fields the line owns; a caller's field of the same name is dropped rather than allowed to forge them. */
+const RESERVED = new Set(['timestamp', 'level', 'msg', 'message', 'stack']);
+/**
+ * What winston copies to the top level when it merges an error into the line: for an axios
+ * error, the request config (with X-Vault-Token and login bodies), the socket and the response.
+ */
+const ERROR_BAGGAGE = new Set(['config', 'request', 'response', 'cause', 'toJSON', 'isAxiosError', 'name', 'code', 'status']);
+
+export interface LoggerOptions {
+  /** winston (npm) level: error, warn, info, http, verbose, debug, silly. */
+  level: string;
+  redactor: SecretRedactor;
+  /** Defaults to one console transport writing to stdout. */
+  transports?: winston.transport[];
+  limits?: SanitizeLimits;
+}
+
+type Info = Record<string | symbol, unknown>;
+
+/**
+ * Separates the message from the fields, undoing winston's habit of merging an error's own
+ * properties into the top level. The error always ends up as one `err` field, which the
+ * sanitiser reduces to a summary. Handles `logger.error(err)`, `logger.warn('msg', err)`,
+ * child loggers (which copy the error into a plain object) and `{ message: err }`.
+ */
+function splitInfo(info: Info): { msg: unknown; fields: Record<string, unknown> } {
+  if (types.isNativeError(info) || info instanceof Error) return { msg: info.message, fields: { err: info } };
+  const fields: Record<string, unknown> = {};
+  let msg = info.message;
+  if (isErrorLike(msg)) {
+    fields.err = msg;
+    msg = msg.message;
+  }
+  const splat = info[SPLAT];
+  const meta = Array.isArray(splat) ? (splat[0] as unknown) : undefined;
+  const merged = isErrorLike(meta) ? meta : null;
+  if (merged !== null) {
+    fields.err = merged;
+    const suffix = ` ${merged.message}`;
+    if (typeof msg === 'string' && merged.message && msg.endsWith(suffix)) msg = msg.slice(0, -suffix.length);
+  }
+  // No error object left to point at, but a stack says one was copied in here.
+  const copied = merged === null && typeof info.stack === 'string';
+  if (copied && fields.err === undefined) {
+    fields.err = { name: info.name, code: info.code, status: info.status, message: String(msg), stack: info.stack, cause: info.cause };
+  }
+  for (const key of Object.keys(info)) {
+    if (RESERVED.has(key)) continue;
+    if (merged !== null && Object.hasOwn(merged, key)) continue;
+    if (copied && ERROR_BAGGAGE.has(key)) continue;
+    fields[key] = info[key];
+  }
+  return { msg, fields };
+}
+
+/** The format that does the redaction, serialisation and level gating for every line. */
+function secureJson(redactor: SecretRedactor, enabled: (level: string) => boolean, limits?: SanitizeLimits): winston.Logform.Format {
+  const sanitize = createSanitizer(redactor, limits);
+  return winston.format((info) => {
+    const level = String(info[LEVEL] ?? info.level);
+    // winston runs the logger's format before transports filter by level: skip the work for lines nobody writes.
+    if (!enabled(level)) return false;
+    const { msg, fields } = splitInfo(info as Info);
+    const safeMsg = typeof msg === 'string' ? sanitize(msg) : msg === undefined ? '' : JSON.stringify(sanitize(msg));
+    const safeFields = sanitize(fields) as Record<string, unknown>;
+    const line = { timestamp: new Date().toISOString(), level: info.level, msg: safeMsg, ...safeFields };
+    // A fresh info object: the caller's object (winston passes it through as-is for logger.info(obj)) is never mutated.
+    return { ...line, message: safeMsg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) } as winston.Logform.TransformableInfo;
+  })();
+}
+
+/** Creates the proxy's logger. Share `redactor` with whatever registers secret values. */
+export function createLogger(options: LoggerOptions): Logger {
+  const transports = options.transports ?? [new winston.transports.Console()];
+  let logger: Logger | null = null;
+  const enabled = (level: string): boolean => logger === null || logger.isLevelEnabled(level);
+  logger = winston.createLogger({
+    level: options.level,
+    format: secureJson(options.redactor, enabled, options.limits),
+    transports,
+    exitOnError: false,
+  });
+  return logger;
+}
+
+// winston exports the transport base class as `Transport`; its typings only know a namespace `transport`.
+const TransportBase = (winston as unknown as { Transport: typeof TransportStream }).Transport;
+
+/** A transport that keeps formatted lines in memory, so tests can assert what was (not) written. */
+export class MemoryTransport extends TransportBase {
+  readonly lines: string[] = [];
+
+  override log(info: Info, next: () => void): void {
+    this.lines.push(String(info[MESSAGE]));
+    next();
+  }
+
+  /** The lines parsed back into objects. */
+  entries(): Array<Record<string, unknown>> {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** The whole output as one string, for "never appears anywhere" assertions. */
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+/** Creates a MemoryTransport; pass it in `transports` to capture output. */
+export function createMemoryTransport(): MemoryTransport {
+  return new MemoryTransport();
+}

@@ -1,0 +1,116 @@
+/**
+ * The first middleware of the app: gives every request an id and a context, and emits
+ * exactly one 'request:finish' record when the response is done or the connection is gone.
+ * It runs on every request, so it does plain string work only (no URL parsing).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { REQUEST_ID_HEADER } from '../contract';
+import { newContext, type RequestContext } from '../request-context';
+import type { ProxyEvents, RequestRecord } from './events';
+
+/** A client-sent request id is reused only in this shape: it ends up in logs and headers. */
+const REQUEST_ID_SHAPE = /^[A-Za-z0-9._-]{1,128}$/;
+/** Status recorded when the client left before any response was sent (nginx's convention). */
+export const CLIENT_CLOSED_STATUS = 499;
+/** Longer paths are clipped in the record: the log line must stay bounded. */
+const MAX_PATH_LENGTH = 2048;
+
+export interface RequestTrackingOptions {
+  /** Classifies a request by its path (no query); must only return the fixed route names. */
+  route(path: string): RequestContext['route'];
+}
+
+/** The client's `x-request-id` when it is well-formed, else a fresh UUID. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID_SHAPE.test(header) ? header : randomUUID();
+}
+
+/**
+ * The request target with every query value removed and keys kept:
+ * `/forward/x/users?page=2&token=abc` → `/forward/x/users?page=&token=`. Values may hold
+ * secrets or personal data; the keys are what an operator needs to read a request.
+ */
+export function stripQueryValues(url: string): string {
+  const question = url.indexOf('?');
+  let out = url;
+  if (question !== -1) {
+    out = url.slice(0, question + 1);
+    let start = question + 1;
+    while (start <= url.length) {
+      let end = url.indexOf('&', start);
+      if (end === -1) end = url.length;
+      const equals = url.indexOf('=', start);
+      out += equals !== -1 && equals < end ? url.slice(start, equals + 1) : url.slice(start, end);
+      if (end < url.length) out += '&';
+      start = end + 1;
+    }
+  }
+  return out.length > MAX_PATH_LENGTH ? `${out.slice(0, MAX_PATH_LENGTH)}…` : out;
+}
+
+function pathOnly(url: string): string {
+  const question = url.indexOf('?');
+  return question === -1 ? url : url.slice(0, question);
+}
+
+function buildRecord(req: Request, res: Response, ctx: RequestContext, aborted: boolean): RequestRecord {
+  return {
+    requestId: ctx.requestId,
+    method: req.method,
+    path: stripQueryValues(req.originalUrl),
+    route: ctx.route,
+    // Before headers are sent, res.statusCode is only express' default 200: record what happened instead.
+    status: aborted && !res.headersSent ? CLIENT_CLOSED_STATUS : res.statusCode,
+    clientId: ctx.client?.id ?? null,
+    tokenId: ctx.client?.tokenId ?? null,
+    service: ctx.service,
+    errorCode: ctx.errorCode,
+    errorSource: ctx.errorSource,
+    durationMs: Number(process.hrtime.bigint() - ctx.startedAt) / 1e6,
+    secretMs: ctx.secretMs,
+    upstreamMs: ctx.upstreamMs,
+    // req.ip honours the app's 'trust proxy' setting; without it, this is the socket peer.
+    remoteAddress: req.ip ?? req.socket.remoteAddress ?? null,
+    aborted,
+  };
+}
+
+/**
+ * A listener that throws inside a response's 'finish' would surface as an uncaught exception
+ * and take every in-flight request down with it; observability must not do that.
+ */
+function emitSafely(events: ProxyEvents, record: RequestRecord): void {
+  try {
+    events.emit('request:finish', record);
+  } catch (err) {
+    const name = err instanceof Error ? err.name : typeof err;
+    process.emitWarning(`a request:finish listener threw (${name}); the record of ${record.requestId} may be incomplete`, {
+      code: 'SECURE_PROXY_OBSERVABILITY',
+    });
+  }
+}
+
+/** Express middleware: request id, context on `res.locals.ctx`, one record per request. */
+export function requestTracking(events: ProxyEvents, options: RequestTrackingOptions): RequestHandler {
+  return (req, res, next) => {
+    const ctx = newContext(requestIdFrom(req.headers[REQUEST_ID_HEADER]));
+    ctx.route = options.route(pathOnly(req.originalUrl));
+    res.locals.ctx = ctx;
+    res.setHeader(REQUEST_ID_HEADER, ctx.requestId);
+
+    let done = false;
+    const onEnd = (): void => {
+      if (done) return;
+      done = true;
+      res.off('finish', onEnd);
+      res.off('close', onEnd);
+      // 'close' without a completed write means the connection went away first.
+      const current = (res.locals.ctx as RequestContext | undefined) ?? ctx;
+      emitSafely(events, buildRecord(req, res, current, !res.writableFinished));
+    };
+    res.on('finish', onEnd);
+    res.on('close', onEnd);
+    next();
+  };
+}

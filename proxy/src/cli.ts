@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * The `secure-proxy` command line. `serve --config FILE` runs the proxy; `serve` without a
+ * config starts dev mode. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile } from './config/load';
+import { generateToken, hashToken } from './clients/tokens';
+import { runProxy } from './run';
+import { runDevMode } from './dev/dev-mode';
+
+const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('secure-proxy')
+    .description('Injects API secrets from HashiCorp Vault into requests from n8n, so workflows never hold them.')
+    .version(version)
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve', { isDefault: true })
+    .description('Run the proxy. Without --config (or SECURE_PROXY_CONFIG) it starts dev mode: NOT for production.')
+    .option('-c, --config <file>', 'YAML or JSON config file (env: SECURE_PROXY_CONFIG)')
+    .option('--dev-port <port>', 'dev mode only: port for the proxy', parsePort, 8080)
+    .action(async (options: { config?: string; devPort: number }) => {
+      const configPath = options.config ?? process.env.SECURE_PROXY_CONFIG;
+      if (configPath === undefined || configPath === '') {
+        await runDevMode({ port: options.devPort });
+        return;
+      }
+      await runProxy(await loadConfigFile(configPath));
+    });
+
+  const token = program.command('token').description('Proxy token helpers for static (config file) client records.');
+  token
+    .command('generate')
+    .description('Print a new proxy token and the config entry holding its hash. The token is shown once.')
+    .option('--client <name>', 'client name for the printed config snippet', 'n8n-prod')
+    .action((options: { client: string }) => {
+      const created = generateToken();
+      process.stdout.write(
+        [
+          `token: ${created.token}`,
+          '',
+          '# Put this under clients: in the proxy config; store the token in n8n\'s "Secure Proxy API" credential.',
+          `${options.client}:`,
+          `  tokenHashes: [{ hash: "${created.hash}", id: "${created.id}" }]`,
+          '  services: []',
+          '',
+        ].join('\n'),
+      );
+    });
+  token
+    .command('hash')
+    .description('Read a token from standard input and print its sha256:<hex> hash for tokenHashes.')
+    .action(async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const value = Buffer.concat(chunks).toString('utf8').trim();
+      if (value === '') throw new UsageError('no token on standard input');
+      process.stdout.write(`${hashToken(value)}\n`);
+    });
+  return program;
+}
+
+class UsageError extends Error {}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dev-port must be 0-65535, got "${value}"`);
+  return port;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`secure-proxy: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`secure-proxy: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) void main(process.argv);

@@ -10,7 +10,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Logger } from 'winston';
 import { FORWARD_PREFIX, HEALTH_PATH, METRICS_PATH, READY_PATH } from './contract';
 import type { ProxyConfig } from './config/schema';
-import { ProxyError, sendProxyError, toProxyError } from './errors';
+import { ProxyError, refuse, toProxyError } from './errors';
 import { authenticate } from './clients/authenticate';
 import { ClientRegistry } from './clients/registry';
 import { controlRoutes, summarizeServices } from './control/routes';
@@ -112,24 +112,15 @@ function routeOf(path: string): RequestContext['route'] {
 }
 
 const notFound: RequestHandler = (req, res) => {
-  const ctx = contextOf(res);
-  const error = new ProxyError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}. Data plane requests go to ${FORWARD_PREFIX}/{service}/{path}.`);
-  ctx.errorCode = error.code;
-  ctx.errorSource = error.source;
-  sendProxyError(res, error, ctx.requestId);
+  refuse(res, new ProxyError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}. Data plane requests go to ${FORWARD_PREFIX}/{service}/{path}.`));
 };
 
 /** Last resort: anything thrown becomes a contract error; unknown errors are logged without their details leaking out. */
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
-    const ctx = contextOf(res);
     const error = toProxyError(err);
-    if (error.code === 'INTERNAL_ERROR') logger.error('unexpected error', { requestId: ctx?.requestId, error: err });
-    if (ctx) {
-      ctx.errorCode = error.code;
-      ctx.errorSource = error.source;
-    }
-    sendProxyError(res, error, ctx?.requestId ?? 'unknown');
+    if (error.code === 'INTERNAL_ERROR') logger.error('unexpected error', { requestId: contextOf(res)?.requestId, error: err });
+    refuse(res, error);
   };
 }
 

@@ -2,8 +2,11 @@
  * The one error type the proxy answers with, and the one function that turns it into a
  * response. Every refusal names its side (`source`) and a stable `code` from the contract.
  */
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { ERROR_CODES, ERROR_HEADER, type ErrorBody, type ErrorCode, type ErrorSource } from './contract';
+import type { Response } from 'express';
+import { ERROR_CODES, ERROR_HEADER, REQUEST_ID_HEADER, type ErrorBody, type ErrorCode, type ErrorSource } from './contract';
+import type { RequestContext } from './request-context';
 
 /**
  * A refusal or failure the proxy reports to its client. The message must be safe to show:
@@ -54,4 +57,23 @@ export function sendProxyError(res: ServerResponse, err: ProxyError, requestId: 
   res.setHeader('content-length', Buffer.byteLength(body));
   for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
   res.end(body);
+}
+
+/**
+ * Refuses a request: records the code and source in the request context (so the audit line
+ * and metrics name them) and writes the contract error. Works before request tracking ran
+ * too, by giving the response a request id of its own.
+ */
+export function refuse(res: Response, error: ProxyError): void {
+  const ctx = res.locals.ctx as RequestContext | undefined;
+  let requestId: string;
+  if (ctx === undefined) {
+    requestId = randomUUID();
+    if (!res.headersSent) res.setHeader(REQUEST_ID_HEADER, requestId);
+  } else {
+    ctx.errorCode = error.code;
+    ctx.errorSource = error.source;
+    requestId = ctx.requestId;
+  }
+  sendProxyError(res, error, requestId);
 }

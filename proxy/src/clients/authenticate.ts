@@ -4,7 +4,7 @@
  * error contexts and execution logs but not custom headers.
  */
 import type { RequestHandler } from 'express';
-import { ProxyError, sendProxyError } from '../errors';
+import { ProxyError, refuse } from '../errors';
 import { contextOf } from '../request-context';
 import type { ClientRegistry } from './registry';
 import { isPlausibleToken } from './tokens';
@@ -46,8 +46,6 @@ export function authenticate(registry: () => ClientRegistry): RequestHandler {
     } else {
       error = bearer.error;
     }
-    ctx.errorCode = error.code;
-    ctx.errorSource = error.source;
-    sendProxyError(res, error, ctx.requestId);
+    refuse(res, error);
   };
 }

@@ -7,13 +7,11 @@
  * keep-alive agent, the Location rewrite) is compiled here once, at startup; per request the
  * stages do string work, a Map lookup and one await for the (cached) secret.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ServiceConfig } from '../config/schema';
-import { REQUEST_ID_HEADER } from '../contract';
-import { ProxyError, sendProxyError, toProxyError } from '../errors';
-import { contextOf, type RequestContext } from '../request-context';
+import { ProxyError, refuse, toProxyError } from '../errors';
+import { contextOf } from '../request-context';
 import type { SecretProvider } from '../secrets/types';
 import { stripRequestHeaders } from './hop-headers';
 import { compileInjector, replaceQueryParam, type Injector } from './inject';
@@ -61,12 +59,6 @@ function compileRoute(name: string, config: ServiceConfig, deps: ForwardDeps): S
   };
 }
 
-function refuse(res: Response, ctx: RequestContext, error: ProxyError): void {
-  ctx.errorCode = error.code;
-  ctx.errorSource = error.source;
-  sendProxyError(res, error, ctx.requestId);
-}
-
 function excerpt(text: string): string {
   return text.length > MAX_NAME_EXCERPT ? `${text.slice(0, MAX_NAME_EXCERPT)}…` : text;
 }
@@ -88,7 +80,7 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
 
     // 1. The raw target, exactly what will be forwarded (and the request line as received).
     const unsafe = describeNonOriginForm(req.originalUrl) ?? findUnsafeTarget(url);
-    if (unsafe !== null) return refuse(res, ctx, new ProxyError('PATH_REJECTED', unsafe));
+    if (unsafe !== null) return refuse(res, new ProxyError('PATH_REJECTED', unsafe));
 
     // 2. Service resolution and the client's grant.
     const target = splitForwardUrl(url);
@@ -98,18 +90,18 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
         target.service === ''
           ? 'Name a service: /forward/{service}/{path}. GET /v1/services lists the services this token may use.'
           : `No service named '${excerpt(target.service)}' is configured in the proxy. GET /v1/services lists the services this token may use.`;
-      return refuse(res, ctx, new ProxyError('SERVICE_UNKNOWN', message));
+      return refuse(res, new ProxyError('SERVICE_UNKNOWN', message));
     }
     ctx.service = route.name;
     const client = ctx.client;
     if (client === null || !client.services.has(route.name)) {
       const who = client === null ? 'This request' : `Client '${client.id}'`;
-      return refuse(res, ctx, new ProxyError('SERVICE_NOT_ALLOWED', `${who} may not use service '${route.name}'; the proxy admin grants services per client.`));
+      return refuse(res, new ProxyError('SERVICE_NOT_ALLOWED', `${who} may not use service '${route.name}'; the proxy admin grants services per client.`));
     }
 
     // 3. Service policy.
     const refused = route.policy.check(req.method, target.path);
-    if (refused !== null) return refuse(res, ctx, refused);
+    if (refused !== null) return refuse(res, refused);
 
     // 4. Secret, then what it becomes on the wire (memoized per secret value).
     const secretStarted = performance.now();
@@ -120,7 +112,7 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
       injection = route.injector.apply(secret);
     } catch (err) {
       if (ctx.secretMs === null) ctx.secretMs = performance.now() - secretStarted;
-      return refuse(res, ctx, toProxyError(err));
+      return refuse(res, toProxyError(err));
     }
     if (res.destroyed) return; // the client left while the secret was read
 
@@ -167,13 +159,5 @@ export const rejectUnsafeRequestTarget: RequestHandler = (req, res, next) => {
     next();
     return;
   }
-  const ctx = (res.locals.ctx as RequestContext | undefined) ?? null;
-  const requestId = ctx?.requestId ?? randomUUID();
-  if (ctx !== null) {
-    ctx.errorCode = error.code;
-    ctx.errorSource = error.source;
-  } else {
-    res.setHeader(REQUEST_ID_HEADER, requestId);
-  }
-  sendProxyError(res, error, requestId);
+  refuse(res, error);
 };

@@ -26,7 +26,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
-import { ProxyError, sendProxyError } from '../errors';
+import { ProxyError, refuse } from '../errors';
 import { contextOf } from '../request-context';
 import { stripResponseHeaders } from './hop-headers';
 import { compileLocationRewriter } from './location';
@@ -99,13 +99,6 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const agent = options.agent ?? (target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS));
   const rewriteLocation = compileLocationRewriter({ service, target: options.target, publicUrl: options.publicUrl });
 
-  function fail(res: Response, error: ProxyError): void {
-    const ctx = contextOf(res);
-    ctx.errorCode = error.code;
-    ctx.errorSource = error.source;
-    sendProxyError(res, error, ctx.requestId);
-  }
-
   function onProxyReq(proxyReq: http.ClientRequest, _req: Request, res: Response): void {
     const started = performance.now();
     const timer = setTimeout(abortOnHeaderTimeout, timeoutMs, proxyReq, timeoutMs);
@@ -141,9 +134,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       return;
     }
     if (err instanceof UpstreamHeaderTimeoutError) {
-      fail(res, new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${service}' sent no response headers within ${timeoutMs} ms.`, { cause: err }));
+      refuse(res, new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${service}' sent no response headers within ${timeoutMs} ms.`, { cause: err }));
     } else {
-      fail(
+      refuse(
         res,
         new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' could not be reached or dropped the connection (${errorCode(err)}).`, {
           cause: err,
@@ -178,8 +171,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       // declined to proxy; answer only if nothing was written.
       const afterProxy = (err?: unknown): void => {
         if (res.headersSent || res.destroyed) return;
-        if (err === undefined) fail(res, new ProxyError('INTERNAL_ERROR', 'The forwarding stage declined the request.'));
-        else fail(res, new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' failed.`, { cause: err }));
+        if (err === undefined) refuse(res, new ProxyError('INTERNAL_ERROR', 'The forwarding stage declined the request.'));
+        else refuse(res, new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' failed.`, { cause: err }));
       };
       proxy(req, res, afterProxy).catch((err: unknown) => {
         // Only reachable if a handler above threw: never leave the request hanging, and say so.

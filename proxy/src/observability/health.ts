@@ -4,8 +4,7 @@
  * reachable and authenticated), `/metrics` is the Prometheus exposition.
  */
 import type { RequestHandler } from 'express';
-import { ProxyError, sendProxyError } from '../errors';
-import type { RequestContext } from '../request-context';
+import { ProxyError, refuse } from '../errors';
 import type { ProxyMetrics } from './metrics';
 
 /** What a readiness check reports. `reason` is shown to callers: safe text only, never a token. */
@@ -36,12 +35,7 @@ export function readyz(check: () => Readiness): RequestHandler {
       return;
     }
     const error = new ProxyError('NOT_READY', `Not ready: ${readiness.reason ?? 'no reason given'}.`);
-    const ctx = res.locals.ctx as RequestContext | undefined;
-    if (ctx) {
-      ctx.errorCode = error.code;
-      ctx.errorSource = error.source;
-    }
-    sendProxyError(res, error, ctx?.requestId ?? 'unknown');
+    refuse(res, error);
   };
 }
 

@@ -32,20 +32,25 @@ export function requestLevel(record: RequestRecord): 'debug' | 'info' | 'warn' |
 
 /** Subscribes the audit log to the event bus. Returns a function that unsubscribes it. */
 export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void {
+  // winston builds and formats a line before it drops it for its level; these listeners run
+  // on every request (cache hits included), so a disabled level must cost nothing.
+  const log = (level: string, message: string, fields: object): void => {
+    if (logger.isLevelEnabled(level)) logger.log(level, message, fields);
+  };
   const onRequest = (record: RequestRecord): void => {
-    logger.log(requestLevel(record), 'request', record);
+    log(requestLevel(record), 'request', record);
   };
   const onAuth = (event: AuthEvent): void => {
     const level = event.state === 'failed' || event.state === 'expired' ? 'warn' : 'info';
-    logger.log(level, 'vault auth', { state: event.state, method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason });
+    log(level, 'vault auth', { state: event.state, method: event.method, ttlSeconds: event.ttlSeconds, reason: event.reason });
   };
   const onVaultCall = (event: VaultCallEvent): void => {
-    logger.log(event.outcome === 'ok' ? 'debug' : 'warn', 'vault call', event);
+    log(event.outcome === 'ok' ? 'debug' : 'warn', 'vault call', event);
   };
   // Serving a stale secret or failing closed is what an operator needs to see during a Vault outage.
   const onCache = (event: CacheEvent): void => {
     const level = event.result === 'stale' || event.result === 'expired' ? 'warn' : 'debug';
-    logger.log(level, 'secret cache', { result: event.result, secretPath: event.path });
+    log(level, 'secret cache', { result: event.result, secretPath: event.path });
   };
 
   events.on('request:finish', onRequest);

@@ -1,11 +1,11 @@
 /**
- * Copies node and credential icons next to the compiled files in dist/, where n8n's
- * `icon: 'file:…'` references look for them.
+ * Copies what n8n loads next to the compiled node and credential files in dist/: icons
+ * (`icon: 'file:…'` references) and codex files (`<Node>.node.json`, read beside `<Node>.node.js`).
  */
 const { src, dest } = require('gulp');
 
 function buildIcons() {
-  return src(['nodes/**/*.{png,svg}', 'credentials/**/*.{png,svg}'], { base: '.', allowEmpty: true, encoding: false }).pipe(
+  return src(['nodes/**/*.{png,svg,json}', 'credentials/**/*.{png,svg}'], { base: '.', allowEmpty: true, encoding: false }).pipe(
     dest('dist'),
   );
 }

@@ -1,0 +1,88 @@
+/**
+ * A copy of the HTTP contract between this node and the secure proxy (header names, routes,
+ * error codes with their status and source). The community package may not depend on the
+ * proxy package, so the constants are copied from `proxy/src/contract.ts`;
+ * `test/unit/node/contract-copy.test.ts` fails as soon as the two drift apart.
+ */
+
+/** Header carrying the proxy-made error code on every response the proxy produces itself. */
+export const ERROR_HEADER = 'x-secure-proxy-error';
+/** Header carrying the request id on every response (generated, or taken from a valid client value). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** Prefix of every proxy-internal header; such headers never travel upstream. */
+export const INTERNAL_HEADER_PREFIX = 'x-secure-proxy-';
+
+/** Data plane: `ANY {FORWARD_PREFIX}/{service}/{path}`. */
+export const FORWARD_PREFIX = '/forward';
+/** Control plane routes, authenticated with the same proxy token. */
+export const WHOAMI_PATH = '/v1/whoami';
+export const SERVICES_PATH = '/v1/services';
+/** Operations routes, unauthenticated, never any secret or client detail. */
+export const HEALTH_PATH = '/healthz';
+export const READY_PATH = '/readyz';
+export const METRICS_PATH = '/metrics';
+
+/** Which side refused or failed: the proxy itself, Vault, or the upstream API. */
+export type ErrorSource = 'proxy' | 'vault' | 'upstream';
+
+interface ErrorCodeSpec {
+  readonly status: number;
+  readonly source: ErrorSource;
+  readonly meaning: string;
+}
+
+/** Every code the proxy can put into `x-secure-proxy-error`, with its HTTP status and source. */
+export const ERROR_CODES = {
+  PROXY_TOKEN_MISSING: { status: 401, source: 'proxy', meaning: 'No `Authorization: Bearer <proxy token>` header was sent.' },
+  PROXY_TOKEN_INVALID: { status: 401, source: 'proxy', meaning: 'The proxy token is malformed or not known to the proxy.' },
+  PROXY_TOKEN_EXPIRED: { status: 401, source: 'proxy', meaning: 'The proxy token was valid but has expired; use the rotated token.' },
+  SERVICE_UNKNOWN: { status: 404, source: 'proxy', meaning: 'No service of that name is configured in the proxy.' },
+  SERVICE_NOT_ALLOWED: { status: 403, source: 'proxy', meaning: 'The client owning this token may not use that service.' },
+  METHOD_NOT_ALLOWED: { status: 405, source: 'proxy', meaning: "The service's policy does not allow this HTTP method." },
+  PATH_NOT_ALLOWED: { status: 403, source: 'proxy', meaning: "The service's policy does not allow this path." },
+  PATH_REJECTED: { status: 400, source: 'proxy', meaning: 'The request path could leave the service base (dot segments, encoded slashes, backslashes, NUL, absolute URL).' },
+  ROUTE_NOT_FOUND: { status: 404, source: 'proxy', meaning: 'No proxy route matches; data plane requests go to /forward/{service}/{path}.' },
+  SECRET_NOT_FOUND: { status: 502, source: 'vault', meaning: "The service's secret does not exist in Vault (missing, deleted or destroyed)." },
+  SECRET_FIELD_MISSING: { status: 502, source: 'vault', meaning: 'The secret exists in Vault but lacks the field the injection needs, or the value is not usable in a header.' },
+  VAULT_FORBIDDEN: { status: 502, source: 'vault', meaning: "Vault denied the proxy's token access to the secret (policy)." },
+  VAULT_UNAVAILABLE: { status: 503, source: 'vault', meaning: 'Vault is unreachable, sealed, rate limiting or failing, and no cached secret is fresh enough to use.' },
+  UPSTREAM_UNREACHABLE: { status: 502, source: 'upstream', meaning: "The service's upstream refused or dropped the connection." },
+  UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', meaning: 'The upstream did not answer within the service timeout.' },
+  NOT_READY: { status: 503, source: 'proxy', meaning: 'The proxy is not ready (Vault not reachable or not authenticated).' },
+  SHUTTING_DOWN: { status: 503, source: 'proxy', meaning: 'The proxy is shutting down and takes no new requests.' },
+  INTERNAL_ERROR: { status: 500, source: 'proxy', meaning: 'An unexpected error inside the proxy; the request id finds it in the audit log.' },
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON body of every proxy-made error response. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    source: ErrorSource;
+    requestId: string;
+  };
+}
+
+/** `GET /v1/whoami` answer. */
+export interface WhoamiResponse {
+  clientId: string;
+  tokenId: string | null;
+  /** ISO 8601, or null when the token does not expire. */
+  expiresAt: string | null;
+  services: string[];
+}
+
+/** One entry of `GET /v1/services`. */
+export interface ServiceSummary {
+  name: string;
+  description: string;
+  methods: string[];
+  paths: string[];
+}
+
+/** `GET /v1/services` answer: only the services the calling client may use. */
+export interface ServicesResponse {
+  services: ServiceSummary[];
+}

@@ -1,0 +1,36 @@
+/**
+ * What to do about each error code of the proxy contract, in one table beside the node's copy
+ * of the codes (contract.ts). errors.ts puts the hint into the error description.
+ */
+import { ERROR_CODES, type ErrorCode } from './contract';
+
+/** What a user can do about each contract code; test/unit/node/contract-copy.test.ts checks every code has one. */
+export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
+  PROXY_TOKEN_MISSING: 'Put the proxy token into the "Secure Proxy API" credential.',
+  PROXY_TOKEN_INVALID: 'Check the proxy token in the "Secure Proxy API" credential; ask the proxy admin for a new token if it was revoked.',
+  PROXY_TOKEN_EXPIRED: 'Put the rotated proxy token into the "Secure Proxy API" credential (the proxy admin issues it with "secure-proxy token generate").',
+  SERVICE_UNKNOWN: 'Pick a service from the Service list (it shows the services this token may use), or fix the service name in the expression.',
+  SERVICE_NOT_ALLOWED: "Ask the proxy admin to add this service to your proxy client's services, or pick another service from the list.",
+  METHOD_NOT_ALLOWED: "Use a method the service allows: the Service list shows each service's methods.",
+  PATH_NOT_ALLOWED: "Use a path the service allows: ask the proxy admin for the service's allowed paths, or to allow this one.",
+  PATH_REJECTED: 'Write a plain path relative to the service, like /users/42: no "..", no encoded slashes or backslashes, no full URL.',
+  ROUTE_NOT_FOUND: 'Check that the Proxy URL in the "Secure Proxy API" credential points at the proxy itself (no extra path).',
+  SECRET_NOT_FOUND: "Ask the Vault admin to write the service's secret at the path configured in the proxy.",
+  SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (named in the message) to the service's secret in Vault.",
+  VAULT_FORBIDDEN: "Ask the Vault admin to grant the proxy's Vault policy read access to the service's secret.",
+  VAULT_UNAVAILABLE: "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited).",
+  UPSTREAM_UNREACHABLE: "Check the API's status page; the proxy admin can check the service's target URL.",
+  UPSTREAM_TIMEOUT: "Retry, or ask the proxy admin to raise the service's timeoutMs if the API is slow for this request.",
+  NOT_READY: "Retry in a moment; the platform team should check the proxy's Vault login in its log.",
+  SHUTTING_DOWN: 'Retry: another proxy replica will answer.',
+  INTERNAL_ERROR: 'Report it to the proxy admin with the proxy request id; the audit log has the details.',
+};
+
+function isKnownCode(code: string): code is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
+}
+
+/** The hint for a code; codes newer than this copy of the contract get a generic one. */
+export function hintFor(code: string): string {
+  return isKnownCode(code) ? ERROR_HINTS[code] : "See the proxy's error code list (docs/error-codes.md) for this code.";
+}

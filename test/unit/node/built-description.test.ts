@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ICredentialType, INodeProperties, INodePropertyCollection, INodeType } from 'n8n-workflow';
+
+/**
+ * Checks the BUILT package (dist/, what n8n loads) for the facts n8n relies on. Run
+ * `npm run build` first. n8n-workflow resolves from the root node_modules (it is the
+ * package's peer and dev dependency).
+ */
+const root = join(__dirname, '../../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; n8n: { nodes: string[]; credentials: string[] } };
+const NODE_TYPE = 'n8n-nodes-secure-proxy.secureProxyRequest';
+
+function load<T>(relative: string): T {
+  const file = join(root, relative);
+  if (!existsSync(file)) throw new Error(`${relative} is missing: run \`npm run build\` before these tests`);
+  const exports = require(file) as Record<string, new () => T>;
+  const [Class] = Object.values(exports);
+  return new Class();
+}
+
+const credential = load<ICredentialType>(pkg.n8n.credentials[0]);
+const node = load<INodeType>(pkg.n8n.nodes[0]);
+
+/** Every property, including those inside collections and fixedCollections. */
+function allProperties(properties: INodeProperties[]): INodeProperties[] {
+  return properties.flatMap((property) => {
+    const nested = (property.options ?? []).flatMap((option) => {
+      if ('values' in option) return allProperties((option as INodePropertyCollection).values);
+      if ('type' in option) return allProperties([option as INodeProperties]);
+      return [];
+    });
+    return [property, ...nested];
+  });
+}
+
+describe('built credential', () => {
+  it('is the Secure Proxy API credential', () => {
+    expect(credential.name).toBe('secureProxyApi');
+    expect(credential.displayName).toBe('Secure Proxy API');
+    expect(credential.documentationUrl).toMatch(/^https:\/\//);
+  });
+
+  it('is restricted to the Secure Proxy Request node', () => {
+    expect(credential.restrictToSupportedNodes).toBe(true);
+    // n8n prefixes a community package's supportedNodes with the package name when it loads
+    // it (and infers them from the nodes that list the credential): this is the type it gets.
+    expect((credential.supportedNodes ?? []).map((name) => `${pkg.name}.${name}`)).toContain(NODE_TYPE);
+    expect(`${pkg.name}.${node.description.name}`).toBe(NODE_TYPE);
+  });
+
+  it('keeps the token in a required password field and sends it as a Bearer Authorization header', () => {
+    const token = credential.properties.find((property) => property.name === 'token');
+    expect(token?.typeOptions?.password).toBe(true);
+    expect(token?.required).toBe(true);
+    expect(credential.authenticate).toEqual({ type: 'generic', properties: { headers: { Authorization: '=Bearer {{$credentials.token}}' } } });
+  });
+
+  it('has TLS settings that are off by default', () => {
+    const byName = Object.fromEntries(credential.properties.map((property) => [property.name, property]));
+    expect(byName.caCertificate.default).toBe('');
+    expect(byName.ignoreSSLIssues.default).toBe(false);
+  });
+
+  it('has no declarative test, so n8n runs the node\'s credentialTest (which names the client)', () => {
+    expect(credential.test).toBeUndefined();
+  });
+
+  it('has icons that exist next to the built file', () => {
+    const icon = credential.icon as { light: string; dark: string };
+    for (const file of [icon.light, icon.dark]) {
+      expect(existsSync(join(root, dirname(pkg.n8n.credentials[0]), file.replace(/^file:/, '')))).toBe(true);
+    }
+  });
+});
+
+describe('built node', () => {
+  const description = node.description;
+
+  it('is the Secure Proxy Request node, usable as an AI tool', () => {
+    expect(description.name).toBe('secureProxyRequest');
+    expect(description.displayName).toBe('Secure Proxy Request');
+    expect(description.usableAsTool).toBe(true);
+    expect(description.inputs).toEqual(['main']);
+    expect(description.outputs).toEqual(['main']);
+  });
+
+  it('uses the credential and tests it with its own credentialTest method', () => {
+    expect(description.credentials).toEqual([{ name: 'secureProxyApi', required: true, testedBy: 'secureProxyApiTest' }]);
+    expect(typeof node.methods?.credentialTest?.secureProxyApiTest).toBe('function');
+    expect(typeof node.methods?.loadOptions?.getServices).toBe('function');
+  });
+
+  it('gives every property a description', () => {
+    const missing = allProperties(description.properties)
+      .filter((property) => property.type !== 'notice' && !(typeof property.description === 'string' && property.description.trim() !== ''))
+      .map((property) => property.name);
+    expect(missing).toEqual([]);
+  });
+
+  it('has no URL or authentication parameter, and loads services from the proxy', () => {
+    const names = allProperties(description.properties).map((property) => property.name);
+    expect(names).not.toEqual(expect.arrayContaining(['url']));
+    expect(names).not.toEqual(expect.arrayContaining(['authentication']));
+    const service = description.properties.find((property) => property.name === 'service');
+    expect(service?.typeOptions?.loadOptionsMethod).toBe('getServices');
+  });
+
+  it('ships its icons and codex file in dist', () => {
+    const dir = join(root, dirname(pkg.n8n.nodes[0]));
+    const icon = description.icon as { light: string; dark: string };
+    for (const file of [icon.light, icon.dark]) expect(existsSync(join(dir, file.replace(/^file:/, '')))).toBe(true);
+    const codex = JSON.parse(readFileSync(join(dir, 'SecureProxyRequest.node.json'), 'utf8')) as { node: string; categories: string[]; resources: { primaryDocumentation: Array<{ url: string }> } };
+    expect(codex.node).toBe(NODE_TYPE);
+    expect(codex.categories.length).toBeGreaterThan(0);
+    expect(codex.resources.primaryDocumentation[0].url).toMatch(/^https:\/\//);
+  });
+});

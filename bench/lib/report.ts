@@ -1,0 +1,95 @@
+/**
+ * Turns the measured runs into the printed report: medians per case, the results table,
+ * ratios with their per-round spread, and the memory table. Pure functions over numbers.
+ */
+import type { MemorySample } from './protocol.ts';
+import type { Measurement } from './measure.ts';
+
+/** A case's runs, one per round, in round order. */
+export interface CaseRuns {
+  id: string;
+  label: string;
+  runs: Measurement[];
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function medianOf(runs: readonly Measurement[], pick: (r: Measurement) => number | null): number {
+  const values = runs.map(pick).filter((v): v is number => v !== null);
+  return values.length === 0 ? Number.NaN : median(values);
+}
+
+/** The results table: medians over rounds, failures summed. */
+export function resultsTable(cases: readonly CaseRuns[]): string {
+  const rows = cases.map((c) => [
+    c.label,
+    fixed(medianOf(c.runs, (r) => r.requestsPerSecond), 0),
+    fixed(medianOf(c.runs, (r) => r.p50Ms), 1),
+    fixed(medianOf(c.runs, (r) => r.p99Ms), 1),
+    fixed(medianOf(c.runs, (r) => r.serverCpuUs), 0),
+    fixed(medianOf(c.runs, (r) => r.otherLoadPct), 0),
+    String(c.runs.reduce((n, r) => n + r.errors, 0)),
+    String(c.runs.reduce((n, r) => n + r.non2xx, 0)),
+  ]);
+  return table(['case', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'other load %', 'errors', 'non-2xx'], rows);
+}
+
+/** One "a relative to b" line. */
+export interface RatioSpec {
+  label: string;
+  numerator: CaseRuns;
+  denominator: CaseRuns;
+}
+
+function paired(spec: RatioSpec, pick: (r: Measurement) => number): { ofMedians: number; low: number; high: number } {
+  const perRound = spec.numerator.runs.map((run, i) => pick(run) / pick(spec.denominator.runs[i]));
+  return {
+    ofMedians: median(spec.numerator.runs.map(pick)) / median(spec.denominator.runs.map(pick)),
+    low: Math.min(...perRound),
+    high: Math.max(...perRound),
+  };
+}
+
+/** Ratios of medians for req/s, p99 and CPU per request, each with its range taken round by round. */
+export function ratioTable(specs: readonly RatioSpec[]): string {
+  const cell = (r: { ofMedians: number; low: number; high: number }): string[] => [fixed(r.ofMedians, 2), `${fixed(r.low, 2)}-${fixed(r.high, 2)}`];
+  const rows = specs.map((spec) => [
+    spec.label,
+    ...cell(paired(spec, (r) => r.requestsPerSecond)),
+    ...cell(paired(spec, (r) => r.p99Ms)),
+    ...cell(paired(spec, (r) => r.serverCpuUs)),
+  ]);
+  return table(['ratio', 'req/s', '(rounds)', 'p99', '(rounds)', 'CPU/req', '(rounds)'], rows);
+}
+
+/** Memory of each server process: at start (before any load), at the end, and the peak. */
+export function memoryTable(rows: ReadonlyArray<{ name: string; start: MemorySample; end: MemorySample }>): string {
+  return table(
+    ['process (MiB)', 'rss start', 'rss end', 'peak rss', 'heap start', 'heap end', 'external end'],
+    rows.map(({ name, start, end }) => [
+      name,
+      fixed(start.rss, 1),
+      fixed(end.rss, 1),
+      fixed(end.maxRss, 1),
+      fixed(start.heapUsed, 1),
+      fixed(end.heapUsed, 1),
+      fixed(end.external, 1),
+    ]),
+  );
+}

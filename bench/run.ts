@@ -1,0 +1,250 @@
+/**
+ * `npm run bench`: the proxy's hot path against a bare express + http-proxy-middleware
+ * pass-through (the baseline) and against the upstream itself (direct), in the same run.
+ *
+ * Processes: this runner (autocannon, and the Vault emulator, idle once the proxy's cache is
+ * warm), the upstream, the baseline and the proxy, each forked on its own so the load
+ * generator does not share an event loop with a server under test. Cases run interleaved,
+ * round by round (order reversed every other round); the report shows medians, ratios with
+ * their per-round spread, CPU time per request (steadier than req/s on a shared machine), and
+ * memory before and after.
+ *
+ * Exits 1 when any request failed (connection error, timeout, non-2xx), a sanity request did
+ * not get the expected answer, a body did not stream (lib/streaming.ts), or the warm proxy
+ * called Vault more than its cache refresh allows during a measured run. Slow ratios are
+ * reported, never failed on.
+ *
+ * Environment: BENCH_SECONDS (measured seconds per run, default 4), BENCH_ROUNDS (default 3),
+ * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32).
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { ProxyConfigInput } from '../proxy/src/config/schema.js';
+import { buildCases, LARGE_BODY_BYTES, sanityCheck, type Case, type ServerName } from './lib/cases.ts';
+import { startServer, type ServerProcess } from './lib/children.ts';
+import { drive, type RunResult } from './lib/load.ts';
+import { measure, type Measurement } from './lib/measure.ts';
+import type { MemorySample } from './lib/protocol.ts';
+import { tokensModule } from './lib/proxy-dist.ts';
+import { memoryTable, ratioTable, resultsTable, type CaseRuns } from './lib/report.ts';
+import { checkStreaming, describeStreaming, type StreamingResult } from './lib/streaming.ts';
+import { startSeededVault } from './lib/vault.ts';
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+const SECONDS = numberFromEnv('BENCH_SECONDS', 4);
+const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', 3));
+const WARMUP = numberFromEnv('BENCH_WARMUP', 3);
+const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
+/** Discarded run before every measured one: refills keep-alive pools after the case switch. */
+const PREWARM = 0.5;
+const SECRET_PATH = 'bench/upstream';
+/** Above this much CPU used by other processes (in % of one CPU), the report warns that its numbers are noisy. */
+const NOISY_OTHER_LOAD_PCT = 25;
+/** The proxy's default; a background refresh starts at 85 % of it. */
+const CACHE_TTL_SECONDS = 60;
+
+interface Failure {
+  where: string;
+  what: string;
+}
+
+const failures: Failure[] = [];
+
+function noteFailures(where: string, result: RunResult): void {
+  if (result.errors > 0) failures.push({ where, what: `${result.errors} connection errors or timeouts` });
+  if (result.non2xx > 0) failures.push({ where, what: `${result.non2xx} non-2xx responses ${JSON.stringify(result.badStatuses)}` });
+}
+
+function proxyConfig(vault: { url: string; rootToken: string }, upstreamUrl: string, token: { hash: string; id: string }): ProxyConfigInput {
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    vault: { address: vault.url, auth: { method: 'token', token: vault.rootToken }, kvMount: 'secret' },
+    cache: { ttlSeconds: CACHE_TTL_SECONDS },
+    logging: { level: 'info' },
+    clients: { bench: { tokenHashes: [{ hash: token.hash, id: token.id }], services: ['api'] } },
+    services: { api: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' } } },
+  };
+}
+
+function printRun(round: number, c: Case, m: Measurement): void {
+  const load = m.otherLoadPct === null ? '' : `  other load ${m.otherLoadPct.toFixed(0)}%`;
+  console.log(
+    `  round ${round} ${c.label.padEnd(25)} ${m.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${m.p99Ms.toFixed(1).padStart(6)} ms  ` +
+      `${m.serverCpuUs.toFixed(0).padStart(5)} us CPU/req${load}`,
+  );
+}
+
+function summary(
+  caseRuns: readonly CaseRuns[],
+  memory: Record<'start' | 'end', Record<'baseline' | 'proxy', MemorySample>>,
+  streaming: Record<'baseline' | 'proxy', StreamingResult>,
+): string {
+  const get = (id: string): CaseRuns => caseRuns.find((c) => c.id === id) as CaseRuns;
+  const proxyRuns = caseRuns.filter((c) => c.id.includes('proxy')).flatMap((c) => c.runs);
+  const vaultCalls = proxyRuns.reduce((n, r) => n + r.vaultCalls, 0);
+  const proxied = proxyRuns.reduce((n, r) => n + r.requests, 0);
+  const linesPerRequest = caseRuns
+    .filter((c) => c.id.includes('proxy'))
+    .map((c) => {
+      const lines = c.runs.reduce((n, r) => n + r.logLines, 0);
+      const requests = c.runs.reduce((n, r) => n + r.requests, 0);
+      return `${c.id} ${(lines / Math.max(1, requests)).toFixed(3)}`;
+    });
+  return [
+    '',
+    `Results (median of ${ROUNDS} rounds; errors and non-2xx summed over all rounds, warm-up included in the failure check):`,
+    resultsTable(caseRuns),
+    '',
+    'Ratios of the medians; "(rounds)" is the same ratio within each round, min-max.',
+    'req/s: higher is better. p99 and CPU/req (CPU time of the server under test per request): lower is better.',
+    ratioTable([
+      { label: 'proxy (info) / baseline', numerator: get('proxy-info'), denominator: get('baseline') },
+      { label: 'proxy (info) / direct', numerator: get('proxy-info'), denominator: get('direct') },
+      { label: 'proxy (warn) / baseline', numerator: get('proxy-warn'), denominator: get('baseline') },
+      { label: 'proxy (info) / proxy (warn)', numerator: get('proxy-info'), denominator: get('proxy-warn') },
+      { label: 'baseline / direct', numerator: get('baseline'), denominator: get('direct') },
+      { label: '1 MiB POST proxy / baseline', numerator: get('upload-proxy'), denominator: get('upload-baseline') },
+      { label: '1 MiB GET  proxy / baseline', numerator: get('download-proxy'), denominator: get('download-baseline') },
+    ]),
+    '',
+    `Memory in MiB (heap after a full GC; peak rss over the whole run, with ${CONNECTIONS} x 1 MiB bodies in flight):`,
+    memoryTable([
+      { name: 'baseline', start: memory.start.baseline, end: memory.end.baseline },
+      { name: 'proxy', start: memory.start.proxy, end: memory.end.proxy },
+    ]),
+    peakGrowth(memory),
+    `Streaming check, ${describeStreaming('proxy', streaming.proxy)}`,
+    `Streaming check, ${describeStreaming('baseline', streaming.baseline)}`,
+    '',
+    `Vault calls during measured proxy runs: ${vaultCalls} for ${proxied} proxied requests (cache TTL ${CACHE_TTL_SECONDS} s).`,
+    `Log lines per request: ${linesPerRequest.join(', ')}.`,
+    ...noiseWarning(caseRuns),
+  ].join('\n');
+}
+
+/** How much the peak grew over the start, side by side: a hint only, garbage buffers come and go with GC timing. */
+function peakGrowth(memory: Record<'start' | 'end', Record<'baseline' | 'proxy', MemorySample>>): string {
+  const growth = (name: 'baseline' | 'proxy'): number => memory.end[name].maxRss - memory.start[name].rss;
+  const extra = growth('proxy') - growth('baseline');
+  const inFlight = (CONNECTIONS * LARGE_BODY_BYTES) / (1024 * 1024);
+  return (
+    `Peak rss growth: proxy ${growth('proxy').toFixed(0)} MiB, baseline ${growth('baseline').toFixed(0)} MiB (difference ${extra.toFixed(0)} MiB, ` +
+    `noisy; the bodies in flight total ${inFlight} MiB). The streaming check is the direct evidence:`
+  );
+}
+
+/** Other jobs on the machine move req/s and latency far more than anything measured here: say so. */
+function noiseWarning(caseRuns: readonly CaseRuns[]): string[] {
+  const loads = caseRuns.flatMap((c) => c.runs.map((r) => r.otherLoadPct)).filter((v): v is number => v !== null);
+  if (loads.length === 0) return [];
+  const worst = Math.max(...loads);
+  if (worst < NOISY_OTHER_LOAD_PCT) return [];
+  return [
+    '',
+    `NOTE: processes outside the bench used up to ${worst.toFixed(0)}% of a CPU during measured runs; req/s and latency are noisy,`,
+    'compare the "(rounds)" ranges and CPU/req, or run again on a quiet machine (BENCH_ROUNDS=5 narrows the medians).',
+  ];
+}
+
+async function main(): Promise<number> {
+  const upstreamAuthorization = `Bearer ${randomBytes(24).toString('base64url')}`;
+  const proxyToken = tokensModule().generateToken();
+  const plannedSeconds = (PREWARM + SECONDS) * 8 * ROUNDS + WARMUP * 2;
+  const lifetimeMs = (plannedSeconds + 120) * 1000;
+  // A hard stop for the runner too; the servers stop themselves when it goes.
+  setTimeout(() => {
+    console.error(`bench: still running after ${lifetimeMs / 1000} s; giving up`);
+    process.exit(2);
+  }, lifetimeMs).unref();
+  console.log(
+    `secure-proxy bench: ${ROUNDS} rounds x ${SECONDS} s measured (+${PREWARM} s discarded each), ${WARMUP} s warm-up, ` +
+      `${CONNECTIONS} connections, ${availableParallelism()} CPUs, Node ${process.version}; about ${Math.ceil(plannedSeconds)} s`,
+  );
+
+  const vault = await startSeededVault(SECRET_PATH, { token: upstreamAuthorization.slice('Bearer '.length) });
+  const servers: ServerProcess[] = [];
+  try {
+    const upstream = await startServer('upstream', 'upstream.ts', { authorization: upstreamAuthorization, largeBodyBytes: LARGE_BODY_BYTES }, lifetimeMs);
+    servers.push(upstream);
+    const baseline = await startServer('baseline', 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs);
+    servers.push(baseline);
+    const proxy = await startServer('proxy', 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs);
+    servers.push(proxy);
+    const byName: Record<ServerName, ServerProcess> = { upstream, baseline, proxy };
+    const context = { servers, vaultRequests: () => vault.requests.length };
+
+    const cases = buildCases({ urls: { upstream: upstream.url, baseline: baseline.url, proxy: proxy.url }, proxyToken: proxyToken.token, upstreamAuthorization, connections: CONNECTIONS });
+    failures.push(...(await sanityCheck(cases)));
+    if (failures.length > 0) return finish();
+    const streaming: Record<'baseline' | 'proxy', StreamingResult> = {
+      baseline: await checkStreaming(baseline.url, { authorization: `Bearer ${proxyToken.token}` }, upstream.url, upstreamAuthorization),
+      proxy: await checkStreaming(proxy.url, { authorization: `Bearer ${proxyToken.token}` }, upstream.url, upstreamAuthorization),
+    };
+    for (const [name, result] of Object.entries(streaming)) {
+      if (!result.upload.streamed || !result.download.streamed) failures.push({ where: `streaming ${name}`, what: describeStreaming(name, result) });
+    }
+    const memoryStart = { baseline: await baseline.memory(), proxy: await proxy.memory() };
+
+    // Discarded: JIT, keep-alive pools, and the proxy's secret cache (its one Vault read).
+    for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
+      if (c.logLevel) await proxy.setLogLevel(c.logLevel);
+      noteFailures(`warm-up ${c.id}`, await drive(c.spec, WARMUP));
+    }
+
+    const runs = new Map<string, Measurement[]>(cases.map((c) => [c.id, []]));
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const c of round % 2 === 1 ? cases : [...cases].reverse()) {
+        const server = byName[c.server];
+        if (c.logLevel) await server.setLogLevel(c.logLevel);
+        noteFailures(`pre-run ${c.id}`, await drive(c.spec, PREWARM));
+        const m = await measure(context, server, c.spec, SECONDS);
+        noteFailures(`round ${round} ${c.id}`, m);
+        runs.get(c.id)?.push(m);
+        printRun(round, c, m);
+      }
+    }
+    const memoryEnd = { baseline: await baseline.memory(), proxy: await proxy.memory() };
+
+    const caseRuns: CaseRuns[] = cases.map((c) => ({ id: c.id, label: c.label, runs: runs.get(c.id) ?? [] }));
+    // A window shorter than the cache's refresh interval holds at most one background refresh.
+    const allowed = Math.ceil(SECONDS / (CACHE_TTL_SECONDS * 0.85));
+    for (const c of caseRuns.filter((x) => x.id.includes('proxy'))) {
+      c.runs.forEach((r, i) => {
+        if (r.vaultCalls > allowed) failures.push({ where: `round ${i + 1} ${c.id}`, what: `${r.vaultCalls} Vault calls in one run (cache refreshes allow ${allowed})` });
+      });
+    }
+    console.log(summary(caseRuns, { start: memoryStart, end: memoryEnd }, streaming));
+    return finish();
+  } finally {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    await vault.close();
+  }
+}
+
+const startedAt = performance.now();
+
+function finish(): number {
+  const took = `${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+  if (failures.length === 0) {
+    console.log(`\nOK in ${took}: no errors, no non-2xx, no Vault call per request. (Speed ratios are reported, not asserted.)`);
+    return 0;
+  }
+  console.error(`\nFAILED after ${took}:`);
+  for (const f of failures) console.error(`  ${f.where}: ${f.what}`);
+  return 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error('bench failed:', err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,52 @@
+/**
+ * The real proxy, as built (`proxy/dist`), in its own process: `createProxyApp` with the
+ * production listener options, its Vault session pointed at the runner's emulator, and
+ * the production logger (redaction, audit line per request) writing to a null stream so
+ * the measured cost is producing the lines, not a terminal's speed.
+ */
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import type { ProxyConfigInput } from '../../proxy/src/config/schema.js';
+import { runChild, settings } from '../lib/child.ts';
+import { appModule, configModule, loggerModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
+
+export interface ProxySettings {
+  config: ProxyConfigInput;
+}
+
+const { config: raw } = settings<ProxySettings>();
+
+await runChild(async () => {
+  const config = configModule().buildConfig(raw, {}, 'bench');
+  let lines = 0;
+  const devnull = new Writable({
+    decodeStrings: false,
+    write(_chunk, _encoding, done) {
+      lines += 1;
+      done();
+    },
+  });
+  const redactor = new (redactionModule().SecretRedactor)();
+  const logger = loggerModule().createLogger({
+    level: config.logging.level,
+    redactor,
+    transports: [new winston.transports.Stream({ stream: devnull })],
+  });
+  const proxy = appModule().createProxyApp(config, { logger, redactor });
+  await proxy.start();
+  const { server, url } = await serverModule().listen(proxy.app, config.listen.host, config.listen.port);
+  return {
+    url,
+    setLogLevel: (level) => {
+      logger.level = level;
+    },
+    logLines: () => lines,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await proxy.stop();
+    },
+  };
+});

@@ -1,5 +1,7 @@
 /**
- * One jest run for everything under test/. ts-jest only transpiles (isolatedModules in tsconfig.test.json);
+ * Unit and integration tests (`npm test`): everything under test/ but test/e2e, whose suites
+ * need a real n8n and run with jest.e2e.config.js (`npm run test:e2e`).
+ * ts-jest only transpiles (isolatedModules in tsconfig.test.json);
  * `npm run typecheck` does the type checking once for the whole tree.
  * Node is started with --experimental-vm-modules (see package.json) so that jest can
  * require() ESM-only dependencies such as http-proxy-middleware 4.
@@ -8,6 +10,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
   },

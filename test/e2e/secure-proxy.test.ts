@@ -174,6 +174,8 @@ describe('Secure Proxy Request inside a real n8n', () => {
       credentials: { secureProxyApi: CREDENTIAL },
     });
     expect(result.code).not.toBe(0);
+    // Refused for the right reason (n8n-core: credential "... is restricted to specific nodes").
+    expect(`${result.stdout}\n${result.stderr}`).toMatch(/restricted to specific nodes/);
     expect(api.paths.length).toBe(before);
   });
 

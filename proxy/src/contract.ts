@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   VAULT_UNAVAILABLE: { status: 503, source: 'vault', meaning: 'Vault is unreachable, sealed, rate limiting or failing, and no cached secret is fresh enough to use.' },
   UPSTREAM_UNREACHABLE: { status: 502, source: 'upstream', meaning: "The service's upstream refused or dropped the connection." },
   UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', meaning: 'The upstream did not answer within the service timeout.' },
+  UPSTREAM_UNSCRUBBABLE: { status: 502, source: 'upstream', meaning: 'The upstream answered with a text body in a content-encoding the proxy cannot decode, so it cannot be scrubbed of secrets.' },
   NOT_READY: { status: 503, source: 'proxy', meaning: 'The proxy is not ready (Vault not reachable or not authenticated).' },
   SHUTTING_DOWN: { status: 503, source: 'proxy', meaning: 'The proxy is shutting down and takes no new requests.' },
   INTERNAL_ERROR: { status: 500, source: 'proxy', meaning: 'An unexpected error inside the proxy; the request id finds it in the audit log.' },

@@ -37,7 +37,8 @@ class MapSecrets implements SecretProvider {
 }
 
 function service(target: string, secret: string, inject: ServiceConfig['inject'], extra: Partial<ServiceConfig> = {}): ServiceConfig {
-  return { target, secret, inject, description: '', timeoutMs: 5000, ...extra };
+  // These tests read the injected secret back from the echo: scrubbing is tested in scrub.test.ts.
+  return { target, secret, inject, description: '', timeoutMs: 5000, scrub: false, ...extra };
 }
 
 interface RawResponse {

@@ -21,6 +21,7 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   VAULT_UNAVAILABLE: "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited).",
   UPSTREAM_UNREACHABLE: "Check the API's status page; the proxy admin can check the service's target URL.",
   UPSTREAM_TIMEOUT: "Retry, or ask the proxy admin to raise the service's timeoutMs if the API is slow for this request.",
+  UPSTREAM_UNSCRUBBABLE: "The API's answer was compressed in a way the proxy cannot check for secrets; ask the proxy admin to look at the service (the proxy log names the encoding).",
   NOT_READY: "Retry in a moment; the platform team should check the proxy's Vault login in its log.",
   SHUTTING_DOWN: 'Retry: another proxy replica will answer.',
   INTERNAL_ERROR: 'Report it to the proxy admin with the proxy request id; the audit log has the details.',

@@ -125,6 +125,8 @@ const serviceSchema = z.strictObject({
   paths: z.array(z.string().startsWith('/', 'path patterns start with "/"')).min(1).optional(),
   /** Time allowed for the upstream to send response headers. */
   timeoutMs: duration('timeoutMs', 30000),
+  /** Replace the injected secret values in response headers and text bodies with [REDACTED]. */
+  scrub: z.boolean().default(true),
 });
 
 const SHA256_REF = /^sha256:[0-9a-f]{64}$/;

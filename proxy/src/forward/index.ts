@@ -1,7 +1,8 @@
 /**
  * The data plane, `ANY /forward/{service}/{path}?{query}`, as a pipeline of small stages:
  * check the raw target → resolve the service → is the client allowed → service policy →
- * read the secret → clean and inject headers / query → forward (relay, rewrite Location).
+ * read the secret → clean and inject headers / query → forward (relay, rewrite Location,
+ * scrub the injected secrets out of the response).
  *
  * Everything per service (policy globs, header templates, the proxy instance and its
  * keep-alive agent, the Location rewrite) is compiled here once, at startup; per request the
@@ -55,7 +56,7 @@ function compileRoute(name: string, config: ServiceConfig, deps: ForwardDeps): S
     secretPath: config.secret,
     policy: compilePolicy(name, config),
     injector: compileInjector(config.inject, label),
-    upstream: createUpstream({ service: name, target: config.target, timeoutMs: config.timeoutMs, publicUrl: deps.publicUrl }),
+    upstream: createUpstream({ service: name, target: config.target, timeoutMs: config.timeoutMs, publicUrl: deps.publicUrl, scrub: config.scrub !== false }),
   };
 }
 
@@ -128,7 +129,7 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
     }
 
     // 6. Forward and relay.
-    route.upstream.forward(req, res, pathAndQuery);
+    route.upstream.forward(req, res, pathAndQuery, injection.secretValues);
   }
 
   const handler: RequestHandler = (req, res) => forward(req, res);

@@ -19,8 +19,12 @@
  *   `Expect` header (stripped in hop-headers), before any header or body byte is written.
  * - httpxy forces `Connection: close` upstream when the client's request is chunked (its
  *   request-smuggling guard), so chunked uploads do not reuse upstream sockets.
+ * - With `selfHandleResponse` (services that scrub) httpxy emits 'proxyRes' and then only wires
+ *   teardown (client gone → upstream destroyed, upstream cut → client cut); status, headers and
+ *   body are ours to write, which {@link relayScrubbed} does.
  */
 import http from 'node:http';
+import { pipeline } from 'node:stream';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +34,8 @@ import { ProxyError, refuse } from '../errors';
 import { contextOf } from '../request-context';
 import { stripResponseHeaders } from './hop-headers';
 import { compileLocationRewriter } from './location';
+import { decoderFor, isTextContentType } from './scrub/policy';
+import { compileScrubber, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
 
 /**
  * How long an idle pooled upstream socket is kept. Node shortens it to the upstream's
@@ -61,6 +67,8 @@ export interface UpstreamOptions {
   publicUrl?: string;
   /** Agent to use instead of a fresh keep-alive agent (tests, shared pools). */
   agent?: http.Agent;
+  /** Replace the injected secret values in response headers and text bodies (default true). */
+  scrub?: boolean;
 }
 
 /** One service's forwarding stage. */
@@ -71,9 +79,10 @@ export interface Upstream {
   /**
    * Forwards the request to `<target base><pathAndQuery>` (`pathAndQuery` is '' or starts with
    * '/' or '?'), relays the response, and writes exactly one response on failure. The request
-   * headers must already be cleaned and injected.
+   * headers must already be cleaned and injected. `secretValues` are the values injected into
+   * this request (scrubbed from the response when the service scrubs).
    */
-  forward(req: Request, res: Response, pathAndQuery: string): void;
+  forward(req: Request, res: Response, pathAndQuery: string, secretValues?: readonly string[]): void;
   /** Destroys pooled sockets (shutdown, tests). */
   close(): void;
 }
@@ -87,6 +96,70 @@ function errorCode(err: Error): string {
   return typeof code === 'string' ? code : err.name;
 }
 
+/** Compiled scrubbers per injected value list (injections are memoized, so the list is too). */
+const scrubberCache = new WeakMap<readonly string[], Scrubber>();
+
+function scrubberFor(values: readonly string[]): Scrubber {
+  let scrubber = scrubberCache.get(values);
+  if (scrubber === undefined) {
+    scrubber = compileScrubber(values);
+    scrubberCache.set(values, scrubber);
+  }
+  return scrubber;
+}
+
+/** Replaces secret values in every response header value, Set-Cookie arrays included. */
+function scrubHeaders(headers: http.IncomingHttpHeaders, scrubber: Scrubber): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string') headers[name] = scrubHeaderValue(scrubber, value);
+    else if (Array.isArray(value)) headers[name] = value.map((v) => scrubHeaderValue(scrubber, v));
+  }
+}
+
+function hasNoBody(req: Request, status: number): boolean {
+  return req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/**
+ * Writes a self-handled upstream response: scrubbed headers, then the body — text bodies
+ * decoded (gzip/deflate/br) and scrubbed, without `content-length`; binary bodies as they are.
+ * A text body in an encoding we cannot decode is refused (UPSTREAM_UNSCRUBBABLE), never relayed.
+ */
+function relayScrubbed(proxyRes: http.IncomingMessage, req: Request, res: Response, scrubber: Scrubber, service: string): void {
+  const headers = proxyRes.headers;
+  const status = proxyRes.statusCode ?? 502;
+  scrubHeaders(headers, scrubber);
+  // Node frames what we write itself (chunked, or close-delimited for HTTP/1.0 clients).
+  delete headers['transfer-encoding'];
+  const scrubBody = !hasNoBody(req, status) && isTextContentType(headers['content-type']);
+  let decoder = null;
+  if (scrubBody) {
+    decoder = decoderFor(headers['content-encoding']);
+    if (decoder === undefined) {
+      proxyRes.destroy();
+      refuse(
+        res,
+        new ProxyError(
+          'UPSTREAM_UNSCRUBBABLE',
+          `The upstream of service '${service}' answered with a text body in content-encoding '${headers['content-encoding']}', which the proxy cannot scrub of secrets.`,
+        ),
+      );
+      return;
+    }
+    if (decoder !== null) delete headers['content-encoding'];
+    delete headers['content-length'];
+  }
+  res.statusCode = status;
+  if (proxyRes.statusMessage && req.httpVersionMajor < 2) res.statusMessage = proxyRes.statusMessage;
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
+  const done = (err: NodeJS.ErrnoException | null): void => {
+    if (err && !res.destroyed) res.destroy();
+  };
+  if (!scrubBody) pipeline(proxyRes, res, done);
+  else if (decoder === null) pipeline(proxyRes, new ScrubStream(scrubber), res, done);
+  else pipeline(proxyRes, decoder, new ScrubStream(scrubber), res, done);
+}
+
 function abortOnHeaderTimeout(proxyReq: http.ClientRequest, timeoutMs: number): void {
   proxyReq.destroy(new UpstreamHeaderTimeoutError(timeoutMs));
 }
@@ -98,6 +171,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const basePath = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
   const agent = options.agent ?? (target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS));
   const rewriteLocation = compileLocationRewriter({ service, target: options.target, publicUrl: options.publicUrl });
+  const scrub = options.scrub ?? true;
+  /** The scrubber of each in-flight request of a scrubbing service. */
+  const scrubbers = new WeakMap<Response, Scrubber>();
 
   function onProxyReq(proxyReq: http.ClientRequest, _req: Request, res: Response): void {
     const started = performance.now();
@@ -110,7 +186,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     proxyReq.once('close', () => clearTimeout(timer));
   }
 
-  function onProxyRes(proxyRes: http.IncomingMessage, _req: Request, res: Response): void {
+  function onProxyRes(proxyRes: http.IncomingMessage, req: Request, res: Response): void {
     const headers = proxyRes.headers;
     stripResponseHeaders(headers);
     // httpxy fills an absent Connection from the (cleaned) request, i.e. always keep-alive;
@@ -120,6 +196,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     if (location !== undefined) headers.location = rewriteLocation(location);
     // Relayed headers are copied onto the response after this: ours must win.
     headers['x-request-id'] = contextOf(res).requestId;
+    if (scrub) relayScrubbed(proxyRes, req, res, scrubbers.get(res) ?? compileScrubber([]), service);
   }
 
   function onError(err: Error, req: Request | undefined, res: Response | Socket | undefined): void {
@@ -159,12 +236,18 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     agent,
     ejectPlugins: true,
     plugins: [handlers],
+    selfHandleResponse: scrub,
   });
 
   return {
     service,
     agent,
-    forward(req, res, pathAndQuery) {
+    forward(req, res, pathAndQuery, secretValues = []) {
+      if (scrub) {
+        scrubbers.set(res, scrubberFor(secretValues));
+        // Plain bytes are scrubbable; a compressed answer is still decoded if it comes anyway.
+        req.headers['accept-encoding'] = 'identity';
+      }
       const path = basePath + pathAndQuery;
       req.url = path === '' ? '/' : path.charCodeAt(0) === 0x3f /* ? */ ? `/${path}` : path;
       // hpm calls this after it emitted 'error' (handled above) or, never in practice, when it

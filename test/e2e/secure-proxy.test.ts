@@ -3,7 +3,8 @@
  * Community Nodes UI installs it, a "Secure Proxy API" credential and workflows imported
  * headlessly, executed with `n8n execute`, through the real proxy (Vault emulator + a
  * loopback API). Proves the API receives the Vault secret while n8n never holds it: not in
- * outputs, not in CLI output, not in exported workflows, not in n8n's database.
+ * outputs (even when the API echoes it), not in CLI output, not in exported workflows, not
+ * in n8n's database.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +14,7 @@ import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } f
 const UPSTREAM_SECRET = canary('e2e-upstream');
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(300, 7)]);
 
-/** A small API on loopback that, like a real one, never echoes the credential it received. */
+/** A small API on loopback; only /api/echo-auth echoes the credential it received (some APIs do). */
 function startApi(): Promise<{ url: string; authorizations: string[]; paths: string[]; close(): Promise<void> }> {
   const authorizations: string[] = [];
   const paths: string[] = [];
@@ -31,6 +32,7 @@ function startApi(): Promise<{ url: string; authorizations: string[]; paths: str
       const items = page <= 3 ? [{ id: page * 10 + 1 }, { id: page * 10 + 2 }] : [];
       return json(200, { page, items });
     }
+    if (url.pathname === '/api/echo-auth') return json(200, { receivedAuthorization: req.headers.authorization });
     if (url.pathname === '/api/report.pdf') {
       res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'attachment; filename="report.pdf"' });
       return res.end(PDF);
@@ -164,6 +166,13 @@ describe('Secure Proxy Request inside a real n8n', () => {
     expect(apiError.message).not.toEqual(proxyError.message);
   });
 
+  it('scrubs the secret from an API answer that echoes it, before it reaches n8n', async () => {
+    const result = await run('echo', proxyNode({ path: '/api/echo-auth' }));
+    expect(result.code).toBe(0);
+    expect(outputItems(result, 'Proxy')).toEqual([{ receivedAuthorization: 'Bearer [REDACTED]' }]);
+    expect(api.authorizations.at(-1)).toBe(`Bearer ${UPSTREAM_SECRET}`);
+  });
+
   it("refuses the credential in n8n's own HTTP Request node before anything is sent", async () => {
     const before = api.paths.length;
     const result = await run('steal', {
@@ -180,7 +189,7 @@ describe('Secure Proxy Request inside a real n8n', () => {
   });
 
   it('keeps the API secret and the proxy token out of CLI output, exported workflows and the database', async () => {
-    expect(workflowIds.length).toBeGreaterThanOrEqual(6);
+    expect(workflowIds.length).toBeGreaterThanOrEqual(7);
     const exported = await Promise.all(workflowIds.map((id) => n8n.exportWorkflow(id)));
     const database = n8n.databaseBytes();
     for (const secret of [UPSTREAM_SECRET, t.tokens.prod.token]) {

@@ -121,16 +121,7 @@ export class KvV2Backend implements Backend {
       base = latest.data;
     }
     const now = preciseNow();
-    const meta: KeyMeta = existing ?? {
-      versions: new Map(),
-      currentVersion: 0,
-      oldestVersion: 0,
-      createdTime: now,
-      updatedTime: now,
-      customMetadata: null,
-      maxVersions: 0,
-      casRequired: false,
-    };
+    const meta: KeyMeta = existing ?? newKeyMeta(now);
     checkCas(req, meta, this.config.casRequired);
     const number = meta.currentVersion + 1;
     const data = patch ? mergePatch(base, payload as Record<string, unknown>) : structuredClone(payload as Record<string, unknown>);
@@ -176,16 +167,7 @@ export class KvV2Backend implements Backend {
 
   private writeMetadata(req: LogicalRequest, key: string): LogicalResponse | null {
     const now = preciseNow();
-    const meta: KeyMeta = this.keys.get(key) ?? {
-      versions: new Map(),
-      currentVersion: 0,
-      oldestVersion: 0,
-      createdTime: now,
-      updatedTime: now,
-      customMetadata: null,
-      maxVersions: 0,
-      casRequired: false,
-    };
+    const meta: KeyMeta = this.keys.get(key) ?? newKeyMeta(now);
     meta.maxVersions = int(req.data, 'max_versions', meta.maxVersions);
     if (req.data.cas_required !== undefined) meta.casRequired = req.data.cas_required === true || req.data.cas_required === 'true';
     const custom = req.data.custom_metadata;
@@ -267,4 +249,18 @@ function invalidPathWarning(req: LogicalRequest): string {
 
 function allOperations(handler: (req: LogicalRequest) => LogicalResponse): Route['operations'] {
   return { read: handler, list: handler, update: handler, delete: handler, patch: handler };
+}
+
+/** Metadata of a key that has no versions yet (first write of data or of metadata). */
+function newKeyMeta(now: number): KeyMeta {
+  return {
+    versions: new Map(),
+    currentVersion: 0,
+    oldestVersion: 0,
+    createdTime: now,
+    updatedTime: now,
+    customMetadata: null,
+    maxVersions: 0,
+    casRequired: false,
+  };
 }

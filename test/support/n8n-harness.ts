@@ -135,6 +135,14 @@ export class N8nInstance {
   async execute(workflowId: string): Promise<ExecuteResult> {
     const result = await this.cli(['execute', `--id=${workflowId}`, '--rawOutput']);
     const run = parseExecutionOutput(result.stdout);
+    const crashedOnExit = diedOfSegfault(result) && run !== undefined && run.finished;
+    if (crashedOnExit) {
+      // n8n 2.41.1 on Node 24 can segfault in an isolated-vm thread while exiting, after it printed
+      // a finished run (see ./n8n/environment.ts). The run is what the test is about: judge it
+      // by its own result, and say so, instead of failing on n8n's teardown.
+      console.warn(`n8n execute --id=${workflowId} crashed on exit after a finished run; judging the run itself`);
+      return { ...result, code: run.data.resultData.error === undefined ? 0 : 1, run, runData: run.data.resultData.runData };
+    }
     return { ...result, run, runData: run?.data.resultData.runData };
   }
 
@@ -248,4 +256,9 @@ export class N8nInstance {
       extra: { ...ownerEnv(this.owner), ...this.options.env },
     });
   }
+}
+
+/** A process killed by SIGSEGV: a signal for a direct child, exit code 139 through a shell. */
+function diedOfSegfault(result: CommandResult): boolean {
+  return result.signal === 'SIGSEGV' || result.code === 139;
 }

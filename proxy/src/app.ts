@@ -3,8 +3,8 @@
  * express app. Nothing here does work of its own; each stage lives in its module.
  *
  * Order matters: request tracking wraps everything so every response, refusals included,
- * gets a request id and one audit line; unsafe request targets and methods are refused
- * before any route sees them; ops routes need no token; the control and data planes need one.
+ * gets a request id and one audit line; unsafe request targets and methods (and, with
+ * listen.allowedHosts, foreign Host headers) are refused before any route sees them; ops routes need no token; the control and data planes need one.
  */
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'winston';
@@ -12,16 +12,18 @@ import { FORWARD_PREFIX, HEALTH_PATH, METRICS_PATH, READY_PATH } from './contrac
 import type { ProxyConfig } from './config/schema';
 import { ProxyError, refuse, toProxyError } from './errors';
 import { authenticate } from './clients/authenticate';
-import { ClientRegistry } from './clients/registry';
+import { createAuthThrottle } from './clients/auth-throttle';
+import { createClientSource } from './token-store';
 import { controlRoutes, summarizeServices } from './control/routes';
 import { createForwardHandler, rejectUnsafeRequestTarget } from './forward';
+import { hostGuard } from './host-guard';
 import { ProxyEvents } from './observability/events';
 import { createLogger } from './observability/logger';
 import { SecretRedactor } from './observability/redaction';
 import { createMetrics, type ProxyMetrics } from './observability/metrics';
 import { attachAuditLog } from './observability/audit';
 import { requestTracking } from './observability/request-log';
-import { healthz, metricsHandler, readyz } from './observability/health';
+import { healthz, metricsHandler, readyz, type Readiness } from './observability/health';
 import { contextOf, type RequestContext } from './request-context';
 import { createVaultSecrets } from './vault';
 import type { SecretProvider, SecretReader } from './secrets/types';
@@ -31,6 +33,11 @@ export interface ProxyAppOptions {
   logger?: Logger;
   /** Shared with the logger; secret values read from Vault are registered here. */
   redactor?: SecretRedactor;
+  /**
+   * Metrics shared with other apps of the same process (a config reload): this app's events
+   * are counted into them, and stop() detaches only this app. Without it the app owns its own.
+   */
+  metrics?: ProxyMetrics;
 }
 
 export interface ProxyApp {
@@ -46,6 +53,8 @@ export interface ProxyApp {
   stop(): Promise<void>;
   /** Marks the app as shutting down: readiness fails so load balancers stop sending. */
   beginShutdown(): void;
+  /** Whether the app can serve now (Vault reachable and authenticated), as `/readyz` reports it. */
+  readiness(): Readiness;
 }
 
 /** Builds the proxy app for a validated config. */
@@ -53,11 +62,13 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   const events = new ProxyEvents();
   const redactor = options.redactor ?? new SecretRedactor();
   const logger = options.logger ?? createLogger({ level: config.logging.level, redactor });
-  const metrics = createMetrics(events, { isKnownService: (name) => Object.hasOwn(config.services, name) });
+  const metricsScope = { isKnownService: (name: string) => Object.hasOwn(config.services, name) };
+  const metrics = options.metrics ?? createMetrics(events, metricsScope);
+  const detachMetrics = options.metrics === undefined ? () => metrics.stop() : options.metrics.observe(events, metricsScope);
   attachAuditLog(events, logger);
 
   const vault = createVaultSecrets(config, events, { onSecretRead: (values) => values.forEach((v) => redactor.add(v)) });
-  const registry = new ClientRegistry(config.clients);
+  const clients = createClientSource(config, vault.session, events, logger);
   const summaries = summarizeServices(config.services);
   let shuttingDown = false;
 
@@ -68,18 +79,22 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
 
   app.use(requestTracking(events, { route: routeOf }));
   app.use(rejectUnsafeRequestTarget);
+  app.use(hostGuard(config.listen.allowedHosts));
   app.get(HEALTH_PATH, healthz);
-  app.get(READY_PATH, readyz(() => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness())));
+  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness());
+  app.get(READY_PATH, readyz(readiness));
   app.get(METRICS_PATH, metricsHandler(metrics));
 
-  const auth = authenticate(() => registry);
+  const authThrottle = createAuthThrottle(config.authThrottle, events);
+  const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
   app.use('/v1', auth);
-  app.use(controlRoutes(() => summaries));
+  app.use(controlRoutes(() => summaries, config.tokenExpiryWarningSeconds));
   const forward = createForwardHandler({
     services: config.services,
     secrets: vault.secrets,
     kvMountLabel: config.vault.kvMount,
     publicUrl: config.listen.publicUrl,
+    bodyTimeoutMs: config.listen.bodyTimeoutMs,
   });
   app.use(FORWARD_PREFIX, auth, forward);
   app.use(notFound);
@@ -92,15 +107,21 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
     logger,
     metrics,
     secrets: vault.secrets,
-    start: () => vault.start(),
+    start: async () => {
+      await vault.start();
+      await clients.start();
+    },
     stop: async () => {
+      clients.stop();
       await vault.stop();
       forward.close();
-      metrics.stop();
+      authThrottle?.close();
+      detachMetrics();
     },
     beginShutdown: () => {
       shuttingDown = true;
     },
+    readiness,
   };
 }
 

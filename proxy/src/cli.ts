@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `secure-proxy` command line. `serve --config FILE` runs the proxy; `serve` without a
- * config starts dev mode. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+ * config starts dev mode. `check --config FILE` proves a config against Vault without serving.
+ * Exit codes: 0 ok, 1 runtime failure (or a failed check), 2 bad usage or config.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { join } from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load';
 import { generateToken, hashToken } from './clients/tokens';
 import { runProxy } from './run';
+import { formatCheckJson, formatCheckText, runCheck } from './check';
 import { runDevMode } from './dev/dev-mode';
+import { isTokenAdminUsageError, registerTokenLifecycleCommands } from './tokens-admin/cli-commands';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -27,15 +30,36 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'YAML or JSON config file (env: SECURE_PROXY_CONFIG)')
     .option('--dev-port <port>', 'dev mode only: port for the proxy', parsePort, 8080)
     .action(async (options: { config?: string; devPort: number }) => {
-      const configPath = options.config ?? process.env.SECURE_PROXY_CONFIG;
-      if (configPath === undefined || configPath === '') {
+      const configPath = configPathOf(options);
+      if (configPath === undefined) {
         await runDevMode({ port: options.devPort });
         return;
       }
-      await runProxy(await loadConfigFile(configPath));
+      await runProxy(await loadConfigFile(configPath), { configFile: configPath });
     });
 
-  const token = program.command('token').description('Proxy token helpers for static (config file) client records.');
+  program
+    .command('check')
+    .description(
+      "Check a config against Vault without serving: the login, the KV mount, and every service's secret and the fields its injection needs. " +
+        'Exit 0 all good, 1 a Vault or service problem, 2 bad usage or config. Never prints a secret or token.',
+    )
+    .option('-c, --config <file>', 'YAML or JSON config file (env: SECURE_PROXY_CONFIG)')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { config?: string; json?: boolean }) => {
+      const configPath = configPathOf(options);
+      if (configPath === undefined) {
+        throw new UsageError('check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG (dev mode has no config to check)');
+      }
+      const report = await runCheck(await loadConfigFile(configPath), { source: configPath });
+      process.stdout.write(options.json === true ? formatCheckJson(report) : formatCheckText(report));
+      process.exitCode = report.ok ? 0 : 1;
+    });
+
+  const token = program
+    .command('token')
+    .description('Proxy tokens: create, rotate, revoke and list token records in Vault (tokenStore); generate and hash for static config-file clients.');
+  registerTokenLifecycleCommands(token);
   token
     .command('generate')
     .description('Print a new proxy token and the config entry holding its hash. The token is shown once.')
@@ -69,6 +93,12 @@ export function buildProgram(): Command {
 
 class UsageError extends Error {}
 
+/** `--config`, else SECURE_PROXY_CONFIG; undefined when neither names a file. */
+function configPathOf(options: { config?: string }): string | undefined {
+  const path = options.config ?? process.env.SECURE_PROXY_CONFIG;
+  return path === undefined || path === '' ? undefined : path;
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dev-port must be 0-65535, got "${value}"`);
@@ -83,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || isTokenAdminUsageError(err)) {
       process.stderr.write(`secure-proxy: ${err.message}\n`);
       process.exitCode = 2;
       return;

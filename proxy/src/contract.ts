@@ -83,6 +83,10 @@ export interface WhoamiResponse {
   tokenId: string | null;
   /** ISO 8601, or null when the token does not expire. */
   expiresAt: string | null;
+  /** Whole seconds until expiresAt (0 once reached), or null when the token does not expire. Added after expiresAt; older proxies omit it. */
+  expiresInSeconds?: number | null;
+  /** True when the token expires within the proxy's tokenExpiryWarningSeconds: time to rotate it. Older proxies omit it. */
+  expiringSoon?: boolean;
   services: string[];
 }
 

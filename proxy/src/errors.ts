@@ -3,7 +3,7 @@
  * response. Every refusal names its side (`source`) and a stable `code` from the contract.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import { ERROR_CODES, ERROR_HEADER, REQUEST_ID_HEADER, type ErrorBody, type ErrorCode, type ErrorSource } from './contract';
 import type { RequestContext } from './request-context';
@@ -41,6 +41,23 @@ export function errorBody(err: ProxyError, requestId: string): ErrorBody {
 }
 
 /**
+ * Headers set before a proxy error that it keeps: the request id, and `connection`, whose value
+ * is always the proxy's own (the upstream's hop-by-hop headers are stripped before relaying).
+ */
+const KEPT_HEADERS: ReadonlySet<string> = new Set([REQUEST_ID_HEADER, 'connection']);
+
+/**
+ * A relay that fails after the upstream's status and headers were copied onto the response, but
+ * before anything was sent (a scrubbed body that goes silent before its first byte), would
+ * otherwise answer the proxy's error with the upstream's `set-cookie`, reason phrase and
+ * whatever else it said: a proxy-made answer must carry nothing the upstream chose.
+ */
+function dropUpstreamHead(res: ServerResponse): void {
+  for (const name of res.getHeaderNames()) if (!KEPT_HEADERS.has(name)) res.removeHeader(name);
+  res.statusMessage = STATUS_CODES[res.statusCode] ?? '';
+}
+
+/**
  * Writes a proxy-made error response. When the response has already started (an upstream
  * answer was being relayed) the only honest thing left is to cut the connection.
  */
@@ -51,6 +68,7 @@ export function sendProxyError(res: ServerResponse, err: ProxyError, requestId: 
   }
   const body = JSON.stringify(errorBody(err, requestId));
   res.statusCode = err.status;
+  dropUpstreamHead(res);
   res.setHeader(ERROR_HEADER, err.code);
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('cache-control', 'no-store');

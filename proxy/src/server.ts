@@ -3,34 +3,79 @@
  * requests finish (up to a bound), then closes what is left, so a rolling deploy drops
  * nothing that was already accepted.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
+import { createClientErrorHandler, createConnectHandler, type ClientErrorRecord } from './client-errors';
+
+/** The listener: plain HTTP, or HTTPS when `listen.tls` is configured. */
+export type Server = HttpServer | HttpsServer;
+
+/** PEM certificate (chain) and key for an HTTPS listener. */
+export interface ListenerCertificate {
+  cert: Buffer;
+  key: Buffer;
+}
 
 export interface Listening {
   server: Server;
-  /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8080 (https:// with a certificate). */
   url: string;
 }
 
-/** Header and request limits: a slow or huge request must not hold the proxy. */
-const SERVER_OPTIONS = {
-  headersTimeout: 20_000,
-  requestTimeout: 0, // bodies may stream for long uploads; the per-service upstream timeout bounds the wait for answers
-  keepAliveTimeout: 65_000,
-  maxHeaderSize: 32 * 1024,
-} as const;
+/** Limits of the listener and the observer of what its HTTP parser refuses; defaults as in the config schema. */
+export interface ListenOptions {
+  /** Time a client has to send the whole request header section. */
+  headersTimeoutMs?: number;
+  /** Largest header section (request line and headers) accepted, in bytes. */
+  maxHeaderBytes?: number;
+  /**
+   * Called once per connection refused before it became a request (HTTP parser errors and
+   * CONNECT: answered with a contract error, then closed); runProxy sends it to the serving app.
+   */
+  onClientError?: (record: ClientErrorRecord) => void;
+}
 
-/** Starts listening; resolves once the port is bound. */
-export function listen(handler: RequestListener, host: string, port: number): Promise<Listening> {
-  const server = createServer(SERVER_OPTIONS, handler);
+/** Header and request limits: a slow or huge request must not hold the proxy. */
+function serverOptions(options: ListenOptions) {
+  const headersTimeout = options.headersTimeoutMs ?? 20_000;
+  return {
+    headersTimeout,
+    // Node checks header deadlines on this interval (default 30 s, longer than the deadline itself).
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    requestTimeout: 0, // bodies may stream for long uploads; the forward stage's idle timeout and the per-service upstream timeout bound the waits
+    keepAliveTimeout: 65_000,
+    maxHeaderSize: options.maxHeaderBytes ?? 32 * 1024,
+    // Node would answer a missing Host with a bare 400; the app's host guard answers with the contract's error.
+    requireHostHeader: false,
+  };
+}
+
+/** Starts listening (HTTPS when a certificate is given); resolves once the port is bound. */
+export function listen(
+  handler: RequestListener,
+  host: string,
+  port: number,
+  certificate?: ListenerCertificate,
+  options: ListenOptions = {},
+): Promise<Listening> {
+  const limits = serverOptions(options);
+  const server: Server =
+    certificate === undefined
+      ? createServer(limits, handler)
+      : createHttpsServer({ ...limits, cert: certificate.cert, key: certificate.key }, handler);
+  const onClientError = options.onClientError ?? (() => {});
+  server.on('clientError', createClientErrorHandler(onClientError));
+  server.on('connect', createConnectHandler(onClientError));
+  const scheme = certificate === undefined ? 'http' : 'https';
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve({ server, url: `http://${shownHost}:${address.port}` });
+      resolve({ server, url: `${scheme}://${shownHost}:${address.port}` });
     });
   });
 }

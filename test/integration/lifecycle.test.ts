@@ -2,14 +2,11 @@
  * The proxy through time: a cached secret outlives a Vault outage up to the configured
  * staleness and then fails closed; SIGTERM lets in-flight requests finish before exit.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { ERROR_HEADER } from '../../proxy/src/contract';
 import { generateToken } from '../../proxy/src/clients/tokens';
-import { cleanEnv, startCli } from '../support/cli';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { createServeFolder, expectOutputHides, startServe, type ServeFolder } from '../support/serve-process';
 import { describeEmulatorOnly, sleep, vaultCall } from '../support/vault-setup';
 
 const SECRET = canary('lifecycle');
@@ -75,6 +72,7 @@ describeEmulatorOnly('secret cache through a Vault outage', () => {
 
 describe('graceful shutdown of the secure-proxy process', () => {
   let harness: ProxyHarness;
+  const folders: ServeFolder[] = [];
 
   beforeAll(async () => {
     harness = await startHarness({ 'svc/echo': { token: SECRET } });
@@ -82,30 +80,19 @@ describe('graceful shutdown of the secure-proxy process', () => {
 
   afterAll(async () => {
     await harness?.close();
+    for (const folder of folders) folder.remove();
   });
+
+  /** Starts `secure-proxy serve` with a config of its own (one echo service); resolves once it listens. */
+  async function serve(token: ReturnType<typeof generateToken>) {
+    const folder = createServeFolder(harness, 'sp-lifecycle-');
+    folders.push(folder);
+    return startServe(harness, folder.writeConfig({ listen: '{ host: 127.0.0.1, port: 0 }', tokenHash: token.hash }));
+  }
 
   it('finishes in-flight requests on SIGTERM, then exits 0 and stops listening', async () => {
     const token = generateToken();
-    const dir = mkdtempSync(join(tmpdir(), 'sp-lifecycle-'));
-    const configFile = join(dir, 'proxy.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'listen: { host: 127.0.0.1, port: 0 }',
-        'vault:',
-        `  address: ${harness.vault.address}`,
-        `  auth: { method: approle, roleId: "\${VAULT_ROLE_ID}", secretId: "\${VAULT_SECRET_ID}", mount: ${harness.vault.prefix}-approle }`,
-        `  kvMount: ${harness.mount}`,
-        'clients:',
-        `  n8n-prod: { tokenHashes: ["${token.hash}"], services: [echo] }`,
-        'services:',
-        `  echo: { target: "${harness.upstream.url}/base", secret: svc/echo, inject: { type: bearer, field: token } }`,
-        '',
-      ].join('\n'),
-    );
-    const env = cleanEnv({ VAULT_ROLE_ID: harness.appRole.roleId, VAULT_SECRET_ID: harness.appRole.secretId });
-    const proc = await startCli(['serve', '--config', configFile], /"msg":"proxy listening"/, { env });
-    const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(proc.output())![1];
+    const { proc, url } = await serve(token);
     const auth = { authorization: `Bearer ${token.token}` };
 
     const inFlight = fetch(`${url}/forward/echo/slow/800`, { headers: auth });
@@ -116,8 +103,51 @@ describe('graceful shutdown of the secure-proxy process', () => {
     expect(((await response.json()) as { url: string }).url).toBe('/base/slow/800');
     expect(await proc.exited).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
-    const output = proc.output();
-    expect(output).toContain('"msg":"proxy stopped"');
-    for (const hidden of [SECRET, token.token, harness.appRole.secretId]) expect(output).not.toContain(hidden);
+    expect(proc.output()).toContain('"msg":"proxy stopped"');
+    expectOutputHides(proc, [SECRET, token.token, harness.appRole.secretId]);
+  });
+
+  it('SIGTERM under a steady concurrent load: every request sent before the signal succeeds, none after it gets a 5xx, exit 0', async () => {
+    const token = generateToken();
+    const { proc, url } = await serve(token);
+    const auth = { authorization: `Bearer ${token.token}` };
+    type Outcome = { beforeSignal: boolean; status: number | null; error: string | null };
+    const outcomes: Outcome[] = [];
+    let signalled = false;
+    let exited = false;
+    void proc.exited.then(() => (exited = true));
+
+    // 8 keep-alive loops (fetch pools its connections); each stops at its first failure after the signal.
+    const loop = async (): Promise<void> => {
+      for (;;) {
+        const beforeSignal = !signalled;
+        try {
+          const res = await fetch(`${url}/forward/echo/load`, { headers: auth });
+          await res.arrayBuffer();
+          outcomes.push({ beforeSignal, status: res.status, error: null });
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string } }).cause;
+          outcomes.push({ beforeSignal, status: null, error: cause?.code ?? String(err) });
+          if (!beforeSignal) return;
+        }
+        if (!beforeSignal && exited) return;
+      }
+    };
+    const loops = Array.from({ length: 8 }, loop);
+    while (outcomes.length < 80) await sleep(20);
+    signalled = true;
+    proc.child.kill('SIGTERM');
+    await Promise.all(loops);
+
+    expect(await proc.exited).toBe(0);
+    const before = outcomes.filter((o) => o.beforeSignal);
+    const after = outcomes.filter((o) => !o.beforeSignal);
+    expect(before.length).toBeGreaterThanOrEqual(80);
+    expect(before.filter((o) => o.status !== 200)).toEqual([]);
+    // After the signal: answered ones are answers, the rest found the listener gone.
+    expect(after.filter((o) => o.status !== null && o.status >= 500)).toEqual([]);
+    expect(after.filter((o) => o.error !== null).length).toBeGreaterThan(0);
+    expect(proc.output()).toContain('"msg":"proxy stopped"');
+    expectOutputHides(proc, [SECRET, token.token, harness.appRole.secretId]);
   });
 });

@@ -146,6 +146,8 @@ describe('proxy app', () => {
       clientId: 'n8n-prod',
       tokenId: t.tokens.prod.id,
       expiresAt: null,
+      expiresInSeconds: null,
+      expiringSoon: false,
       services: ['basic', 'down', 'echo', 'forbidden', 'header', 'missing', 'query', 'slow'],
     });
     const services = await request(t.proxy.app).get('/v1/services').set(bearer('prod')).expect(200);

@@ -10,6 +10,7 @@ import { inspect } from 'node:util';
 import NodeVault from 'node-vault';
 import type { VaultConfig } from '../../proxy/src/config/schema';
 import { ProxyError } from '../../proxy/src/errors';
+import { LoginRefusedError } from '../../proxy/src/secrets/login-refused';
 import { leaseFromLogin, type AuthStrategy } from '../../proxy/src/vault/auth';
 import { createKvReader } from '../../proxy/src/vault/kv';
 import { VaultSession } from '../../proxy/src/vault/session';
@@ -115,7 +116,7 @@ describe('VaultSession', () => {
     expect(session.readiness().ready).toBe(true);
   });
 
-  it('token auth: a revoked token makes readiness false and reads fail fast with VAULT_UNAVAILABLE', async () => {
+  it('token auth: a revoked token makes readiness false and reads fail fast with VAULT_UNAVAILABLE, marked as refused by Vault', async () => {
     const token = await createToken(target, { policies: [policy], ttl: '1h' });
     credentials.push(token);
     const { session, log, ready } = start({ auth: { method: 'token', token } });
@@ -123,14 +124,24 @@ describe('VaultSession', () => {
     expect(session.readiness().ready).toBe(true);
     await revokeToken(target, token);
     const err = await read(session).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ProxyError);
-    expect(err).toMatchObject({ code: 'VAULT_UNAVAILABLE', message: expect.stringContaining('no longer valid') });
+    // Refused, not unreachable: the cache must not serve a stale copy over it.
+    expect(err).toBeInstanceOf(LoginRefusedError);
+    expect(err).toMatchObject({ code: 'VAULT_UNAVAILABLE', message: expect.stringMatching(/^Vault refused the proxy's login, .*no longer valid/) });
     expect(session.readiness()).toEqual({ ready: false, reason: expect.stringContaining('configure a new token') });
     expect(states(log)).toEqual(['authenticated', 'expired']);
     // Nothing can replace a static token: later reads do not even call Vault.
     const calls = log.calls.length;
-    await expect(read(session)).rejects.toMatchObject({ code: 'VAULT_UNAVAILABLE' });
+    await expect(read(session)).rejects.toBeInstanceOf(LoginRefusedError);
     expect(log.calls.length).toBe(calls);
+  });
+
+  it('Vault unreachable: reads fail with VAULT_UNAVAILABLE that is not a refusal (the cache may bridge it)', async () => {
+    const { session, ready } = start({ address: `http://127.0.0.1:${await deadPort()}`, auth: { method: 'token', token: 'hvs.NotAValidTokenAtAll00000' } });
+    await ready;
+    const err = await read(session).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProxyError);
+    expect(err).not.toBeInstanceOf(LoginRefusedError);
+    expect(err).toMatchObject({ code: 'VAULT_UNAVAILABLE', message: expect.stringContaining('refused the connection') });
   });
 
   it('token auth: an invalid token at start → not ready', async () => {

@@ -16,6 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface RecordedRequest {
@@ -31,11 +32,23 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
+/** A request whose body never finished arriving: the connection went away first. */
+export interface CutRequest {
+  method: string;
+  url: string;
+  /** Body bytes that arrived before the cut. */
+  bodyLength: number;
+}
+
 export interface EchoUpstream {
   url: string;
   port: number;
   received: RecordedRequest[];
-  /** Number of TCP connections accepted so far. */
+  /** Requests cut before their body ended (never in `received`). */
+  cut: CutRequest[];
+  /** Requests whose headers arrived so far, finished or not (not reset by clear()). */
+  started(): number;
+  /** Number of TCP connections accepted so far (over TLS: handshakes completed). */
   connections(): number;
   clear(): void;
   close(): Promise<void>;
@@ -139,15 +152,27 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, record: Rec
   }
 }
 
+/** Options of {@link startEchoUpstream}. */
+export interface EchoUpstreamOptions {
+  /** Serve HTTPS with this PEM certificate (chain) and key; `url` is then https://. */
+  tls?: { cert: string; key: string };
+}
+
 /** Starts the upstream on 127.0.0.1 with an ephemeral port. */
-export async function startEchoUpstream(): Promise<EchoUpstream> {
+export async function startEchoUpstream(options: EchoUpstreamOptions = {}): Promise<EchoUpstream> {
   const received: RecordedRequest[] = [];
+  const cut: CutRequest[] = [];
+  let startedCount = 0;
   const connectionIds = new WeakMap<Socket, number>();
   let connectionCount = 0;
 
-  const server = http.createServer((req, res) => {
+  const onRequest: http.RequestListener = (req, res) => {
+    startedCount++;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('close', () => {
+      if (!req.complete) cut.push({ method: req.method ?? '', url: req.url ?? '', bodyLength: Buffer.concat(chunks).length });
+    });
     req.on('end', () => {
       const record: RecordedRequest = {
         method: req.method ?? '',
@@ -165,8 +190,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       });
       answer(req, res, record);
     });
-  });
-  server.on('connection', (socket: Socket) => {
+  };
+  const server = options.tls === undefined ? http.createServer(onRequest) : https.createServer(options.tls, onRequest);
+  // Over TLS a request's socket is the TLS socket, known once the handshake completed.
+  server.on(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     connectionCount++;
     connectionIds.set(socket, connectionCount);
   });
@@ -176,12 +203,15 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
     received,
+    cut,
+    started: () => startedCount,
     connections: () => connectionCount,
     clear() {
       received.length = 0;
+      cut.length = 0;
     },
     close() {
       return new Promise<void>((resolve) => {

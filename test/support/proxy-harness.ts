@@ -88,7 +88,8 @@ export async function startProxy(
   const config = buildConfig({ ...base, ...configure(base, tokenFor) }, {}, 'test');
   const logs = createMemoryTransport();
   const redactor = new SecretRedactor();
-  const logger = createLogger({ level: 'debug', redactor, transports: [logs] });
+  // The configured level (debug unless `configure` says otherwise), as the real logger would use.
+  const logger = createLogger({ level: config.logging.level, redactor, transports: [logs] });
   const proxy = createProxyApp(config, { logger, redactor });
   await proxy.start();
   return { proxy, logs, tokens };

@@ -1,6 +1,7 @@
 import { ProxyError } from '../../proxy/src/errors';
 import { ProxyEvents, type CacheEvent } from '../../proxy/src/observability/events';
 import { SecretCache } from '../../proxy/src/secrets/cache';
+import { LoginRefusedError } from '../../proxy/src/secrets/login-refused';
 import type { SecretData, SecretReader } from '../../proxy/src/secrets/types';
 
 const TTL = 10_000;
@@ -42,6 +43,7 @@ const v = (token: string): SecretData => ({ token });
 const unavailable = () => new ProxyError('VAULT_UNAVAILABLE', 'Vault is sealed', { headers: { 'Retry-After': '7' } });
 const notFound = () => new ProxyError('SECRET_NOT_FOUND', `secret secret/${PATH} does not exist in Vault`);
 const forbidden = () => new ProxyError('VAULT_FORBIDDEN', 'denied');
+const loginRefused = () => new LoginRefusedError("Vault refused the proxy's login: Vault refused the approle login (400)");
 
 function setup(reader: FakeReader) {
   let now = 0;
@@ -144,6 +146,16 @@ const scenarios: Array<{ name: string; steps: Step[] }> = [
     ],
   },
   {
+    name: "Vault refused the proxy's login after the TTL: no stale value, dropped at once",
+    steps: [
+      { at: 0, reader: v('a'), expect: 'value:a', reads: 1 },
+      // Well within TTL + maxStale, where an outage would still serve 'a'.
+      { at: TTL + 1, reader: loginRefused(), expect: 'error:VAULT_UNAVAILABLE', reads: 2 },
+      // Dropped: an outage right after the refusal has nothing stale to hand out either.
+      { at: TTL + 2, reader: unavailable(), expect: 'error:VAULT_UNAVAILABLE', reads: 3, event: 'miss' },
+    ],
+  },
+  {
     name: 'failures are not cached: the next get reads again',
     steps: [
       { at: 0, reader: unavailable(), expect: 'error:VAULT_UNAVAILABLE', reads: 1 },
@@ -175,7 +187,7 @@ describe('SecretCache', () => {
     const err = await cache.get(PATH).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProxyError);
     expect((err as ProxyError).message).toBe(
-      `Vault unavailable and the cached secret for ${PATH} is older than the allowed staleness`,
+      `Vault is sealed; the cached secret for ${PATH} is older than the allowed staleness (cache.maxStaleSeconds)`,
     );
     expect((err as ProxyError).headers).toEqual({ 'Retry-After': '7' });
   });
@@ -269,16 +281,20 @@ describe('SecretCache', () => {
     expect((await cache.get(PATH)).token).toBe('b');
   });
 
-  it('background refresh finding the secret deleted drops it without an unhandled rejection', async () => {
-    const reader = new FakeReader().answer(v('a'), notFound());
+  it.each([
+    ['finding the secret deleted', notFound, 'error:SECRET_NOT_FOUND'],
+    ["refused (the proxy's own login)", loginRefused, 'error:VAULT_UNAVAILABLE'],
+  ])('background refresh %s drops the value before its TTL ends, without an unhandled rejection', async (_name, failure, expected) => {
+    const reader = new FakeReader().answer(v('a'), failure());
     const { cache, at } = setup(reader);
     await cache.get(PATH);
     at(TTL * 0.9);
     expect((await cache.get(PATH)).token).toBe('a');
     await flush();
     expect(cache.backgroundFailures).toBe(1);
-    reader.answer(notFound());
-    expect(await outcomeOf(cache.get(PATH))).toBe('error:SECRET_NOT_FOUND');
+    // Still within the TTL, yet read again: the value is gone.
+    reader.answer(failure());
+    expect(await outcomeOf(cache.get(PATH))).toBe(expected);
     expect(reader.calls).toBe(3);
   });
 

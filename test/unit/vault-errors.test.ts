@@ -47,6 +47,16 @@ const codeCases: Array<{ name: string; err: unknown; expected: Expected }> = [
   { name: 'raw axios: ECONNRESET', err: new AxiosError('reset', 'ECONNRESET'), expected: { kind: 'unavailable' } },
   { name: 'raw axios: ENOTFOUND', err: new AxiosError('dns', 'ENOTFOUND'), expected: { kind: 'unavailable' } },
   { name: 'TLS: self-signed', err: new VaultTransportError('DEPTH_ZERO_SELF_SIGNED_CERT', 'x'), expected: { kind: 'unavailable' } },
+  {
+    name: 'TLS: a verify result without its own text (the list shared with upstreams)',
+    err: new VaultTransportError('CERT_REVOKED', 'x'),
+    expected: { kind: 'unavailable', reason: "the TLS connection to Vault failed (CERT_REVOKED); set vault.caFile to the CA that signed Vault's certificate, or check vault.address" },
+  },
+  {
+    name: 'TLS: https vault.address on a plain HTTP port',
+    err: new VaultTransportError('EPROTO', 'x'),
+    expected: { kind: 'unavailable', reason: expect.stringContaining('an https vault.address pointing at a plain HTTP port?) (EPROTO)') },
+  },
   { name: 'unknown errno', err: new VaultTransportError('ESOMETHING', 'x'), expected: { kind: 'unavailable' } },
   { name: 'plain Error', err: new Error('ECONNREFUSED in the message only'), expected: { kind: 'error', status: null } },
   { name: 'non-error value', err: 'nope', expected: { kind: 'error' } },

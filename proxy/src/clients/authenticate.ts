@@ -3,10 +3,10 @@
  * in the request context. Exactly that header, because n8n redacts `authorization` in its
  * error contexts and execution logs but not custom headers.
  */
-import type { RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ProxyError, refuse } from '../errors';
 import { contextOf } from '../request-context';
-import type { ClientRegistry } from './registry';
+import type { TokenExpiry, TokenLookup } from './registry';
 import { isPlausibleToken } from './tokens';
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="secure-proxy"' };
@@ -26,26 +26,71 @@ export function bearerTokenOf(header: string | undefined): { token: string } | {
   return { token: match[1] };
 }
 
-/** Builds the authentication stage for the data and control planes. */
-export function authenticate(registry: () => ClientRegistry): RequestHandler {
+/**
+ * What authentication asks: a synchronous lookup (the hit path stays synchronous), and for
+ * a token the index does not know, optionally a re-read of the token records that may know
+ * it by now. A ClientRegistry alone is a directory without re-reads.
+ */
+export interface TokenDirectory {
+  lookup(token: string): TokenLookup;
+  /**
+   * Called after an unknown token. Returns a promise that settles (never rejects) when a
+   * re-read that may know the token has finished, or null when none is allowed right now.
+   */
+  refreshAfterMiss?(): Promise<void> | null;
+  /** Every token the directory serves now (owner, id, expiry; never a hash), for expiry warnings. */
+  expiries(): TokenExpiry[];
+}
+
+/**
+ * Builds the authentication stage for the data and control planes. `gateFailure`, when
+ * given, sees every failed authentication before it is refused: it calls `next()` to let the
+ * refusal go out, or answers itself (the brute-force throttle's 429). Valid tokens never reach it.
+ */
+export function authenticate(directory: () => TokenDirectory, gateFailure?: RequestHandler): RequestHandler {
   return (req, res, next) => {
-    const ctx = contextOf(res);
     const bearer = bearerTokenOf(req.headers.authorization);
-    let error: ProxyError;
-    if ('token' in bearer) {
-      const found = registry().lookup(bearer.token);
-      if (found.ok) {
-        ctx.client = found.client;
-        next();
-        return;
-      }
-      error =
-        found.reason === 'expired'
-          ? new ProxyError('PROXY_TOKEN_EXPIRED', `The proxy token of client "${found.clientId}" expired at ${found.expiredAt.toISOString()}; use the rotated token.`, { headers: CHALLENGE })
-          : new ProxyError('PROXY_TOKEN_INVALID', 'The proxy token is not known to this proxy.', { headers: CHALLENGE });
-    } else {
-      error = bearer.error;
+    if (!('token' in bearer)) {
+      refuseFailure(bearer.error, req, res, next, gateFailure);
+      return;
     }
-    refuse(res, error);
+    const found = directory().lookup(bearer.token);
+    if (found.ok || found.reason === 'expired') {
+      settle(found, req, res, next, gateFailure);
+      return;
+    }
+    // A token issued since the last re-read is unknown until the next one: ask for it now.
+    const refresh = directory().refreshAfterMiss?.() ?? null;
+    if (refresh === null) {
+      settle(found, req, res, next, gateFailure);
+      return;
+    }
+    void refresh.then(() => settle(directory().lookup(bearer.token), req, res, next, gateFailure));
   };
+}
+
+// Module-level rather than closures per request: the hit path allocates nothing of its own.
+function settle(lookup: TokenLookup, req: Request, res: Response, next: NextFunction, gateFailure: RequestHandler | undefined): void {
+  if (lookup.ok) {
+    contextOf(res).client = lookup.client;
+    next();
+    return;
+  }
+  refuseFailure(
+    lookup.reason === 'expired'
+      ? new ProxyError('PROXY_TOKEN_EXPIRED', `The proxy token of client "${lookup.clientId}" expired at ${lookup.expiredAt.toISOString()}; use the rotated token.`, { headers: CHALLENGE })
+      : new ProxyError('PROXY_TOKEN_INVALID', 'The proxy token is not known to this proxy.', { headers: CHALLENGE }),
+    req,
+    res,
+    next,
+    gateFailure,
+  );
+}
+
+function refuseFailure(error: ProxyError, req: Request, res: Response, next: NextFunction, gateFailure: RequestHandler | undefined): void {
+  if (gateFailure === undefined) {
+    refuse(res, error);
+    return;
+  }
+  void gateFailure(req, res, (err?: unknown) => (err === undefined ? refuse(res, error) : next(err)));
 }

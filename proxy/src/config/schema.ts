@@ -6,6 +6,7 @@
  * may be added, none renamed or removed.
  */
 import { z } from 'zod';
+import { caBundleProblem } from './ca-bundle';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -51,6 +52,15 @@ const kvPath = z
 
 const duration = (what: string, def: number) => z.number({ error: `${what} must be a number` }).int().positive().default(def);
 
+/** A PEM CA bundle file, read and checked at load: Node would silently ignore one it cannot parse. */
+const caBundleFile = z
+  .string()
+  .min(1, 'must be the path of a PEM CA bundle')
+  .superRefine((path, ctx) => {
+    const problem = caBundleProblem(path);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 const tokenAuth = z.strictObject({ method: z.literal('token'), token: z.string().min(1, 'must not be empty') });
 const appRoleAuth = z.strictObject({
   method: z.literal('approle'),
@@ -79,8 +89,26 @@ const vaultSchema = z.strictObject({
   /** Renew the Vault token once this fraction of its TTL has passed. */
   renewFraction: z.number().gt(0).lt(1).default(2 / 3),
   /** PEM file with the CA that signed Vault's certificate. */
-  caFile: z.string().min(1).optional(),
+  caFile: caBundleFile.optional(),
 });
+
+/** `name`, `name:port`, `1.2.3.4:port` or `[v6]:port`, as a Host header carries it. */
+const HOST_ENTRY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?$/;
+const allowedHost = z.string().superRefine((value, ctx) => {
+  const match = HOST_ENTRY.exec(value);
+  if (match === null || (match[1] !== undefined && Number(match[1]) > 65535)) {
+    ctx.addIssue({ code: 'custom', message: `must be a host name or address with an optional port, like "proxy.internal" or "proxy.internal:8080", got "${value}"` });
+  }
+});
+
+/** The listener's certificate and key, PEM files; both or neither. */
+const listenTls = z.strictObject(
+  {
+    certFile: z.string({ error: 'listen.tls.certFile must be the path of a PEM certificate (chain) file' }).min(1, 'must not be empty'),
+    keyFile: z.string({ error: 'listen.tls.keyFile must be the path of the PEM private key file of certFile' }).min(1, 'must not be empty'),
+  },
+  { error: 'listen.tls must be a mapping { certFile, keyFile }' },
+);
 
 const bearerInject = z.strictObject({ type: z.literal('bearer'), field: z.string().min(1).default('token') });
 const headerInject = z.strictObject({
@@ -127,6 +155,23 @@ const serviceSchema = z.strictObject({
   timeoutMs: duration('timeoutMs', 30000),
   /** Replace the injected secret values in response headers and text bodies with [REDACTED]. */
   scrub: z.boolean().default(true),
+  /** Largest request body forwarded, in bytes; absent means 10 MiB (DEFAULT_MAX_BODY_BYTES). */
+  maxBodyBytes: z
+    .number({ error: 'must be a number of bytes' })
+    .int('must be a whole number of bytes')
+    .min(0, 'must be 0 (no body) or more')
+    .optional(),
+  /**
+   * Let a host-name target resolve to loopback, private, link-local and other internal
+   * addresses (SSRF guard). Absent means false. IP-literal targets are never checked.
+   */
+  allowPrivateAddresses: z.boolean({ error: 'must be true or false' }).optional(),
+  /** PEM CA bundle the https upstream's certificate must chain to, instead of the public roots. */
+  caFile: caBundleFile.optional(),
+}).superRefine((service, ctx) => {
+  if (service.caFile !== undefined && URL.canParse(service.target) && new URL(service.target).protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'only applies to an https:// target' });
+  }
 });
 
 const SHA256_REF = /^sha256:[0-9a-f]{64}$/;
@@ -146,6 +191,29 @@ const clientSchema = z.strictObject({
   services: z.array(z.string()).default([]),
 });
 
+/** Where proxy token records live in Vault, and how fresh the proxy keeps its copy. */
+const tokenStoreSchema = z.strictObject(
+  {
+    /** KV path under vault.kvMount; each client's record is the secret `<path>/<client>`. */
+    path: kvPath.default('secure-proxy/clients'),
+    /** How often every replica re-reads the records: a revoked token stops working within this. */
+    refreshSeconds: z
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1 second')
+      .max(86400, 'must be at most 86400 seconds (one day)')
+      .default(10),
+    /** An unknown token triggers a re-read at most this often, so a flood of bad tokens cannot flood Vault. */
+    missRefreshIntervalMs: z
+      .number({ error: 'must be a number of milliseconds' })
+      .int('must be a whole number of milliseconds')
+      .min(100, 'must be at least 100 ms')
+      .max(3600000, 'must be at most 3600000 ms (one hour)')
+      .default(1000),
+  },
+  { error: 'tokenStore must be a mapping like { path: secure-proxy/clients, refreshSeconds: 10 }' },
+);
+
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
 export const configSchema = z
@@ -158,6 +226,21 @@ export const configSchema = z
         shutdownTimeoutMs: duration('listen.shutdownTimeoutMs', 30000),
         /** External base URL of the proxy, used when rewriting upstream Location headers. */
         publicUrl: httpUrl('listen.publicUrl').optional(),
+        /** Serve HTTPS with this PEM pair; both files are re-read when they change (certificate renewal). */
+        tls: listenTls.optional(),
+        /** Time a client has to send the whole request header section (slow-header clients get 408). */
+        headersTimeoutMs: duration('listen.headersTimeoutMs', 20000),
+        /** Largest request header section accepted (Node's maxHeaderSize); larger ones get 431. */
+        maxHeaderBytes: z
+          .number({ error: 'listen.maxHeaderBytes must be a number of bytes' })
+          .int('must be a whole number of bytes')
+          .min(1024, 'must be at least 1024 bytes')
+          .max(1048576, 'must be at most 1048576 bytes (1 MiB)')
+          .default(32768),
+        /** Longest wait for the next chunk of a request body (an idle timeout; flowing uploads never hit it). */
+        bodyTimeoutMs: duration('listen.bodyTimeoutMs', 30000),
+        /** Host header values the proxy answers for (name, or name:port); absent: any. */
+        allowedHosts: z.array(allowedHost).min(1, 'must list at least one host name, or be left out to accept any Host').optional(),
       })
       .prefault({}),
     vault: vaultSchema,
@@ -170,7 +253,34 @@ export const configSchema = z
       })
       .prefault({}),
     logging: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
-    clients: z.record(z.string(), clientSchema),
+    /** Per client address: after maxFailures bad proxy tokens within windowSeconds, further bad ones get 429. */
+    authThrottle: z
+      .strictObject({
+        maxFailures: z
+          .number({ error: 'must be a number' })
+          .int('must be a whole number')
+          .min(0, 'must be 0 (throttle off) or more')
+          .default(20),
+        // A window longer than Node's timer limit (about 24.8 days) would fire its reset timer every millisecond.
+        windowSeconds: z
+          .number({ error: 'must be a number' })
+          .int('must be a whole number of seconds')
+          .min(1, 'must be at least 1 second')
+          .max(86400, 'must be at most 86400 seconds (one day)')
+          .default(60),
+      })
+      .prefault({}),
+    /** Static clients; absent means none (token records can come from Vault, see tokenStore). */
+    clients: z.record(z.string(), clientSchema).default({}),
+    /** Proxy token records in Vault KV, one secret per client; absent: only the static clients. */
+    tokenStore: tokenStoreSchema.optional(),
+    /** Proxy tokens (static or from Vault) expiring within this many seconds are counted, logged and flagged in whoami; 0: no warnings. */
+    tokenExpiryWarningSeconds: z
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(0, 'must be 0 (no warnings) or more')
+      .max(31536000, 'must be at most 31536000 seconds (one year)')
+      .default(604800),
     services: z.record(z.string(), serviceSchema),
   })
   .superRefine((config, ctx) => {
@@ -216,6 +326,9 @@ export type ServiceConfig = ProxyConfig['services'][string];
 export type InjectConfig = ServiceConfig['inject'];
 export type VaultConfig = ProxyConfig['vault'];
 export type ClientConfig = ProxyConfig['clients'][string];
+export type TokenStoreConfig = NonNullable<ProxyConfig['tokenStore']>;
+/** Shapes other validators share (Vault token records): client and service names, `sha256:<hex>` token hashes. */
+export { NAME as NAME_SHAPE, SHA256_REF as TOKEN_HASH_SHAPE };
 /** What the file may contain before defaults are applied. */
 export type ProxyConfigInput = z.input<typeof configSchema>;
 export { HTTP_METHODS };

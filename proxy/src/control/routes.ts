@@ -24,15 +24,22 @@ export function summarizeServices(services: Readonly<Record<string, ServiceConfi
   return summaries;
 }
 
-/** Routes for `GET /v1/whoami` and `GET /v1/services`; mount after `authenticate`. */
-export function controlRoutes(summaries: () => Map<string, ServiceSummary>): Router {
+/**
+ * Routes for `GET /v1/whoami` and `GET /v1/services`; mount after `authenticate`.
+ * `expiryWarningSeconds` is the config's tokenExpiryWarningSeconds: whoami flags a token
+ * expiring within it, so the credential test in n8n can say it is time to rotate.
+ */
+export function controlRoutes(summaries: () => Map<string, ServiceSummary>, expiryWarningSeconds = 0): Router {
   const router = Router();
   router.get(WHOAMI_PATH, (_req, res) => {
     const client = contextOf(res).client!;
+    const expiresInSeconds = client.expiresAt === null ? null : Math.max(0, Math.floor((client.expiresAt.getTime() - Date.now()) / 1000));
     const body: WhoamiResponse = {
       clientId: client.id,
       tokenId: client.tokenId,
       expiresAt: client.expiresAt === null ? null : client.expiresAt.toISOString(),
+      expiresInSeconds,
+      expiringSoon: expiryWarningSeconds > 0 && expiresInSeconds !== null && expiresInSeconds <= expiryWarningSeconds,
       services: [...client.services].sort(),
     };
     res.set('cache-control', 'no-store').json(body);

@@ -9,6 +9,7 @@
  * ACL, tokens, KV engines, auth methods, sys, quotas, faults).
  */
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { FaultState, type VaultFaults } from './vault-emulator/faults';
 import { createPipeline, type RequestRecord } from './vault-emulator/server';
@@ -26,6 +27,8 @@ export interface VaultEmulatorOptions {
   port?: number;
   /** Default: a random `hvs.` + 24 characters, like a dev server's root token. */
   rootToken?: string;
+  /** Serve HTTPS with this PEM certificate and key (to prove a client's CA settings); default plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A running emulator. */
@@ -62,7 +65,8 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
       timers.add(timer);
     });
 
-  const server = createServer(createPipeline({ core, faults, requests, sleep }));
+  const pipeline = createPipeline({ core, faults, requests, sleep });
+  const server = options.tls === undefined ? createServer(pipeline) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, pipeline);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -71,7 +75,8 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {

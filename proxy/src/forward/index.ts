@@ -1,8 +1,8 @@
 /**
  * The data plane, `ANY /forward/{service}/{path}?{query}`, as a pipeline of small stages:
- * check the raw target → resolve the service → is the client allowed → service policy →
- * read the secret → clean and inject headers / query → forward (relay, rewrite Location,
- * scrub the injected secrets out of the response).
+ * check the raw target → resolve the service → is the client allowed → service policy and
+ * declared body size → read the secret → clean and inject headers / query → forward (relay, rewrite Location,
+ * scrub the injected secrets out of the response), the body counted and timed as it streams.
  *
  * Everything per service (policy globs, header templates, the proxy instance and its
  * keep-alive agent, the Location rewrite) is compiled here once, at startup; per request the
@@ -10,10 +10,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler, Response } from 'express';
+import { readCaBundle } from '../config/ca-bundle';
 import type { ServiceConfig } from '../config/schema';
 import { ProxyError, refuse, toProxyError } from '../errors';
 import { contextOf } from '../request-context';
 import type { SecretProvider } from '../secrets/types';
+import { checkDeclaredLength, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, refuseAndClose, watchRequestBody, type BodyLimits } from './body-limit';
 import { stripRequestHeaders } from './hop-headers';
 import { compileInjector, replaceQueryParam, type Injector } from './inject';
 import { describeNonOriginForm, findUnsafeTarget } from './path-safety';
@@ -35,6 +37,8 @@ export interface ForwardDeps {
   kvMountLabel?: string;
   /** External base URL of the proxy, for rewritten upstream Location headers. */
   publicUrl?: string;
+  /** Longest wait for the next chunk of a request body (`listen.bodyTimeoutMs`). */
+  bodyTimeoutMs?: number;
 }
 
 /** The data-plane handler; `close()` destroys the pooled upstream connections (shutdown). */
@@ -47,6 +51,7 @@ interface ServiceRoute {
   readonly policy: ServicePolicy;
   readonly injector: Injector;
   readonly upstream: Upstream;
+  readonly bodyLimits: BodyLimits;
 }
 
 function compileRoute(name: string, config: ServiceConfig, deps: ForwardDeps): ServiceRoute {
@@ -56,7 +61,17 @@ function compileRoute(name: string, config: ServiceConfig, deps: ForwardDeps): S
     secretPath: config.secret,
     policy: compilePolicy(name, config),
     injector: compileInjector(config.inject, label),
-    upstream: createUpstream({ service: name, target: config.target, timeoutMs: config.timeoutMs, publicUrl: deps.publicUrl, scrub: config.scrub !== false }),
+    bodyLimits: { service: name, maxBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, idleTimeoutMs: deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS },
+    upstream: createUpstream({
+      service: name,
+      target: config.target,
+      timeoutMs: config.timeoutMs,
+      publicUrl: deps.publicUrl,
+      scrub: config.scrub !== false,
+      allowPrivateAddresses: config.allowPrivateAddresses === true,
+      // Validated with the config; read here once, at startup.
+      ca: config.caFile === undefined ? undefined : readCaBundle(config.caFile),
+    }),
   };
 }
 
@@ -100,9 +115,11 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
       return refuse(res, new ProxyError('SERVICE_NOT_ALLOWED', `${who} may not use service '${route.name}'; the proxy admin grants services per client.`));
     }
 
-    // 3. Service policy.
+    // 3. Service policy, and a declared body the service would refuse anyway (before the secret is read).
     const refused = route.policy.check(req.method, target.path);
     if (refused !== null) return refuse(res, refused);
+    const declaredTooLarge = checkDeclaredLength(req, route.bodyLimits);
+    if (declaredTooLarge !== null) return refuseAndClose(res, declaredTooLarge);
 
     // 4. Secret, then what it becomes on the wire (memoized per secret value).
     const secretStarted = performance.now();
@@ -129,7 +146,7 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
     }
 
     // 6. Forward and relay.
-    route.upstream.forward(req, res, pathAndQuery, injection.secretValues);
+    route.upstream.forward(req, res, pathAndQuery, injection.secretValues, watchRequestBody(req, res, route.bodyLimits));
   }
 
   const handler: RequestHandler = (req, res) => forward(req, res);

@@ -25,17 +25,20 @@
  */
 import http from 'node:http';
 import { pipeline } from 'node:stream';
-import https from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import { ProxyError, refuse } from '../errors';
 import { contextOf } from '../request-context';
+import { UpstreamAddressForbiddenError, type HostResolver } from './address-guard';
+import { UpstreamBodyIdleError, watchBodyIdle } from './body-idle';
 import { stripResponseHeaders } from './hop-headers';
 import { compileLocationRewriter } from './location';
 import { decoderFor, isTextContentType } from './scrub/policy';
 import { compileScrubber, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { tlsFailureCode } from '../tls/failure';
+import { createUpstreamAgent } from './upstream-agent';
 
 /**
  * How long an idle pooled upstream socket is kept. Node shortens it to the upstream's
@@ -61,7 +64,10 @@ export interface UpstreamOptions {
   service: string;
   /** Service target URL, possibly with a base path (`https://api.example.com/v2`). */
   target: string;
-  /** Time allowed for the upstream to send response headers (connecting included). */
+  /**
+   * Time allowed for the upstream to send response headers (connecting included), and then
+   * the longest silence allowed between body bytes.
+   */
   timeoutMs: number;
   /** External proxy URL for rewritten Location headers. */
   publicUrl?: string;
@@ -69,6 +75,12 @@ export interface UpstreamOptions {
   agent?: http.Agent;
   /** Replace the injected secret values in response headers and text bodies (default true). */
   scrub?: boolean;
+  /** Let a host-name target resolve to loopback, private or link-local addresses (default false). */
+  allowPrivateAddresses?: boolean;
+  /** PEM CA bundle the https upstream must chain to (replaces the default roots). */
+  ca?: string;
+  /** Resolver instead of the system one, for the SSRF guard's tests. */
+  resolveHost?: HostResolver;
 }
 
 /** One service's forwarding stage. */
@@ -80,9 +92,10 @@ export interface Upstream {
    * Forwards the request to `<target base><pathAndQuery>` (`pathAndQuery` is '' or starts with
    * '/' or '?'), relays the response, and writes exactly one response on failure. The request
    * headers must already be cleaned and injected. `secretValues` are the values injected into
-   * this request (scrubbed from the response when the service scrubs).
+   * this request (scrubbed from the response when the service scrubs). Aborting `signal`
+   * destroys the upstream request; whoever aborts owns the answer to the client.
    */
-  forward(req: Request, res: Response, pathAndQuery: string, secretValues?: readonly string[]): void;
+  forward(req: Request, res: Response, pathAndQuery: string, secretValues?: readonly string[], signal?: AbortSignal): void;
   /** Destroys pooled sockets (shutdown, tests). */
   close(): void;
 }
@@ -121,11 +134,19 @@ function hasNoBody(req: Request, status: number): boolean {
 }
 
 /**
- * Writes a self-handled upstream response: scrubbed headers, then the body — text bodies
- * decoded (gzip/deflate/br) and scrubbed, without `content-length`; binary bodies as they are.
+ * Writes a self-handled upstream response: scrubbed status line and headers, then the body —
+ * text bodies decoded (gzip/deflate/br) and scrubbed, without `content-length`; binary bodies
+ * as they are.
  * A text body in an encoding we cannot decode is refused (UPSTREAM_UNSCRUBBABLE), never relayed.
  */
 function relayScrubbed(proxyRes: http.IncomingMessage, req: Request, res: Response, scrubber: Scrubber, service: string): void {
+  if (res.headersSent || res.destroyed) {
+    // Another stage answered first (a refusal racing the upstream's headers): setting headers now
+    // would throw inside the upstream socket's event handler. That answer stands; drop this one.
+    proxyRes.destroy();
+    if (!res.writableEnded && !res.destroyed) res.destroy();
+    return;
+  }
   const headers = proxyRes.headers;
   const status = proxyRes.statusCode ?? 502;
   scrubHeaders(headers, scrubber);
@@ -150,7 +171,8 @@ function relayScrubbed(proxyRes: http.IncomingMessage, req: Request, res: Respon
     delete headers['content-length'];
   }
   res.statusCode = status;
-  if (proxyRes.statusMessage && req.httpVersionMajor < 2) res.statusMessage = proxyRes.statusMessage;
+  // The reason phrase is upstream text on the status line: an API may quote the credential there too.
+  if (proxyRes.statusMessage && req.httpVersionMajor < 2) res.statusMessage = scrubHeaderValue(scrubber, proxyRes.statusMessage);
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
   const done = (err: NodeJS.ErrnoException | null): void => {
     if (err && !res.destroyed) res.destroy();
@@ -158,6 +180,33 @@ function relayScrubbed(proxyRes: http.IncomingMessage, req: Request, res: Respon
   if (!scrubBody) pipeline(proxyRes, res, done);
   else if (decoder === null) pipeline(proxyRes, new ScrubStream(scrubber), res, done);
   else pipeline(proxyRes, decoder, new ScrubStream(scrubber), res, done);
+}
+
+/** The contract error for a failed upstream request that has not answered yet. */
+function upstreamFailure(service: string, timeoutMs: number, err: Error): ProxyError {
+  if (err instanceof UpstreamHeaderTimeoutError) {
+    return new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${service}' sent no response headers within ${timeoutMs} ms.`, { cause: err });
+  }
+  if (err instanceof UpstreamBodyIdleError) {
+    // Headers had arrived, but nothing of them reached the client yet (the scrubber held the first bytes).
+    return new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${service}' went silent mid-body: ${err.message}.`, { cause: err });
+  }
+  if (err instanceof UpstreamAddressForbiddenError) {
+    // Nothing was sent: the SSRF guard refused the address before the socket connected.
+    const remedy = err.allowable
+      ? 'Set allowPrivateAddresses: true on the service if this address is intended.'
+      : 'Cloud metadata endpoints are never reached through a host name.';
+    return new ProxyError('UPSTREAM_ADDRESS_FORBIDDEN', `The proxy did not connect to the upstream of service '${service}': its ${err.message}. ${remedy}`, { cause: err });
+  }
+  const tlsCode = tlsFailureCode(err);
+  if (tlsCode !== null) {
+    return new ProxyError(
+      'UPSTREAM_TLS_FAILED',
+      `The TLS connection to the upstream of service '${service}' failed: its certificate could not be verified or the handshake was refused (${tlsCode}).`,
+      { cause: err },
+    );
+  }
+  return new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' could not be reached or dropped the connection (${errorCode(err)}).`, { cause: err });
 }
 
 function abortOnHeaderTimeout(proxyReq: http.ClientRequest, timeoutMs: number): void {
@@ -169,21 +218,42 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const { service, timeoutMs } = options;
   const target = new URL(options.target);
   const basePath = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
-  const agent = options.agent ?? (target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS));
+  const agent =
+    options.agent ??
+    createUpstreamAgent({ target, pool: AGENT_OPTIONS, allowPrivateAddresses: options.allowPrivateAddresses === true, ca: options.ca, resolveHost: options.resolveHost });
   const rewriteLocation = compileLocationRewriter({ service, target: options.target, publicUrl: options.publicUrl });
   const scrub = options.scrub ?? true;
   /** The scrubber of each in-flight request of a scrubbing service. */
   const scrubbers = new WeakMap<Response, Scrubber>();
+  /** The abort signal of each in-flight request that has one (the body stage's). */
+  const abortSignals = new WeakMap<Response, AbortSignal>();
 
   function onProxyReq(proxyReq: http.ClientRequest, _req: Request, res: Response): void {
     const started = performance.now();
     const timer = setTimeout(abortOnHeaderTimeout, timeoutMs, proxyReq, timeoutMs);
-    proxyReq.once('response', () => {
+    proxyReq.once('response', (proxyRes: http.IncomingMessage) => {
       clearTimeout(timer);
       contextOf(res).upstreamMs = performance.now() - started;
+      // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
+      watchBodyIdle(proxyRes, timeoutMs, () => {
+        const ctx = contextOf(res);
+        ctx.errorCode = 'UPSTREAM_TIMEOUT';
+        ctx.errorSource = 'upstream';
+      });
     });
     // Errors, client aborts and timeouts all end in 'close'.
     proxyReq.once('close', () => clearTimeout(timer));
+    const signal = abortSignals.get(res);
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      proxyReq.destroy();
+      return;
+    }
+    const abort = (): void => {
+      proxyReq.destroy();
+    };
+    signal.addEventListener('abort', abort, { once: true });
+    proxyReq.once('close', () => signal.removeEventListener('abort', abort));
   }
 
   function onProxyRes(proxyRes: http.IncomingMessage, req: Request, res: Response): void {
@@ -205,21 +275,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       res.destroy(); // upgrade sockets: not proxied (ws is off), cut defensively
       return;
     }
+    if (abortSignals.get(res)?.aborted === true) return; // aborted on purpose: the aborting stage answers
     if (res.headersSent || res.destroyed || req.errored) {
       // The answer had started (or the client is gone): all that is left is to cut it.
       if (!res.destroyed) res.destroy();
       return;
     }
-    if (err instanceof UpstreamHeaderTimeoutError) {
-      refuse(res, new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${service}' sent no response headers within ${timeoutMs} ms.`, { cause: err }));
-    } else {
-      refuse(
-        res,
-        new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' could not be reached or dropped the connection (${errorCode(err)}).`, {
-          cause: err,
-        }),
-      );
-    }
+    refuse(res, upstreamFailure(service, timeoutMs, err));
   }
 
   const handlers: Plugin<Request, Response> = (proxyServer) => {
@@ -242,7 +304,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   return {
     service,
     agent,
-    forward(req, res, pathAndQuery, secretValues = []) {
+    forward(req, res, pathAndQuery, secretValues = [], signal) {
+      if (signal !== undefined) abortSignals.set(res, signal);
       if (scrub) {
         scrubbers.set(res, scrubberFor(secretValues));
         // Plain bytes are scrubbable; a compressed answer is still decoded if it comes anyway.

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'winston';
 import type { ErrorCode } from '../contract';
-import type { AuthEvent, CacheEvent, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
+import type { AuthEvent, AuthThrottledEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
 
 /** Proxy-made 503s that are states, not faults: probes hit them every few seconds while they last. */
 const EXPECTED_UNAVAILABLE: ReadonlySet<ErrorCode> = new Set(['NOT_READY', 'SHUTTING_DOWN']);
@@ -52,15 +52,28 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
     const level = event.result === 'stale' || event.result === 'expired' ? 'warn' : 'debug';
     log(level, 'secret cache', { result: event.result, secretPath: event.path });
   };
+  // One line when an address starts being throttled; its refused requests still get their own audit lines.
+  const onThrottled = (event: AuthThrottledEvent): void => {
+    log('warn', `throttling address ${event.address} after ${event.failures} failed tokens`, event);
+  };
+
+  // A connection the HTTP parser refused never becomes a request: this is its only line.
+  const onClientError = (record: ClientErrorRecord): void => {
+    log('warn', 'client error', record);
+  };
 
   events.on('request:finish', onRequest);
   events.on('vault:auth', onAuth);
   events.on('vault:call', onVaultCall);
   events.on('secret:cache', onCache);
+  events.on('auth:throttled', onThrottled);
+  events.on('client:error', onClientError);
   return () => {
     events.off('request:finish', onRequest);
     events.off('vault:auth', onAuth);
     events.off('vault:call', onVaultCall);
     events.off('secret:cache', onCache);
+    events.off('auth:throttled', onThrottled);
+    events.off('client:error', onClientError);
   };
 }

@@ -30,7 +30,7 @@ export interface RequestRecord {
   aborted: boolean;
 }
 
-export type VaultOperation = 'login' | 'renew' | 'lookup' | 'mounts' | 'read';
+export type VaultOperation = 'login' | 'renew' | 'lookup' | 'mounts' | 'read' | 'list' | 'write';
 export type VaultOutcome = 'ok' | 'not_found' | 'forbidden' | 'invalid_token' | 'unavailable' | 'error';
 
 export interface VaultCallEvent {
@@ -58,11 +58,61 @@ export interface AuthEvent {
   reason: string | null;
 }
 
+/** An address started being throttled for bad proxy tokens; once per address per window. */
+export interface AuthThrottledEvent {
+  /** The counting key: the peer's IPv4 address, or its IPv6 /64. */
+  address: string;
+  /** Failed authentications the address had in the window before this. */
+  failures: number;
+  windowSeconds: number;
+  retryAfterSeconds: number;
+}
+
+/** One connection refused before it became a request (HTTP parser, CONNECT), as the audit log and metrics see it. Never holds header values. */
+export interface ClientErrorRecord {
+  requestId: string;
+  errorCode: ErrorCode;
+  status: number;
+  /** Node's code for what the parser found, e.g. `HPE_HEADER_OVERFLOW` (a fixed vocabulary), or `CONNECT`. */
+  parserCode: string;
+  remoteAddress: string | null;
+  /** False when the connection could no longer take an answer (it was only closed). */
+  answered: boolean;
+}
+
+/** One re-read of the proxy token records in Vault (tokenStore). Names and counts only, never a hash. */
+export interface TokenStoreRefreshEvent {
+  /** What started it: the start of the app, the refreshSeconds timer, or an unknown token. */
+  trigger: 'start' | 'schedule' | 'miss';
+  outcome: 'ok' | 'failed';
+  /** Clients and tokens served from Vault records after it (unchanged on failure). */
+  clients: number;
+  tokens: number;
+  /** Why it failed: safe text naming paths and Vault's answer; null when ok. */
+  reason: string | null;
+}
+
+/** Where each client's tokens stand against tokenExpiryWarningSeconds; recomputed on every index swap and periodically. */
+export interface TokenExpiryEvent {
+  /** One entry per client with at least one token that has not expired. Names and counts only, never a hash. */
+  clients: Array<{
+    client: string;
+    /** Valid tokens that expire within the warning window. */
+    expiringSoon: number;
+    /** Earliest expiry among the client's valid tokens, epoch ms; null when none of them expires. */
+    earliestExpiryMs: number | null;
+  }>;
+}
+
 export interface ProxyEventMap {
   'request:finish': [RequestRecord];
   'vault:call': [VaultCallEvent];
   'vault:auth': [AuthEvent];
   'secret:cache': [CacheEvent];
+  'auth:throttled': [AuthThrottledEvent];
+  'client:error': [ClientErrorRecord];
+  'tokens:refresh': [TokenStoreRefreshEvent];
+  'tokens:expiry': [TokenExpiryEvent];
 }
 
 /** The proxy's event bus; one per app instance so tests stay isolated. */

@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../contract';
-import type { AuthEvent, CacheEvent, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
+import type { AuthEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, TokenExpiryEvent, TokenStoreRefreshEvent, VaultCallEvent } from './events';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const ROUTES = new Set<string>(['forward', 'control', 'ops', 'other']);
@@ -36,9 +36,13 @@ export interface ProxyMetrics {
   readonly contentType: string;
   /** The exposition text for `/metrics`. */
   render(): Promise<string>;
-  /** Number of proxy tokens expiring within the warning window; set by the token code. */
-  readonly tokensExpiringSoon: Gauge;
-  /** Detaches from the event bus. The registry stays readable. */
+  /**
+   * Counts the events of another bus too, into the same series: a config reload builds a new
+   * app with its own bus, and the counters carry on instead of starting from zero. Returns
+   * the function that detaches this bus alone (the old app's, once it has drained).
+   */
+  observe(events: ProxyEvents, options?: Pick<MetricsOptions, 'isKnownService'>): () => void;
+  /** Detaches from every event bus. The registry stays readable. */
   stop(): void;
 }
 
@@ -53,8 +57,8 @@ export function methodLabel(method: string): string {
   return METHODS.has(upper) ? upper : 'OTHER';
 }
 
-/** Creates the metrics for one app and subscribes them to its events. */
-export function createMetrics(events: ProxyEvents, options: MetricsOptions = {}): ProxyMetrics {
+/** Creates the metrics and subscribes them to `events` (none yet when null: see `observe`). */
+export function createMetrics(events: ProxyEvents | null, options: MetricsOptions = {}): ProxyMetrics {
   const registry = new Registry();
   const registers = [registry];
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -104,9 +108,40 @@ export function createMetrics(events: ProxyEvents, options: MetricsOptions = {})
     labelNames: ['result'] as const,
     registers,
   });
+  // Episodes, not requests: each refused request is already in secure_proxy_errors_total{code="PROXY_TOKEN_THROTTLED"}.
+  // No address label: addresses are caller-chosen and unbounded.
+  const authThrottled = new Counter({
+    name: 'secure_proxy_auth_throttled_total',
+    help: 'Times an address started being throttled for bad proxy tokens (once per address per window).',
+    registers,
+  });
+  const tokenStoreRefreshes = new Counter({
+    name: 'secure_proxy_token_store_refreshes_total',
+    help: 'Re-reads of the proxy token records in Vault, by trigger (start, schedule, miss) and outcome; a failure keeps the last good records.',
+    labelNames: ['trigger', 'outcome'] as const,
+    registers,
+  });
+  const tokenStoreLastSuccess = new Gauge({
+    name: 'secure_proxy_token_store_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful re-read of the proxy token records in Vault.',
+    registers,
+  });
+  const tokenStoreTokens = new Gauge({
+    name: 'secure_proxy_token_store_tokens',
+    help: 'Proxy tokens (expired ones included) served from the Vault token records.',
+    registers,
+  });
+  // Client names are bounded by the config and the token records, so they may be labels.
   const tokensExpiringSoon = new Gauge({
     name: 'secure_proxy_tokens_expiring_soon',
-    help: 'Proxy tokens that expire within the warning window.',
+    help: 'Valid proxy tokens that expire within tokenExpiryWarningSeconds, by client.',
+    labelNames: ['client'] as const,
+    registers,
+  });
+  const tokenExpiryTimestamp = new Gauge({
+    name: 'secure_proxy_token_expiry_timestamp_seconds',
+    help: "Unix time of the earliest expiry among each client's valid proxy tokens; no series for a client whose tokens never expire.",
+    labelNames: ['client'] as const,
     registers,
   });
 
@@ -139,19 +174,19 @@ export function createMetrics(events: ProxyEvents, options: MetricsOptions = {})
 
   const seenServices = new Set<string>();
   const maxServices = options.maxServiceLabels ?? 200;
-  const serviceLabel = (record: RequestRecord): string => {
+  const serviceLabel = (record: RequestRecord, isKnownService: MetricsOptions['isKnownService']): string => {
     const name = record.service;
     if (name === null || record.errorCode === 'SERVICE_UNKNOWN' || !SERVICE_NAME.test(name)) return '';
-    if (options.isKnownService && !options.isKnownService(name)) return '';
+    if (isKnownService && !isKnownService(name)) return '';
     if (seenServices.has(name)) return name;
     if (seenServices.size >= maxServices) return 'other';
     seenServices.add(name);
     return name;
   };
 
-  const onRequest = (record: RequestRecord): void => {
+  const onRequest = (record: RequestRecord, isKnownService: MetricsOptions['isKnownService']): void => {
     const route = ROUTES.has(record.route) ? record.route : 'other';
-    const service = serviceLabel(record);
+    const service = serviceLabel(record, isKnownService);
     requests.inc({
       route,
       service,
@@ -191,22 +226,58 @@ export function createMetrics(events: ProxyEvents, options: MetricsOptions = {})
   const onCache = (event: CacheEvent): void => {
     secretCache.inc({ result: event.result });
   };
+  const onTokenStoreRefresh = (event: TokenStoreRefreshEvent): void => {
+    tokenStoreRefreshes.inc({ trigger: event.trigger, outcome: event.outcome });
+    if (event.outcome === 'ok') tokenStoreLastSuccess.set(Date.now() / 1000);
+    tokenStoreTokens.set(event.tokens);
+  };
+  // Replaced whole, so a client whose tokens are gone or expired drops out of both gauges.
+  const onTokenExpiry = (event: TokenExpiryEvent): void => {
+    tokensExpiringSoon.reset();
+    tokenExpiryTimestamp.reset();
+    for (const entry of event.clients) {
+      tokensExpiringSoon.set({ client: entry.client }, entry.expiringSoon);
+      if (entry.earliestExpiryMs !== null) tokenExpiryTimestamp.set({ client: entry.client }, entry.earliestExpiryMs / 1000);
+    }
+  };
+  const onAuthThrottled = (): void => {
+    authThrottled.inc();
+  };
+  // Refused by the HTTP parser before becoming a request: an error response, but no request series.
+  const onClientError = (record: ClientErrorRecord): void => {
+    errors.inc({ source: ERROR_CODES[record.errorCode].source, code: record.errorCode });
+  };
 
-  events.on('request:finish', onRequest);
-  events.on('vault:call', onVaultCall);
-  events.on('vault:auth', onAuth);
-  events.on('secret:cache', onCache);
+  const detachers = new Set<() => void>();
+  const observe = (bus: ProxyEvents, observeOptions: Pick<MetricsOptions, 'isKnownService'> = {}): (() => void) => {
+    const onBusRequest = (record: RequestRecord): void => onRequest(record, observeOptions.isKnownService);
+    const subscription = (method: 'on' | 'off'): void => {
+      bus[method]('request:finish', onBusRequest);
+      bus[method]('vault:call', onVaultCall);
+      bus[method]('vault:auth', onAuth);
+      bus[method]('secret:cache', onCache);
+      bus[method]('auth:throttled', onAuthThrottled);
+      bus[method]('tokens:refresh', onTokenStoreRefresh);
+      bus[method]('tokens:expiry', onTokenExpiry);
+      bus[method]('client:error', onClientError);
+    };
+    subscription('on');
+    const detach = (): void => {
+      detachers.delete(detach);
+      subscription('off');
+    };
+    detachers.add(detach);
+    return detach;
+  };
+  if (events !== null) observe(events, options);
 
   return {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
-    tokensExpiringSoon,
+    observe,
     stop() {
-      events.off('request:finish', onRequest);
-      events.off('vault:call', onVaultCall);
-      events.off('vault:auth', onAuth);
-      events.off('secret:cache', onCache);
+      for (const detach of [...detachers]) detach();
     },
   };
 }

@@ -91,6 +91,9 @@ function emitSafely(events: ProxyEvents, record: RequestRecord): void {
   }
 }
 
+/** Above the fixed per-response listener count of the forwarding pipeline (see below), with headroom. */
+const RESPONSE_MAX_LISTENERS = 32;
+
 /** Express middleware: request id, context on `res.locals.ctx`, one record per request. */
 export function requestTracking(events: ProxyEvents, options: RequestTrackingOptions): RequestHandler {
   return (req, res, next) => {
@@ -111,6 +114,10 @@ export function requestTracking(events: ProxyEvents, options: RequestTrackingOpt
     };
     res.on('finish', onEnd);
     res.on('close', onEnd);
+    // A scrubbed, forwarded response legitimately carries about a dozen 'close' listeners, a
+    // fixed number per response: stream.pipeline adds seven, httpxy three, our stages the rest.
+    // Node's default warning threshold (10) would report that as a leak on every request.
+    res.setMaxListeners(RESPONSE_MAX_LISTENERS);
     next();
   };
 }

@@ -3,10 +3,12 @@
  * touching the reader; concurrent reads of one path share one reader call; a value near the
  * end of its TTL is refreshed in the background; while Vault is unavailable an expired value
  * keeps serving up to `maxStaleMs`, then the cache fails closed. A secret that Vault reports
- * missing or forbidden stops being served at once.
+ * missing or forbidden stops being served at once, and so does every secret once Vault refuses
+ * the proxy's own login: stale serving bridges outages, not an admin cutting the proxy off.
  */
 import { ProxyError } from '../errors';
 import type { CacheEvent, ProxyEvents } from '../observability/events';
+import { LoginRefusedError } from './login-refused';
 import type { SecretData, SecretProvider, SecretReader } from './types';
 
 export interface SecretCacheOptions {
@@ -151,8 +153,8 @@ export class SecretCache implements SecretProvider {
   private settleFailure(path: string, err: unknown, epoch: number): SecretData {
     const entry = epoch === this.epoch ? this.entries.get(path) : undefined;
     if (entry === undefined) throw err;
-    if (isCode(err, 'SECRET_NOT_FOUND', 'VAULT_FORBIDDEN')) {
-      // Deleted in Vault or access revoked: stop serving it now.
+    if (isCode(err, 'SECRET_NOT_FOUND', 'VAULT_FORBIDDEN') || err instanceof LoginRefusedError) {
+      // Deleted in Vault, access revoked, or the proxy itself refused: stop serving it now.
       this.entries.delete(path);
       throw err;
     }
@@ -165,9 +167,10 @@ export class SecretCache implements SecretProvider {
       return entry.value;
     }
     this.entries.delete(path);
+    // Keep Vault's reason in front: "older than allowed" alone would hide why Vault failed.
     throw new ProxyError(
       'VAULT_UNAVAILABLE',
-      `Vault unavailable and the cached secret for ${path} is older than the allowed staleness`,
+      `${err.message}; the cached secret for ${path} is older than the allowed staleness (cache.maxStaleSeconds)`,
       { cause: err, headers: { ...err.headers } },
     );
   }

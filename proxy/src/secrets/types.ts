@@ -9,7 +9,8 @@ export type SecretData = Readonly<Record<string, string>>;
 /**
  * Reads a secret from the store, uncached. Rejects with a ProxyError whose code is
  * SECRET_NOT_FOUND, VAULT_FORBIDDEN or VAULT_UNAVAILABLE (so the cache can decide whether
- * a stale value may keep serving: only VAULT_UNAVAILABLE allows that).
+ * a stale value may keep serving: only VAULT_UNAVAILABLE allows that, and not when it is a
+ * LoginRefusedError, i.e. the store refused the proxy itself).
  */
 export interface SecretReader {
   read(path: string): Promise<SecretData>;

@@ -8,6 +8,7 @@
  * carry a Node/axios `code`.
  */
 import type { VaultOutcome } from '../observability/events';
+import { tlsFailureCode } from '../tls/failure';
 import { VAULT_RESPONSE_META, type VaultResponseMeta } from './transport';
 
 /** Why a Vault call failed, in the terms the proxy acts on. */
@@ -40,15 +41,22 @@ const NETWORK_REASONS: Readonly<Record<string, string>> = {
   ERR_FR_MAX_CONTENT_LENGTH_EXCEEDED: 'Vault sent an oversized response',
 };
 
-const TLS_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'EPROTO',
-]);
+/**
+ * What the common TLS failures mean for the operator. Which codes are TLS failures at all is
+ * decided by tls/failure (shared with the upstream side); codes not listed here get a generic text.
+ */
+const VERIFY_FAILED = "TLS verification of Vault's certificate failed:";
+const TLS_REASONS: Readonly<Record<string, string>> = {
+  CERT_HAS_EXPIRED: `${VERIFY_FAILED} it has expired`,
+  CERT_NOT_YET_VALID: `${VERIFY_FAILED} it is not valid yet (check the clocks)`,
+  DEPTH_ZERO_SELF_SIGNED_CERT: `${VERIFY_FAILED} it is self-signed and not trusted`,
+  SELF_SIGNED_CERT_IN_CHAIN: `${VERIFY_FAILED} its chain ends in a CA the proxy does not trust`,
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: `${VERIFY_FAILED} it is signed by a CA the proxy does not trust`,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: `${VERIFY_FAILED} it is signed by a CA the proxy does not trust`,
+  UNABLE_TO_GET_ISSUER_CERT: `${VERIFY_FAILED} it is signed by a CA the proxy does not trust`,
+  ERR_TLS_CERT_ALTNAME_INVALID: `${VERIFY_FAILED} it does not name the host of vault.address`,
+  EPROTO: 'the TLS handshake with Vault failed (an https vault.address pointing at a plain HTTP port?)',
+};
 
 interface ResponseErrorShape {
   response: { statusCode: number; body?: unknown };
@@ -140,8 +148,13 @@ export function classifyVaultError(err: unknown): VaultFailure {
   if (code !== null) {
     const reason = NETWORK_REASONS[code];
     if (reason !== undefined) return { kind: 'unavailable', status: null, reason };
-    if (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
-      return { kind: 'unavailable', status: null, reason: `TLS with Vault failed (${code}); check vault.address and vault.caFile` };
+    if (tlsFailureCode(err) !== null) {
+      const why = TLS_REASONS[code] ?? 'the TLS connection to Vault failed';
+      return {
+        kind: 'unavailable',
+        status: null,
+        reason: `${why} (${code}); set vault.caFile to the CA that signed Vault's certificate, or check vault.address`,
+      };
     }
     if (code.startsWith('E') && /^E[A-Z_]+$/.test(code)) {
       return { kind: 'unavailable', status: null, reason: `network error talking to Vault (${code})` };
@@ -174,11 +187,17 @@ export class VaultSessionError extends Error {
   readonly failure: VaultFailure;
   /** True when the proxy's Vault token is known to be invalid (revoked or expired). */
   readonly invalidToken: boolean;
+  /**
+   * True when Vault answered and refused the proxy itself: its login (400/401/403) or its static
+   * token. Unlike an outage this is an admin's decision, so nothing cached may outlive it.
+   */
+  readonly refusedByVault: boolean;
 
-  constructor(failure: VaultFailure & { reason: string }, options: { invalidToken?: boolean } = {}) {
+  constructor(failure: VaultFailure & { reason: string }, options: { invalidToken?: boolean; refusedByVault?: boolean } = {}) {
     super(failure.reason);
     this.name = 'VaultSessionError';
     this.failure = failure;
     this.invalidToken = options.invalidToken ?? false;
+    this.refusedByVault = options.refusedByVault ?? false;
   }
 }

@@ -4,8 +4,9 @@
  * Paths and mount names are not secret and are named in messages; values and Vault bodies never are.
  */
 import { ProxyError } from '../errors';
+import { LoginRefusedError } from '../secrets/login-refused';
 import type { SecretData, SecretReader } from '../secrets/types';
-import { classifyVaultError, type VaultFailure } from './errors';
+import { classifyVaultError, VaultSessionError, type VaultFailure } from './errors';
 import type { VaultSession } from './session';
 
 /** KV engine version of a mount. */
@@ -21,12 +22,13 @@ export interface KvReaderOptions {
 /** The session surface KV needs; a VaultSession satisfies it. */
 export type KvSession = Pick<VaultSession, 'call'>;
 
-function trimSlashes(value: string): string {
+/** A mount or path without leading and trailing slashes. */
+export function trimSlashes(value: string): string {
   return value.replace(/^\/+|\/+$/g, '');
 }
 
 /** Encodes each segment so characters like `?` or `#` cannot change the request's meaning. */
-function encodePath(path: string): string {
+export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
@@ -39,6 +41,7 @@ export async function detectKvVersion(session: KvSession, mount: string): Promis
   try {
     response = await session.call('mounts', (client) => client.read(`sys/internal/ui/mounts/${encodePath(mount)}`));
   } catch (err) {
+    if (err instanceof VaultSessionError && err.refusedByVault) throw loginRefused(err, `the KV version of mount "${mount}" was not detected`);
     throw mountError(classifyVaultError(err), mount);
   }
   const version = (response as { data?: { options?: { version?: unknown } | null } } | null)?.data?.options?.version;
@@ -61,6 +64,14 @@ function mountError(failure: VaultFailure, mount: string): ProxyError {
     case 'error':
       return unavailable(failure, `detecting the KV version of mount "${mount}"`);
   }
+}
+
+/** Vault refused the proxy's own credentials; the cache must not answer from a stale copy. */
+function loginRefused(err: VaultSessionError, consequence: string): LoginRefusedError {
+  return new LoginRefusedError(
+    `Vault refused the proxy's login, so ${consequence} and no cached copy is served (cache.maxStaleSeconds covers outages only): ${err.message}`,
+    { cause: { kind: 'refused', status: err.failure.status } },
+  );
 }
 
 function unavailable(failure: VaultFailure, doing: string): ProxyError {
@@ -119,7 +130,7 @@ function notFound(body: unknown, name: string, version: KvVersion): ProxyError {
 /**
  * A SecretReader for one KV mount. The version is detected once per reader (and only
  * remembered once detection succeeded). Rejects with a ProxyError: SECRET_NOT_FOUND,
- * VAULT_FORBIDDEN or VAULT_UNAVAILABLE.
+ * VAULT_FORBIDDEN or VAULT_UNAVAILABLE (a LoginRefusedError when Vault refused the proxy's login).
  */
 export function createKvReader(session: KvSession, options: KvReaderOptions): SecretReader {
   const mount = trimSlashes(options.mount);
@@ -146,6 +157,7 @@ export function createKvReader(session: KvSession, options: KvReaderOptions): Se
       try {
         response = await session.call('read', (client) => client.read(apiPath));
       } catch (err) {
+        if (err instanceof VaultSessionError && err.refusedByVault) throw loginRefused(err, `secret ${name} was not read`);
         const failure = classifyVaultError(err);
         switch (failure.kind) {
           case 'not_found':

@@ -110,7 +110,8 @@ export class VaultSession {
    * Runs one Vault call with the session's token. On a 403 it checks whether the token itself
    * died (lookup-self also 403); if so it logs in again once (shared by concurrent callers)
    * and retries the call once. Rejects with what node-vault rejected with, or a
-   * VaultSessionError when no valid token can be had.
+   * VaultSessionError when no valid token can be had (`refusedByVault` when Vault refused the
+   * proxy's credentials rather than being unreachable).
    */
   async call<T>(operation: VaultOperation, fn: (client: NodeVault.client) => Promise<T>): Promise<T> {
     if (this.state !== 'running') {
@@ -129,9 +130,18 @@ export class VaultSession {
   }
 
   private noTokenError(): VaultSessionError {
+    const refusal = this.token.refusal;
+    if (refusal === null) {
+      return new VaultSessionError(
+        { kind: 'unavailable', status: null, reason: `the proxy is not authenticated to Vault: ${this.token.reason}` },
+        { invalidToken: this.token.dead },
+      );
+    }
+    // Still refused, even if a later attempt could not reach Vault at all: say both.
+    const since = this.token.reason === refusal ? '' : ` (since then: ${this.token.reason})`;
     return new VaultSessionError(
-      { kind: 'unavailable', status: null, reason: `the proxy is not authenticated to Vault: ${this.token.reason}` },
-      { invalidToken: this.token.dead },
+      { kind: 'unavailable', status: null, reason: `${refusal}${since}` },
+      { invalidToken: this.token.dead, refusedByVault: true },
     );
   }
 

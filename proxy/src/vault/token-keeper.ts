@@ -2,7 +2,9 @@
  * The life cycle of the proxy's Vault token: obtain it (single-flight), renew it at a
  * fraction of its TTL, log in again when renewal is capped, refused or not worth it, and
  * note when a token died or ran out. The session asks it for a valid token; it never
- * decides on its own that a token is dead (the session's 403 check does).
+ * decides on its own that a token is dead (the session's 403 check does). It also remembers
+ * when Vault refused the proxy's credentials, as opposed to being unreachable: the session
+ * reports that differently so nothing cached outlives an admin's decision.
  */
 import type NodeVault from 'node-vault';
 import type { AuthEvent, ProxyEvents, VaultOperation, VaultOutcome } from '../observability/events';
@@ -41,6 +43,7 @@ export class TokenKeeper {
   private lease: TokenLease | null = null;
   private expiresAt: number | null = null;
   private why = 'not authenticated to Vault yet';
+  private refusedWhy: string | null = null;
   private failures = 0;
   private failedAt = 0;
   private flight: Promise<boolean> | null = null;
@@ -67,6 +70,15 @@ export class TokenKeeper {
   /** Why there is no valid token (safe text). */
   get reason(): string {
     return this.hasToken && this.expired() ? 'the Vault token reached the end of its TTL' : this.why;
+  }
+
+  /**
+   * Why Vault refused the proxy's credentials (a login answered 400/401/403/404, or a static
+   * token found dead), or null. Stays set until a login succeeds: an outage after a refusal does
+   * not make the proxy any less cut off.
+   */
+  get refusal(): string | null {
+    return this.refusedWhy;
   }
 
   /** When the last login attempt failed (epoch ms, 0 if never). */
@@ -111,6 +123,8 @@ export class TokenKeeper {
     this.why = this.strategy.canRelogin
       ? 'the Vault token was revoked or expired; logging in again'
       : 'the configured Vault token is no longer valid (revoked or expired); configure a new token and restart the proxy';
+    // A static token cannot log in again: its death is Vault's final word. A re-login decides for the others.
+    if (!this.strategy.canRelogin) this.refusedWhy = this.why;
     this.emit('expired', null, this.why);
   }
 
@@ -128,6 +142,7 @@ export class TokenKeeper {
       this.gen += 1;
       this.hasToken = true;
       this.isDead = false;
+      this.refusedWhy = null;
       this.failures = 0;
       this.applyLease(lease, false);
       this.emit(first ? 'authenticated' : 'relogin', lease.ttlSeconds, null);
@@ -142,6 +157,7 @@ export class TokenKeeper {
         return false;
       }
       const reason = this.loginFailureReason(failure);
+      if (failure.kind === 'forbidden' || failure.kind === 'bad_request' || failure.kind === 'not_found') this.refusedWhy = reason;
       // A failed early re-login leaves a still valid older token in place.
       if (!this.valid()) {
         this.hasToken = false;
@@ -162,7 +178,21 @@ export class TokenKeeper {
       case 'forbidden':
       case 'bad_request':
       case 'not_found':
-        return `Vault refused the ${what} (${failure.status}); check vault.auth (credentials, role and mount)`;
+        return `Vault refused the ${what} (${failure.status}): ${this.refusalMeaning(failure.status)}; check vault.auth (credentials, role and mount)`;
+    }
+  }
+
+  /** What a refused login's status says, in the configured method's terms (never Vault's body text). */
+  private refusalMeaning(status: number): string {
+    if (status === 401 || status === 403) return 'permission denied';
+    if (status === 404) return 'no such auth mount';
+    switch (this.strategy.method) {
+      case 'approle':
+        return 'the role id or secret id is invalid, expired or destroyed';
+      case 'kubernetes':
+        return 'the role or the service account token was not accepted';
+      case 'token':
+        return 'the token was not accepted';
     }
   }
 

@@ -12,10 +12,10 @@
  *
  * node-vault's command functions, response handling and token handling stay as they are.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
+import { readCaBundle } from '../config/ca-bundle';
 
 /** Headers of a non-2xx Vault answer that error classification needs (node-vault drops headers). */
 export interface VaultResponseMeta {
@@ -73,7 +73,11 @@ export interface RequestPromiseLike {
 export interface VaultTransportOptions {
   /** Deadline for one whole Vault call, connect to last byte. */
   timeoutMs: number;
-  /** PEM file with the CA that signed Vault's certificate; read once, here. */
+  /**
+   * PEM file with the CA that signed Vault's certificate; read once, here. Config validation
+   * already checked it; a file broken since then throws a CaBundleError instead of leaving the
+   * client trusting nothing.
+   */
   caFile?: string;
 }
 
@@ -92,7 +96,7 @@ export function createVaultTransport(options: VaultTransportOptions): VaultTrans
   const httpAgent = new http.Agent({ keepAlive: true });
   const httpsAgent = new https.Agent({
     keepAlive: true,
-    ...(options.caFile === undefined ? {} : { ca: readFileSync(options.caFile) }),
+    ...(options.caFile === undefined ? {} : { ca: readCaBundle(options.caFile) }),
   });
   const instance = axios.create({
     adapter: 'http',

@@ -1,6 +1,6 @@
-/** The scrubbing Transform: chunking never changes the output, carry-over stays bounded. */
+/** The scrubbing Transform: chunking never changes the output, carry-over stays bounded, every echo spelling is caught. */
 import { buffer } from 'node:stream/consumers';
-import { compileScrubber, REDACTED, ScrubStream, scrubBuffer, scrubHeaderValue, type Scrubber } from '../../../proxy/src/forward/scrub/stream';
+import { compileScrubber, echoSpellings, REDACTED, ScrubStream, scrubBuffer, scrubHeaderValue, type Scrubber } from '../../../proxy/src/forward/scrub/stream';
 
 async function scrubChunks(scrubber: Scrubber, chunks: Buffer[]): Promise<{ out: string; maxCarry: number }> {
   const stream = new ScrubStream(scrubber);
@@ -34,6 +34,10 @@ const CASES: Array<{ name: string; secrets: string[]; text: string; expected: st
   { name: 'multi-byte UTF-8 secret next to multi-byte text', secrets: ['пароль-✓'], text: 'é пароль-✓ ü', expected: `é ${REDACTED} ü` },
   { name: 'nothing to scrub', secrets: [], text: 'plain s3cr3t', expected: 'plain s3cr3t' },
   { name: 'empty body', secrets: ['s3cr3t'], text: '', expected: '' },
+  { name: 'JSON-escaped quote and backslash', secrets: ['pa"ss\\w0rd'], text: '{"v":"pa\\"ss\\\\w0rd"}', expected: `{"v":"${REDACTED}"}` },
+  { name: 'slash escaped as \\/ (PHP-style JSON)', secrets: ['a/b/secret'], text: '{"v":"a\\/b\\/secret","w":"a/b/secret"}', expected: `{"v":"${REDACTED}","w":"${REDACTED}"}` },
+  { name: 'percent-encoded in a URL or form body', secrets: ['key:with+plus='], text: 'next=/x?k=key%3Awith%2Bplus%3D&z=1', expected: `next=/x?k=${REDACTED}&z=1` },
+  { name: 'multi-byte secret percent-encoded', secrets: ['пароль'], text: 'p=%D0%BF%D0%B0%D1%80%D0%BE%D0%BB%D1%8C;', expected: `p=${REDACTED};` },
 ];
 
 describe('ScrubStream', () => {
@@ -58,6 +62,27 @@ describe('ScrubStream', () => {
     const { out, maxCarry } = await scrubChunks(scrubber, chunks);
     expect(out).toBe(`${'x'.repeat(5000)}${REDACTED}${'y'.repeat(5000)}${REDACTED}`);
     expect(maxCarry).toBeLessThanOrEqual(scrubber.longest - 1);
+  });
+
+  it('compiles one needle for a secret whose spellings are all the same', () => {
+    expect(compileScrubber(['plain-secret-123']).needles.map(String)).toEqual(['plain-secret-123']);
+  });
+
+  it('compiles the raw, JSON-escaped, slash-escaped and percent-encoded spellings, longest first', () => {
+    expect(echoSpellings('a/"b"')).toEqual(['a/"b"', 'a/\\"b\\"', 'a\\/\\"b\\"', 'a%2F%22b%22']);
+    const needles = compileScrubber(['a/"b"']).needles.map(String);
+    expect([...needles].sort()).toEqual([...echoSpellings('a/"b"')].sort());
+    expect(needles.map((n) => n.length)).toEqual([11, 8, 7, 5]);
+  });
+
+  it('KNOWN LIMIT: other re-encodings (\\uXXXX escapes, HTML entities) are not recognised and pass as they are', () => {
+    const scrubber = compileScrubber(['a"b-secret']);
+    expect(scrubBuffer(scrubber, Buffer.from('{"v":"a\\u0022b-secret"} a&quot;b-secret')).toString('utf8')).toBe('{"v":"a\\u0022b-secret"} a&quot;b-secret');
+  });
+
+  it('a secret with a lone surrogate (not percent-encodable) still compiles and is scrubbed raw', () => {
+    const scrubber = compileScrubber(['x\ud800-secret']);
+    expect(scrubBuffer(scrubber, Buffer.from('<x\ud800-secret>')).toString('utf8')).toBe(`<${REDACTED}>`);
   });
 
   it('scrubs header values as latin1', () => {

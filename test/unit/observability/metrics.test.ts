@@ -122,9 +122,22 @@ describe('createMetrics', () => {
     expect(await valueOf(metrics, 'secure_proxy_vault_token_ttl_seconds', {})).toBe(0);
   });
 
-  it('exposes the tokens-expiring-soon gauge for the token code to set', async () => {
-    metrics.tokensExpiringSoon.set(2);
-    expect(await metrics.render()).toMatch(/^secure_proxy_tokens_expiring_soon 2$/m);
+  it('sets the token expiry gauges per client from each tokens:expiry event, dropping clients that are gone', async () => {
+    events.emit('tokens:expiry', {
+      clients: [
+        { client: 'n8n-prod', expiringSoon: 2, earliestExpiryMs: 1_900_000_000_000 },
+        { client: 'n8n-dev', expiringSoon: 0, earliestExpiryMs: null },
+      ],
+    });
+    const text = await metrics.render();
+    expect(text).toMatch(/^secure_proxy_tokens_expiring_soon\{client="n8n-prod"\} 2$/m);
+    expect(text).toMatch(/^secure_proxy_tokens_expiring_soon\{client="n8n-dev"\} 0$/m);
+    expect(text).toMatch(/^secure_proxy_token_expiry_timestamp_seconds\{client="n8n-prod"\} 1900000000$/m);
+    expect(text).not.toMatch(/^secure_proxy_token_expiry_timestamp_seconds\{client="n8n-dev"\}/m);
+    events.emit('tokens:expiry', { clients: [{ client: 'n8n-dev', expiringSoon: 1, earliestExpiryMs: 1_800_000_000_000 }] });
+    const after = await metrics.render();
+    expect(after).not.toContain('client="n8n-prod"');
+    expect(after).toMatch(/^secure_proxy_tokens_expiring_soon\{client="n8n-dev"\} 1$/m);
   });
 
   it('renders default process metrics on its own registry, not the global one', async () => {

@@ -22,9 +22,32 @@ export interface Scrubber {
   readonly longest: number;
 }
 
-/** Compiles secret values (as injected, UTF-8) for matching; duplicates and empty values are dropped. */
+/**
+ * The spellings in which an upstream may echo a secret: as sent; JSON-escaped (`"`, `\` and
+ * controls as JSON.stringify writes them, plus `/` as `\/`, which PHP and others write); and
+ * percent-encoded (a value copied into a URL, a Location or a form body). Without these, a
+ * secret holding `"`, `/` or `:` would pass unscrubbed through a JSON, URL or form echo. Not
+ * covered: encoders that write non-ASCII as `\uXXXX` (Python's json default) or other
+ * re-encodings of the value.
+ */
+export function echoSpellings(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const forms = [value, json, json.replaceAll('/', '\\/')];
+  try {
+    forms.push(encodeURIComponent(value));
+  } catch (err) {
+    // A lone UTF-16 surrogate cannot be percent-encoded, so no URL can carry it either.
+    if (!(err instanceof URIError)) throw err;
+  }
+  return forms;
+}
+
+/**
+ * Compiles secret values (as injected, UTF-8) for matching, each in all its
+ * {@link echoSpellings}; duplicates and empty values are dropped.
+ */
 export function compileScrubber(values: readonly string[]): Scrubber {
-  const unique = [...new Set(values)].filter((v) => v.length > 0);
+  const unique = [...new Set(values.flatMap(echoSpellings))].filter((v) => v.length > 0);
   const needles = unique.map((v) => Buffer.from(v, 'utf8')).sort((a, b) => b.length - a.length);
   return Object.freeze({ needles: Object.freeze(needles), longest: needles[0]?.length ?? 0 });
 }

@@ -1,0 +1,298 @@
+/**
+ * Upstream faults as the n8n user sees them: a whole proxy app listening on loopback (real
+ * Vault emulator behind it) in front of an API that refuses, hangs, cuts, floods or fails, and
+ * clients that walk away. Each test asserts what reaches the client (status, error code,
+ * source, or a cut connection) and what reaches the API (its connection closed by the proxy).
+ *
+ * Covered at the module level elsewhere (not repeated here):
+ * - forward.test.ts: upstream down, reset before answering, header timeout, a cut after the
+ *   answer started (content-length body), client disconnect aborting a slow upstream, 4 MiB
+ *   streamed bodies, keep-alive reuse, Expect: 100-continue.
+ * - proxy-app.test.ts: UPSTREAM_UNREACHABLE / UPSTREAM_TIMEOUT sources, a relayed 404.
+ * - scrub.test.ts: scrubbing of headers and text bodies, encodings that fail closed.
+ * - lifecycle.test.ts: SIGTERM with requests in flight, and under a steady concurrent load.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Server } from 'node:http';
+import { ERROR_HEADER } from '../../proxy/src/contract';
+import { listen } from '../../proxy/src/server';
+import { startFaultUpstream, API_RETRY_AFTER, BIG_CHUNK_SIZE, type FaultRecord, type FaultUpstream } from '../support/fault-upstream';
+import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
+import { deadPort, waitFor } from '../support/secrets-harness';
+
+const SECRET = canary('upstream-faults');
+const HEADER_TIMEOUT_MS = 400;
+const REDACTED = '[REDACTED]';
+
+let harness: ProxyHarness;
+let fault: FaultUpstream;
+let t: TestProxy;
+let server: Server;
+let port: number;
+/** Every answer the tests read, for the final leak check. */
+const seen: string[] = [];
+
+/** How a client's read of one answer ended. */
+interface ClientOutcome {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** 'end': complete; 'aborted' / 'error': the connection was cut under the answer. */
+  ending: 'end' | 'aborted' | 'error';
+}
+
+/** One request on a fresh connection; the answer is read to its end or to its cut. */
+function send(path: string, options: { method?: string; requestId?: string; keepBody?: boolean; onChunk?: (chunk: Buffer) => void } = {}): Promise<ClientOutcome> {
+  return new Promise((resolve) => {
+    const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${t.tokens.n8n.token}` };
+    if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
+    const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      let settled = false;
+      const finish = (ending: ClientOutcome['ending']): void => {
+        if (settled) return;
+        settled = true;
+        const body = Buffer.concat(parts);
+        if (options.keepBody !== false) seen.push(body.toString('latin1'), JSON.stringify(res.headers));
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ending });
+      };
+      res.on('data', (chunk: Buffer) => {
+        options.onChunk?.(chunk);
+        if (options.keepBody !== false) parts.push(chunk);
+      });
+      res.on('end', () => finish('end'));
+      res.on('aborted', () => finish('aborted'));
+      res.on('error', () => finish('error'));
+    });
+    // A connection cut before any answer is an outcome too, not a test failure.
+    req.on('error', () => resolve({ status: 0, headers: {}, body: Buffer.alloc(0), ending: 'error' }));
+    req.end();
+  });
+}
+
+function asAnswer(outcome: ClientOutcome) {
+  return { status: outcome.status, headers: outcome.headers as Record<string, string>, text: outcome.body.toString('utf8') };
+}
+
+/** The record of the first request the API received whose path contains `route`. */
+async function arrival(route: string): Promise<FaultRecord> {
+  await waitFor(`the API to receive ${route}`, () => fault.received.some((r) => r.url.includes(route)));
+  return fault.received.find((r) => r.url.includes(route)) as FaultRecord;
+}
+
+function auditLines(requestId: string): Array<Record<string, unknown>> {
+  return t.logs.entries().filter((e) => e.msg === 'request' && e.requestId === requestId);
+}
+
+/** A full garbage collection, when the runtime lets us trigger one. */
+const collectGarbage: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null; // the measurement still works without it, only with more noise
+  }
+})();
+
+/** Live JS heap plus Buffer memory, after a collection when available. */
+function liveBytes(): number {
+  collectGarbage?.();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+beforeAll(async () => {
+  harness = await startHarness({ 'svc/api': { token: SECRET } });
+  fault = await startFaultUpstream();
+  const down = `http://127.0.0.1:${await deadPort()}`;
+  const inject = { type: 'bearer' as const, field: 'token' };
+  t = await startProxy(harness, (_base, token) => ({
+    clients: { n8n: { tokenHashes: [token('n8n').hash], services: ['down', 'api', 'raw', 'bulk'] } },
+    services: {
+      down: { target: down, secret: 'svc/api', inject },
+      api: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS },
+      raw: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS, scrub: false },
+      // Large bodies on a shared, busy machine: a read timeout that a CPU stall cannot reach.
+      bulk: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000 },
+    },
+  }));
+  const listening = await listen(t.proxy.app, '127.0.0.1', 0);
+  server = listening.server;
+  port = (server.address() as AddressInfo).port;
+});
+
+afterEach(() => {
+  fault.received.length = 0;
+});
+
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await t?.proxy.stop();
+  await fault?.close();
+  await harness?.close();
+  expectNothingHidden([...seen, t.logs.text()], [SECRET, t.tokens.n8n.token, harness.appRole.secretId]);
+});
+
+describe('upstream faults through the whole proxy', () => {
+  it('connection refused: 502 UPSTREAM_UNREACHABLE, source upstream', async () => {
+    const error = expectProxyError(asAnswer(await send('/forward/down/x')), 502, 'UPSTREAM_UNREACHABLE', 'upstream');
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it.each([
+    ['a scrubbed text body', 'api', 'text/plain'],
+    ['a relayed binary body', 'raw', 'application/octet-stream'],
+  ])('reset mid-response (%s): the client connection is cut, never a complete-looking 200', async (_name, service, type) => {
+    const outcome = await send(`/forward/${service}/cut-body?type=${encodeURIComponent(type)}`);
+    expect(outcome.ending).not.toBe('end');
+    // Binary bytes are relayed as they come; the scrubber may still hold the first ones back.
+    if (outcome.status !== 0) expect({ status: outcome.status, body: outcome.body.toString() }).toEqual({ status: 200, body: 'first part, then the connection is cut' });
+    else expect(service).toBe('api');
+  });
+
+  it('hangs before its headers past timeoutMs: 504 UPSTREAM_TIMEOUT, and the proxy closes the upstream connection', async () => {
+    const outcome = await send('/forward/api/hang-headers');
+    expect(expectProxyError(asAnswer(outcome), 504, 'UPSTREAM_TIMEOUT', 'upstream').message).toContain(`${HEADER_TIMEOUT_MS} ms`);
+    const record = await arrival('hang-headers');
+    await record.closed;
+    expect(record.closedEarly).toBe(true);
+  });
+
+  it.each([
+    ['a scrubbed text body', 'api', 'text/plain'],
+    ['a relayed binary body', 'raw', 'application/octet-stream'],
+  ])('hangs mid-body (%s) past timeoutMs: the client connection is cut, the upstream one closed, and the audit line says why', async (_name, service, type) => {
+    const requestId = `hang-body-${service}`;
+    const outcome = await send(`/forward/${service}/hang-body?type=${encodeURIComponent(type)}`, { requestId });
+    if (outcome.status === 200 || outcome.status === 0) {
+      expect(outcome.ending).not.toBe('end');
+    } else {
+      // Nothing had reached the client yet (the scrubber held the first bytes back): a clean error.
+      expect(service).toBe('api');
+      expect(expectProxyError(asAnswer(outcome), 504, 'UPSTREAM_TIMEOUT', 'upstream').message).toContain('went silent mid-body');
+    }
+    const record = await arrival('hang-body');
+    await record.closed;
+    expect(record.closedEarly).toBe(true);
+    await waitFor('the audit line', () => auditLines(requestId).length === 1);
+    expect(auditLines(requestId)[0]).toMatchObject({ errorCode: 'UPSTREAM_TIMEOUT', errorSource: 'upstream' });
+  });
+
+  it.each([
+    ['a scrubbed text body', 'api', 'text/plain'],
+    ['a relayed binary body', 'raw', 'application/octet-stream'],
+  ])('a client that stops reading (%s) for longer than timeoutMs still gets the whole body: its own slowness is not upstream silence', async (_name, service, type) => {
+    const total = 8 * 1024 * 1024;
+    const outcome = await new Promise<{ received: number; ending: string }>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: `/forward/${service}/big/${total}?type=${encodeURIComponent(type)}`, agent: false, headers: { authorization: `Bearer ${t.tokens.n8n.token}` } }, (res) => {
+        let received = 0;
+        res.on('data', (chunk: Buffer) => (received += chunk.length));
+        res.pause();
+        setTimeout(() => res.resume(), HEADER_TIMEOUT_MS * 3);
+        res.on('end', () => resolve({ received, ending: 'end' }));
+        res.on('aborted', () => resolve({ received, ending: 'aborted' }));
+      });
+      req.on('error', () => resolve({ received: 0, ending: 'error' }));
+    });
+    const chunks = total / BIG_CHUNK_SIZE;
+    const expected = type.startsWith('text/') ? total - chunks * (SECRET.length - REDACTED.length) : total;
+    expect(outcome).toEqual({ received: expected, ending: 'end' });
+  });
+
+  it.each([
+    ['binary, relayed untouched', 'application/octet-stream'],
+    ['text, scrubbed while streaming', 'text/plain'],
+  ])('a 64 MiB body (%s) streams through with bounded memory', async (_name, type) => {
+    const total = 64 * 1024 * 1024;
+    const chunks = total / BIG_CHUNK_SIZE;
+    const scrubbed = type.startsWith('text/');
+    const before = liveBytes();
+    let peak = before;
+    let received = 0;
+    let redactions = 0;
+    let carry = '';
+    let nextSample = 0;
+    const outcome = await send(`/forward/bulk/big/${total}?type=${encodeURIComponent(type)}`, {
+      keepBody: false,
+      onChunk(chunk) {
+        received += chunk.length;
+        if (scrubbed) {
+          // Count markers across chunk boundaries; the secret itself must never show up.
+          const text = carry + chunk.toString('latin1');
+          expect(text).not.toContain(SECRET);
+          redactions += text.split(REDACTED).length - 1;
+          const keep = Math.max(REDACTED.length, SECRET.length) - 1;
+          const cut = text.lastIndexOf(REDACTED) >= text.length - keep ? text.lastIndexOf(REDACTED) + REDACTED.length : text.length - keep;
+          carry = text.slice(Math.max(cut, 0));
+        }
+        if (received >= nextSample) {
+          nextSample += 8 * 1024 * 1024;
+          peak = Math.max(peak, liveBytes());
+        }
+      },
+    });
+    expect(outcome).toMatchObject({ status: 200, ending: 'end' });
+    expect(outcome.headers[ERROR_HEADER]).toBeUndefined();
+    if (scrubbed) {
+      expect(redactions).toBe(chunks);
+      expect(received).toBe(total - chunks * (SECRET.length - REDACTED.length));
+    } else {
+      expect(received).toBe(total);
+    }
+    expect(peak - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it.each([500, 502, 503])("the API's own %d is relayed unchanged, with Retry-After and without x-secure-proxy-error", async (status) => {
+    const outcome = await send(`/forward/api/api-status/${status}`);
+    expect(outcome.status).toBe(status);
+    expect(outcome.headers[ERROR_HEADER]).toBeUndefined();
+    expect(outcome.headers['retry-after']).toBe(API_RETRY_AFTER);
+    expect(outcome.headers['x-api']).toBe('own');
+    expect(JSON.parse(outcome.body.toString())).toEqual({ apiError: `the API itself answered ${status}` });
+  });
+
+  it('a client that disconnects mid-response: the upstream request is aborted, one audit line, the proxy keeps serving', async () => {
+    const requestId = 'client-left-mid-response';
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/forward/api/drip', agent: false, headers: { authorization: `Bearer ${t.tokens.n8n.token}`, 'x-request-id': requestId } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
+    });
+    const record = await arrival('drip');
+    await record.closed;
+    expect(record.closedEarly).toBe(true);
+    await waitFor('the audit line', () => auditLines(requestId).length === 1);
+    expect(auditLines(requestId)[0]).toMatchObject({ aborted: true, service: 'api' });
+    expect((await send('/forward/api/api-status/500')).status).toBe(500);
+  });
+
+  it('a client that disconnects mid-request body: the upstream request is aborted, one audit line, the proxy keeps serving', async () => {
+    const requestId = 'client-left-mid-request';
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/forward/api/upload',
+      method: 'POST',
+      agent: false,
+      headers: { authorization: `Bearer ${t.tokens.n8n.token}`, 'x-request-id': requestId, 'content-length': 1024 * 1024, 'content-type': 'application/octet-stream' },
+    });
+    req.on('error', () => undefined); // the cut below is the point of the test
+    req.write(Buffer.alloc(64 * 1024, 7));
+    const record = await arrival('upload');
+    req.destroy();
+    await record.closed;
+    expect(record).toMatchObject({ bodyComplete: false, closedEarly: true });
+    await waitFor('the audit line', () => auditLines(requestId).length === 1);
+    expect(auditLines(requestId)[0]).toMatchObject({ aborted: true, status: 499 });
+    expect((await send('/forward/api/api-status/502')).status).toBe(502);
+  });
+});

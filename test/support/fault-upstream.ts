@@ -1,0 +1,149 @@
+/**
+ * A misbehaving API on 127.0.0.1 for the fault suites: it hangs, cuts connections mid-body,
+ * streams huge bodies and answers its own 5xx. Unlike the echo upstream it records a request
+ * the moment its headers arrive, and notes when the proxy closed the connection before the
+ * answer was complete, so tests can prove the proxy let go of the upstream.
+ *
+ * Routes (matched anywhere in the path):
+ * - `/hang-headers`: never answers;
+ * - `/hang-body?type=<content-type>`: headers and a first chunk, then silence;
+ * - `/cut-body?type=<content-type>`: headers (chunked) and a first chunk, then the socket is destroyed;
+ * - `/drip`: a chunk every 50 ms for 10 s;
+ * - `/api-status/<code>`: that status with `Retry-After: 120` and the API's own JSON error body;
+ * - `/big/<bytes>?type=<content-type>`: that many bytes, generated in 64 KiB chunks with
+ *   backpressure; every chunk ends with the request's bearer token (a text API echoing its
+ *   credential), so scrubbing has work to do;
+ * - `/upload`: reads the request body to its end, then answers 200.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export const BIG_CHUNK_SIZE = 64 * 1024;
+/** Retry-After the API sends with its own 5xx answers. */
+export const API_RETRY_AFTER = '120';
+
+export interface FaultRecord {
+  url: string;
+  /** The request's body arrived completely. */
+  bodyComplete: boolean;
+  /** The connection closed before the upstream finished its answer. */
+  closedEarly: boolean;
+  /** Resolves when the request's connection is closed, whoever closed it. */
+  closed: Promise<void>;
+}
+
+export interface FaultUpstream {
+  url: string;
+  received: FaultRecord[];
+  close(): Promise<void>;
+}
+
+const ROUTE = /\/(hang-headers|hang-body|cut-body|drip|api-status|big|upload)(?:\/([^/?]*))?(?:[/?]|$)/;
+
+function bearerOf(req: http.IncomingMessage): string {
+  return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+}
+
+/** Writes `total` bytes of generated content, waiting for drain; stops if the connection goes. */
+function streamBig(req: http.IncomingMessage, res: http.ServerResponse, total: number, type: string): void {
+  const tail = Buffer.from(bearerOf(req));
+  const chunk = Buffer.alloc(BIG_CHUNK_SIZE, type.startsWith('text/') ? 'a' : 0xa5);
+  tail.copy(chunk, BIG_CHUNK_SIZE - tail.length);
+  res.writeHead(200, { 'content-type': type });
+  let sent = 0;
+  const writeMore = (): void => {
+    while (sent < total && !res.destroyed) {
+      const piece = total - sent >= BIG_CHUNK_SIZE ? chunk : chunk.subarray(0, total - sent);
+      sent += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', writeMore);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  writeMore();
+}
+
+function answer(req: http.IncomingMessage, res: http.ServerResponse, timers: Set<NodeJS.Timeout>): void {
+  const url = new URL(req.url ?? '/', 'http://upstream.invalid');
+  const match = ROUTE.exec(url.pathname);
+  const type = url.searchParams.get('type') ?? 'application/octet-stream';
+  const later = (ms: number, action: () => void, repeat = false): void => {
+    const timer = repeat ? setInterval(action, ms) : setTimeout(action, ms);
+    timers.add(timer);
+    res.once('close', () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    });
+  };
+  switch (match?.[1]) {
+    case 'hang-headers':
+      return;
+    case 'hang-body':
+      res.writeHead(200, { 'content-type': type });
+      res.write('first part, then silence');
+      return;
+    case 'cut-body':
+      res.writeHead(200, { 'content-type': type });
+      res.write('first part, then the connection is cut');
+      later(30, () => req.socket.destroy());
+      return;
+    case 'drip':
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      later(50, () => res.write(Buffer.alloc(1024, 1)), true);
+      later(10_000, () => res.end());
+      return;
+    case 'api-status': {
+      const status = Number(match[2]) || 500;
+      res.writeHead(status, { 'content-type': 'application/json', 'retry-after': API_RETRY_AFTER, 'x-api': 'own' });
+      res.end(JSON.stringify({ apiError: `the API itself answered ${status}` }));
+      return;
+    }
+    case 'big':
+      return streamBig(req, res, Number(match[2]), type);
+    case 'upload':
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('stored'));
+      return;
+    default:
+      res.writeHead(404).end();
+  }
+}
+
+/** Starts the fault upstream on 127.0.0.1 with an ephemeral port. */
+export async function startFaultUpstream(): Promise<FaultUpstream> {
+  const received: FaultRecord[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    let onClosed = (): void => undefined;
+    const record: FaultRecord = { url: req.url ?? '', bodyComplete: false, closedEarly: false, closed: new Promise((resolve) => (onClosed = resolve)) };
+    received.push(record);
+    req.on('end', () => (record.bodyComplete = true));
+    res.on('close', () => {
+      if (!res.writableFinished) record.closedEarly = true;
+      onClosed();
+    });
+    answer(req, res, timers);
+  });
+  server.requestTimeout = 0;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+    },
+  };
+}

@@ -47,7 +47,7 @@ export const ERROR_CODES = {
   SECRET_NOT_FOUND: { status: 502, source: 'vault', meaning: "The service's secret does not exist in Vault (missing, deleted or destroyed)." },
   SECRET_FIELD_MISSING: { status: 502, source: 'vault', meaning: 'The secret exists in Vault but lacks the field the injection needs, or the value is not usable in a header.' },
   VAULT_FORBIDDEN: { status: 502, source: 'vault', meaning: "Vault denied the proxy's token access to the secret (policy)." },
-  VAULT_UNAVAILABLE: { status: 503, source: 'vault', meaning: 'Vault is unreachable, sealed, rate limiting or failing, and no cached secret is fresh enough to use.' },
+  VAULT_UNAVAILABLE: { status: 503, source: 'vault', meaning: "Vault is unreachable, sealed, rate limiting or failing and no cached secret is fresh enough to use, or Vault refused the proxy's own login (then no cached secret is served)." },
   UPSTREAM_UNREACHABLE: { status: 502, source: 'upstream', meaning: "The service's upstream refused or dropped the connection." },
   UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', meaning: 'The upstream did not answer within the service timeout.' },
   UPSTREAM_UNSCRUBBABLE: { status: 502, source: 'upstream', meaning: 'The upstream answered with a text body in a content-encoding the proxy cannot decode, so it cannot be scrubbed of secrets.' },

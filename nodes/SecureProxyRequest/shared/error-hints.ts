@@ -18,7 +18,7 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   SECRET_NOT_FOUND: "Ask the Vault admin to write the service's secret at the path configured in the proxy.",
   SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (named in the message) to the service's secret in Vault.",
   VAULT_FORBIDDEN: "Ask the Vault admin to grant the proxy's Vault policy read access to the service's secret.",
-  VAULT_UNAVAILABLE: "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited).",
+  VAULT_UNAVAILABLE: "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited) and the proxy's Vault login (the message says when Vault refused it).",
   UPSTREAM_UNREACHABLE: "Check the API's status page; the proxy admin can check the service's target URL.",
   UPSTREAM_TIMEOUT: "Retry, or ask the proxy admin to raise the service's timeoutMs if the API is slow for this request.",
   UPSTREAM_UNSCRUBBABLE: "The API's answer was compressed in a way the proxy cannot check for secrets; ask the proxy admin to look at the service (the proxy log names the encoding).",

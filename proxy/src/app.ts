@@ -63,8 +63,8 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   const redactor = options.redactor ?? new SecretRedactor();
   const logger = options.logger ?? createLogger({ level: config.logging.level, redactor });
   const metricsScope = { isKnownService: (name: string) => Object.hasOwn(config.services, name) };
-  const metrics = options.metrics ?? createMetrics(events, metricsScope);
-  const detachMetrics = options.metrics === undefined ? () => metrics.stop() : options.metrics.observe(events, metricsScope);
+  const metrics = options.metrics ?? createMetrics(null);
+  const detachMetrics = metrics.observe(events, metricsScope);
   attachAuditLog(events, logger);
 
   const vault = createVaultSecrets(config, events, { onSecretRead: (values) => values.forEach((v) => redactor.add(v)) });

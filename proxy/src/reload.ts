@@ -12,8 +12,12 @@ import { ConfigError, loadConfigFile } from './config/load';
 import type { ProxyConfig } from './config/schema';
 import type { ReloadMetrics } from './observability/reload-metrics';
 
-/** `listen` fields a running listener picks up; every other one needs a restart. */
-const LISTEN_FIELDS_APPLIED_ON_RELOAD = new Set(['shutdownTimeoutMs', 'publicUrl']);
+/**
+ * `listen` fields the listener was created with (see run.ts: `listen()` and the certificate
+ * watcher); a change to one of them needs a restart. Every other `listen` field is read by
+ * the app, so the new app applies it.
+ */
+const LISTEN_FIELDS_OWNED_BY_THE_LISTENER: ReadonlySet<string> = new Set(['host', 'port', 'tls', 'headersTimeoutMs', 'maxHeaderBytes']);
 
 export interface ConfigReloaderOptions {
   configFile: string;
@@ -46,7 +50,7 @@ export interface ConfigReloader {
 export function listenChangesNeedingRestart(before: ProxyConfig['listen'], after: ProxyConfig['listen']): string[] {
   const fields = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...fields]
-    .filter((field) => !LISTEN_FIELDS_APPLIED_ON_RELOAD.has(field))
+    .filter((field) => LISTEN_FIELDS_OWNED_BY_THE_LISTENER.has(field))
     .filter((field) => !isDeepStrictEqual((before as Record<string, unknown>)[field], (after as Record<string, unknown>)[field]))
     .map((field) => `listen.${field}`);
 }
@@ -142,7 +146,11 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
 
   return {
     reload() {
-      queue = queue.then(() => (closed ? { applied: false, generation, reason: 'the proxy is shutting down' } : guarded()));
+      queue = queue.then(() => {
+        if (!closed) return guarded();
+        appSwitch.current().logger.info('not reloading: the proxy is shutting down');
+        return { applied: false, generation, reason: 'the proxy is shutting down' };
+      });
       return queue;
     },
     async close() {

@@ -77,10 +77,11 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   let stopping: Promise<void> | null = null;
   const reload = async (): Promise<ReloadOutcome> => {
     await certificates?.reload('SIGHUP');
-    if (reloader === null || stopping !== null) {
-      logger().info(stopping === null ? 'nothing to reload: dev mode has no config file' : 'not reloading: the proxy is shutting down');
-      return { applied: false, generation: 1, reason: stopping === null ? 'no config file' : 'shutting down' };
+    if (reloader === null) {
+      logger().info('nothing to reload: dev mode has no config file');
+      return { applied: false, generation: 1, reason: 'no config file' };
     }
+    // After stop() began, the reloader is closed and answers with the generation serving.
     return reloader.reload();
   };
   const onHangup = (): void => {

@@ -46,4 +46,13 @@ describe('listenChangesNeedingRestart', () => {
     expect(listenChangesNeedingRestart(before, listen({ host: '0.0.0.0', port: 9090 }))).toEqual(['listen.host', 'listen.port']);
     expect(listenChangesNeedingRestart(before, listen({ host: '127.0.0.1', port: 8080, tls: { certFile: '/c', keyFile: '/k' } }))).toEqual(['listen.tls']);
   });
+
+  it('leaves out the fields each app reads (allowedHosts, bodyTimeoutMs), names the listener limits', () => {
+    const before = listen({ host: '127.0.0.1', port: 8080 });
+    expect(listenChangesNeedingRestart(before, listen({ host: '127.0.0.1', port: 8080, allowedHosts: ['proxy.internal'], bodyTimeoutMs: 5000 }))).toEqual([]);
+    expect(listenChangesNeedingRestart(before, listen({ host: '127.0.0.1', port: 8080, headersTimeoutMs: 5000, maxHeaderBytes: 4096 }))).toEqual([
+      'listen.headersTimeoutMs',
+      'listen.maxHeaderBytes',
+    ]);
+  });
 });

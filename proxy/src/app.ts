@@ -25,6 +25,7 @@ import { attachAuditLog } from './observability/audit';
 import { requestTracking } from './observability/request-log';
 import { healthz, metricsHandler, readyz, type Readiness } from './observability/health';
 import { contextOf, type RequestContext } from './request-context';
+import { isOpsPath } from './routes';
 import { createVaultSecrets } from './vault';
 import type { SecretProvider, SecretReader } from './secrets/types';
 
@@ -128,7 +129,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
 function routeOf(path: string): RequestContext['route'] {
   if (path.startsWith(`${FORWARD_PREFIX}/`)) return 'forward';
   if (path.startsWith('/v1/')) return 'control';
-  if (path === HEALTH_PATH || path === READY_PATH || path === METRICS_PATH) return 'ops';
+  if (isOpsPath(path)) return 'ops';
   return 'other';
 }
 

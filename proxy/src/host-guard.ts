@@ -10,10 +10,9 @@
  * an operator cannot list in advance, and those routes carry no secret or client detail.
  */
 import type { RequestHandler } from 'express';
-import { HEALTH_PATH, METRICS_PATH, READY_PATH } from './contract';
 import { ProxyError, refuse } from './errors';
+import { isOpsPath } from './routes';
 
-const OPS_PATHS: ReadonlySet<string> = new Set([HEALTH_PATH, READY_PATH, METRICS_PATH]);
 /** Longest piece of a Host header quoted back in a message. */
 const MAX_EXCERPT = 64;
 
@@ -51,7 +50,7 @@ export function hostGuard(allowedHosts: readonly string[] | undefined): RequestH
       refuse(res, new ProxyError('REQUEST_MALFORMED', 'HTTP/1.1 requests must carry a Host header.'));
       return;
     }
-    if (allowed(host) || OPS_PATHS.has(req.path)) {
+    if (allowed(host) || isOpsPath(req.path)) {
       next();
       return;
     }

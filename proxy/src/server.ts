@@ -24,7 +24,13 @@ export interface Listening {
   url: string;
 }
 
-/** Limits of the listener and the observer of what its HTTP parser refuses; defaults as in the config schema. */
+/** `listen.headersTimeoutMs` when the config leaves it out. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+
+/** `listen.maxHeaderBytes` when the config leaves it out: 32 KiB. */
+export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
+
+/** Limits of the listener and the observer of what its HTTP parser refuses; the config schema takes its defaults from here. */
 export interface ListenOptions {
   /** Time a client has to send the whole request header section. */
   headersTimeoutMs?: number;
@@ -39,14 +45,14 @@ export interface ListenOptions {
 
 /** Header and request limits: a slow or huge request must not hold the proxy. */
 function serverOptions(options: ListenOptions) {
-  const headersTimeout = options.headersTimeoutMs ?? 20_000;
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   return {
     headersTimeout,
     // Node checks header deadlines on this interval (default 30 s, longer than the deadline itself).
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
     requestTimeout: 0, // bodies may stream for long uploads; the forward stage's idle timeout and the per-service upstream timeout bound the waits
     keepAliveTimeout: 65_000,
-    maxHeaderSize: options.maxHeaderBytes ?? 32 * 1024,
+    maxHeaderSize: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     // Node would answer a missing Host with a bare 400; the app's host guard answers with the contract's error.
     requireHostHeader: false,
   };

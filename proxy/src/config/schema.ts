@@ -6,6 +6,8 @@
  * may be added, none renamed or removed.
  */
 import { z } from 'zod';
+import { DEFAULT_BODY_TIMEOUT_MS } from '../forward/body-limit';
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from '../server';
 import { caBundleProblem } from './ca-bundle';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -175,14 +177,19 @@ const serviceSchema = z.strictObject({
 });
 
 const SHA256_REF = /^sha256:[0-9a-f]{64}$/;
+const TOKEN_HASH_MESSAGE = 'must be "sha256:" followed by 64 lower-case hex characters';
+/** The `<id>` part of an `spt_<id>_<secret>` token. */
+const TOKEN_ID = /^[a-z0-9]{1,32}$/;
+/** An ISO 8601 date-time with a zone (`Z` or an offset), as token expiries are written. */
+const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' });
 const tokenHashEntry = z.union([
-  z.string().regex(SHA256_REF, 'must be "sha256:" followed by 64 lower-case hex characters'),
+  z.string().regex(SHA256_REF, TOKEN_HASH_MESSAGE),
   z.strictObject({
-    hash: z.string().regex(SHA256_REF, 'must be "sha256:" followed by 64 lower-case hex characters'),
+    hash: z.string().regex(SHA256_REF, TOKEN_HASH_MESSAGE),
     /** ISO 8601 time after which the token is refused with PROXY_TOKEN_EXPIRED. */
-    expiresAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' }).optional(),
+    expiresAt: isoDateTime.optional(),
     /** The `<id>` part of an `spt_<id>_<secret>` token, to show in whoami and logs. */
-    id: z.string().regex(/^[a-z0-9]{1,32}$/).optional(),
+    id: z.string().regex(TOKEN_ID).optional(),
   }),
 ]);
 
@@ -191,11 +198,17 @@ const clientSchema = z.strictObject({
   services: z.array(z.string()).default([]),
 });
 
+/** Default of tokenStore.path; the token commands use it too when the config has no tokenStore. */
+export const DEFAULT_TOKEN_RECORDS_PATH = 'secure-proxy/clients';
+
+/** Default of tokenExpiryWarningSeconds (one week); `token list` calls a token "expiring" within it. */
+export const DEFAULT_TOKEN_EXPIRY_WARNING_SECONDS = 604800;
+
 /** Where proxy token records live in Vault, and how fresh the proxy keeps its copy. */
 const tokenStoreSchema = z.strictObject(
   {
     /** KV path under vault.kvMount; each client's record is the secret `<path>/<client>`. */
-    path: kvPath.default('secure-proxy/clients'),
+    path: kvPath.default(DEFAULT_TOKEN_RECORDS_PATH),
     /** How often every replica re-reads the records: a revoked token stops working within this. */
     refreshSeconds: z
       .number({ error: 'must be a number of seconds' })
@@ -211,7 +224,7 @@ const tokenStoreSchema = z.strictObject(
       .max(3600000, 'must be at most 3600000 ms (one hour)')
       .default(1000),
   },
-  { error: 'tokenStore must be a mapping like { path: secure-proxy/clients, refreshSeconds: 10 }' },
+  { error: `tokenStore must be a mapping like { path: ${DEFAULT_TOKEN_RECORDS_PATH}, refreshSeconds: 10 }` },
 );
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -229,16 +242,16 @@ export const configSchema = z
         /** Serve HTTPS with this PEM pair; both files are re-read when they change (certificate renewal). */
         tls: listenTls.optional(),
         /** Time a client has to send the whole request header section (slow-header clients get 408). */
-        headersTimeoutMs: duration('listen.headersTimeoutMs', 20000),
+        headersTimeoutMs: duration('listen.headersTimeoutMs', DEFAULT_HEADERS_TIMEOUT_MS),
         /** Largest request header section accepted (Node's maxHeaderSize); larger ones get 431. */
         maxHeaderBytes: z
           .number({ error: 'listen.maxHeaderBytes must be a number of bytes' })
           .int('must be a whole number of bytes')
           .min(1024, 'must be at least 1024 bytes')
           .max(1048576, 'must be at most 1048576 bytes (1 MiB)')
-          .default(32768),
+          .default(DEFAULT_MAX_HEADER_BYTES),
         /** Longest wait for the next chunk of a request body (an idle timeout; flowing uploads never hit it). */
-        bodyTimeoutMs: duration('listen.bodyTimeoutMs', 30000),
+        bodyTimeoutMs: duration('listen.bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
         /** Host header values the proxy answers for (name, or name:port); absent: any. */
         allowedHosts: z.array(allowedHost).min(1, 'must list at least one host name, or be left out to accept any Host').optional(),
       })
@@ -280,7 +293,7 @@ export const configSchema = z
       .int('must be a whole number of seconds')
       .min(0, 'must be 0 (no warnings) or more')
       .max(31536000, 'must be at most 31536000 seconds (one year)')
-      .default(604800),
+      .default(DEFAULT_TOKEN_EXPIRY_WARNING_SECONDS),
     services: z.record(z.string(), serviceSchema),
   })
   .superRefine((config, ctx) => {
@@ -327,8 +340,11 @@ export type InjectConfig = ServiceConfig['inject'];
 export type VaultConfig = ProxyConfig['vault'];
 export type ClientConfig = ProxyConfig['clients'][string];
 export type TokenStoreConfig = NonNullable<ProxyConfig['tokenStore']>;
-/** Shapes other validators share (Vault token records): client and service names, `sha256:<hex>` token hashes. */
-export { NAME as NAME_SHAPE, SHA256_REF as TOKEN_HASH_SHAPE };
+/**
+ * Shapes other validators share (Vault token records): client and service names, `sha256:<hex>`
+ * token hashes and what to say when one is wrong, token ids, and zoned ISO 8601 date-times.
+ */
+export { NAME as NAME_SHAPE, SHA256_REF as TOKEN_HASH_SHAPE, TOKEN_HASH_MESSAGE, TOKEN_ID as TOKEN_ID_SHAPE, isoDateTime };
 /** What the file may contain before defaults are applied. */
 export type ProxyConfigInput = z.input<typeof configSchema>;
 export { HTTP_METHODS };

@@ -20,7 +20,7 @@ import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /** What an address is, in words that finish "resolved to 10.1.2.3, …". */
-export type AddressClass =
+type AddressClass =
   | { readonly kind: 'public' }
   /** Loopback, private, link-local, reserved and other special-purpose ranges. */
   | { readonly kind: 'internal'; readonly description: string }
@@ -129,7 +129,7 @@ export function classifyAddress(address: string): AddressClass {
 }
 
 /** True for the well-known host names of cloud metadata services (case and trailing dot ignored). */
-export function isMetadataHostName(hostname: string): boolean {
+function isMetadataHostName(hostname: string): boolean {
   return METADATA_HOST_NAMES.has(hostname.toLowerCase().replace(/\.$/, ''));
 }
 
@@ -159,13 +159,13 @@ export class UpstreamAddressForbiddenError extends Error {
 export type HostResolver = (hostname: string, options: LookupOptions) => Promise<LookupAddress[]>;
 
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), the one Node's agents use by default. */
-export const systemResolver: HostResolver = (hostname, options) =>
+const systemResolver: HostResolver = (hostname, options) =>
   new Promise((resolve, reject) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses)));
   });
 
 /** Options of {@link createGuardedLookup}. */
-export interface GuardOptions {
+interface GuardOptions {
   /** Let loopback, private, link-local and other internal addresses through (never metadata ones). */
   allowPrivateAddresses: boolean;
   /** Resolver to use instead of the system one (tests simulating a name's DNS answer). */

@@ -6,6 +6,7 @@
  * client reads slower than the upstream sends, the relay is paused and the clock waits.
  */
 import type { IncomingMessage } from 'node:http';
+import { idleWatchdog } from './idle-watchdog';
 
 /** The upstream sent no body byte for the service's `timeoutMs` while the proxy was ready to read. */
 export class UpstreamBodyIdleError extends Error {
@@ -24,31 +25,21 @@ export class UpstreamBodyIdleError extends Error {
 export function watchBodyIdle(proxyRes: IncomingMessage, idleMs: number, onIdle: () => void): void {
   const socket = proxyRes.socket;
   if (socket === null || proxyRes.complete) return;
-  let reads = 0;
-  let stopped = false;
-  const decide = (readsBefore: number): void => {
-    if (stopped) return;
+  const watchdog = idleWatchdog(
+    idleMs,
     // Paused: the client (or the scrubber) is behind and the relay holds the upstream back.
-    if (reads !== readsBefore || proxyRes.isPaused() || socket.isPaused()) {
-      timer.refresh();
-      return;
-    }
-    onIdle();
-    proxyRes.destroy(new UpstreamBodyIdleError(idleMs));
-  };
-  // Timers run before pending socket reads: after a stalled event loop (GC, a busy CPU) bytes
-  // may be waiting. Decide after the next poll phase, once they have been read.
-  const timer = setTimeout(() => setImmediate(decide, reads), idleMs);
-  timer.unref();
+    () => proxyRes.isPaused() || socket.isPaused(),
+    () => {
+      onIdle();
+      proxyRes.destroy(new UpstreamBodyIdleError(idleMs));
+    },
+    { unref: true },
+  );
   // The socket is already flowing into the HTTP parser: one more listener does not change that.
-  const onData = (): void => {
-    reads += 1;
-    timer.refresh();
-  };
+  const onData = (): void => watchdog.touch();
   socket.on('data', onData);
   const stop = (): void => {
-    stopped = true;
-    clearTimeout(timer);
+    watchdog.stop();
     socket.off('data', onData);
   };
   proxyRes.once('end', stop);

@@ -16,6 +16,7 @@
  */
 import type { Request, Response } from 'express';
 import { ProxyError, refuse } from '../errors';
+import { idleWatchdog, type IdleWatchdog } from './idle-watchdog';
 
 /** `services.<name>.maxBodyBytes` when the config leaves it out: 10 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -58,19 +59,18 @@ export function checkDeclaredLength(req: Request, limits: BodyLimits): ProxyErro
 /**
  * Watches a request body from now until it ends or the exchange closes. Must be called right
  * before the body is handed to the forwarding stage; returns the signal that aborts the
- * upstream request when the body is stopped.
+ * upstream request when the body is stopped, or undefined when there is no body left to watch.
  */
-export function watchRequestBody(req: Request, res: Response, limits: BodyLimits): AbortSignal {
+export function watchRequestBody(req: Request, res: Response, limits: BodyLimits): AbortSignal | undefined {
+  // Parsed to the end with nothing buffered (GET, HEAD, an empty body): no byte can come.
+  if (req.complete && req.readableLength === 0) return undefined;
   const controller = new AbortController();
   let received = 0;
-  let chunks = 0;
-  let watching = true;
-  let idleTimer: NodeJS.Timeout | null = null;
+  let watchdog: IdleWatchdog | null = null;
 
   const unwatch = (): void => {
-    watching = false;
-    if (idleTimer !== null) clearTimeout(idleTimer);
-    idleTimer = null;
+    watchdog?.stop();
+    watchdog = null;
     req.off('data', onData);
     req.off('end', unwatch);
     req.off('close', unwatch);
@@ -82,25 +82,10 @@ export function watchRequestBody(req: Request, res: Response, limits: BodyLimits
     if (res.headersSent) res.destroy();
     else refuseAndClose(res, error);
   };
-  const decide = (chunksBefore: number): void => {
-    if (!watching) return;
-    // Paused: the upstream is not taking data (or not connected yet); that wait is not the client's.
-    if (chunks !== chunksBefore || req.readableFlowing !== true) {
-      idleTimer?.refresh();
-      return;
-    }
-    stop(new ProxyError('REQUEST_TIMEOUT', `The request body stalled: no data arrived for ${limits.idleTimeoutMs} ms (listen.bodyTimeoutMs).`));
-  };
-  // Timers run before pending socket reads: after a stalled event loop (GC, a busy CPU) bytes
-  // may be waiting. Decide after the next poll phase, once they have been read.
-  const onIdle = (): void => {
-    setImmediate(decide, chunks);
-  };
   function onData(chunk: Buffer): void {
-    chunks += 1;
     received += chunk.length;
     if (received > limits.maxBytes) stop(tooLarge(limits, `more than ${limits.maxBytes} bytes sent`));
-    else idleTimer?.refresh();
+    else watchdog?.touch();
   }
 
   req.on('data', onData);
@@ -110,6 +95,14 @@ export function watchRequestBody(req: Request, res: Response, limits: BodyLimits
   req.once('end', unwatch);
   req.once('close', unwatch);
   res.once('close', unwatch);
-  if (!req.complete) idleTimer = setTimeout(onIdle, limits.idleTimeoutMs);
+  if (!req.complete) {
+    watchdog = idleWatchdog(
+      limits.idleTimeoutMs,
+      // Paused: the upstream is not taking data (or not connected yet); that wait is not the client's.
+      () => req.readableFlowing !== true,
+      () => stop(new ProxyError('REQUEST_TIMEOUT', `The request body stalled: no data arrived for ${limits.idleTimeoutMs} ms (listen.bodyTimeoutMs).`)),
+      { unref: false },
+    );
+  }
   return controller.signal;
 }

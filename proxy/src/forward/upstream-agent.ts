@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { createGuardedLookup, type HostResolver } from './address-guard';
 
 /** Options of {@link createUpstreamAgent}. */
-export interface UpstreamAgentOptions {
+interface UpstreamAgentOptions {
   /** The service's target URL. */
   target: URL;
   /** Pool settings shared by every service's agent. */
@@ -27,7 +27,7 @@ export interface UpstreamAgentOptions {
 }
 
 /** True when the URL's host is an IP literal (`127.0.0.1`, `[::1]`), which Node connects to without a lookup. */
-export function isIpLiteralHost(url: URL): boolean {
+function isIpLiteralHost(url: URL): boolean {
   return isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
 }
 

@@ -241,19 +241,20 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         ctx.errorSource = 'upstream';
       });
     });
-    // Errors, client aborts and timeouts all end in 'close'.
-    proxyReq.once('close', () => clearTimeout(timer));
     const signal = abortSignals.get(res);
-    if (signal === undefined) return;
-    if (signal.aborted) {
-      proxyReq.destroy();
-      return;
+    let abort: (() => void) | null = null;
+    if (signal !== undefined && !signal.aborted) {
+      abort = () => {
+        proxyReq.destroy();
+      };
+      signal.addEventListener('abort', abort, { once: true });
     }
-    const abort = (): void => {
-      proxyReq.destroy();
-    };
-    signal.addEventListener('abort', abort, { once: true });
-    proxyReq.once('close', () => signal.removeEventListener('abort', abort));
+    // Errors, client aborts, timeouts and aborts of the body stage all end in 'close'.
+    proxyReq.once('close', () => {
+      clearTimeout(timer);
+      if (abort !== null) signal?.removeEventListener('abort', abort);
+    });
+    if (signal?.aborted === true) proxyReq.destroy();
   }
 
   function onProxyRes(proxyRes: http.IncomingMessage, req: Request, res: Response): void {

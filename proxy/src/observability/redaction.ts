@@ -7,6 +7,7 @@
  *   covers secrets we never saw (a client's token, a Vault token in an axios config).
  * A few well-known token shapes are masked in free text as a last net for unregistered values.
  */
+import { secretSpellings } from '../secret-spellings';
 
 /** What a redacted value or field reads as. */
 export const REDACTED = '[REDACTED]';
@@ -45,9 +46,10 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The spellings a value can take in a log line: raw, URL-encoded (a query parameter), JSON-escaped (a serialised body). */
+/** The spellings a value can take in a log line: raw, URL-encoded (a query parameter; when it has a form), JSON-escaped (a serialised body). */
 function spellings(value: string): string[] {
-  const forms = new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]);
+  const { raw, percentEncoded, jsonEscaped } = secretSpellings(value);
+  const forms = new Set([raw, percentEncoded ?? raw, jsonEscaped]);
   return [...forms];
 }
 

@@ -9,6 +9,7 @@
  * it never holds more than `longest − 1` bytes between chunks.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { secretSpellings } from '../../secret-spellings';
 
 /** What a secret becomes in relayed response headers and bodies. */
 export const REDACTED = '[REDACTED]';
@@ -31,14 +32,9 @@ export interface Scrubber {
  * re-encodings of the value.
  */
 export function echoSpellings(value: string): string[] {
-  const json = JSON.stringify(value).slice(1, -1);
-  const forms = [value, json, json.replaceAll('/', '\\/')];
-  try {
-    forms.push(encodeURIComponent(value));
-  } catch (err) {
-    // A lone UTF-16 surrogate cannot be percent-encoded, so no URL can carry it either.
-    if (!(err instanceof URIError)) throw err;
-  }
+  const { raw, jsonEscaped, percentEncoded } = secretSpellings(value);
+  const forms = [raw, jsonEscaped, jsonEscaped.replaceAll('/', '\\/')];
+  if (percentEncoded !== null) forms.push(percentEncoded);
   return forms;
 }
 

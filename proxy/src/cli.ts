@@ -7,12 +7,13 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile } from './config/load';
+import { ConfigError, configOption, configPathOf, loadConfigFile } from './config/load';
 import { generateToken, hashToken } from './clients/tokens';
 import { runProxy } from './run';
 import { formatCheckJson, formatCheckText, runCheck } from './check';
 import { runDevMode } from './dev/dev-mode';
-import { isTokenAdminUsageError, registerTokenLifecycleCommands } from './tokens-admin/cli-commands';
+import { registerTokenLifecycleCommands } from './tokens-admin/cli-commands';
+import { TokenAdminUsageError } from './tokens-admin/errors';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
   program
     .command('serve', { isDefault: true })
     .description('Run the proxy. Without --config (or SECURE_PROXY_CONFIG) it starts dev mode: NOT for production.')
-    .option('-c, --config <file>', 'YAML or JSON config file (env: SECURE_PROXY_CONFIG)')
+    .option(...configOption('YAML or JSON config file'))
     .option('--dev-port <port>', 'dev mode only: port for the proxy', parsePort, 8080)
     .action(async (options: { config?: string; devPort: number }) => {
       const configPath = configPathOf(options);
@@ -44,7 +45,7 @@ export function buildProgram(): Command {
       "Check a config against Vault without serving: the login, the KV mount, and every service's secret and the fields its injection needs. " +
         'Exit 0 all good, 1 a Vault or service problem, 2 bad usage or config. Never prints a secret or token.',
     )
-    .option('-c, --config <file>', 'YAML or JSON config file (env: SECURE_PROXY_CONFIG)')
+    .option(...configOption('YAML or JSON config file'))
     .option('--json', 'print the report as JSON')
     .action(async (options: { config?: string; json?: boolean }) => {
       const configPath = configPathOf(options);
@@ -93,12 +94,6 @@ export function buildProgram(): Command {
 
 class UsageError extends Error {}
 
-/** `--config`, else SECURE_PROXY_CONFIG; undefined when neither names a file. */
-function configPathOf(options: { config?: string }): string | undefined {
-  const path = options.config ?? process.env.SECURE_PROXY_CONFIG;
-  return path === undefined || path === '' ? undefined : path;
-}
-
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dev-port must be 0-65535, got "${value}"`);
@@ -113,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError || err instanceof UsageError || isTokenAdminUsageError(err)) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenAdminUsageError) {
       process.stderr.write(`secure-proxy: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -7,7 +7,7 @@
 import type { ProxyConfig } from '../config/schema';
 import { toProxyError } from '../errors';
 import { ProxyEvents } from '../observability/events';
-import { createKvReader, detectKvVersion } from '../vault/kv';
+import { createKvReader, detectKvVersion, trimSlashes } from '../vault/kv';
 import type { VaultSession } from '../vault/session';
 import { checkLogin, openCheckSession } from './vault-login';
 import { checkServices, compileServices, serviceReport } from './services';
@@ -27,7 +27,7 @@ type VaultSettings = ProxyConfig['vault'];
 function configuredKv(vault: VaultSettings, error: CheckProblem | null): KvReport {
   return {
     // The reader ignores surrounding slashes too.
-    mount: vault.kvMount.replace(/^\/+|\/+$/g, ''),
+    mount: trimSlashes(vault.kvMount),
     version: vault.kvVersion ?? null,
     source: vault.kvVersion === undefined ? 'detected' : 'configured',
     error,

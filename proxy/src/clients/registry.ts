@@ -47,7 +47,6 @@ export interface TokenExpiry {
 /** Immutable index of token hashes: the configured clients first, then `stored` ones. */
 export class ClientRegistry {
   private readonly byHash = new Map<string, IndexedToken>();
-  private readonly clients = new Set<string>();
   private readonly configFileClients: ReadonlySet<string>;
   /** Hashes found under two clients of `stored`: refused, since the owner is ambiguous. */
   readonly ambiguousHashes: number;
@@ -79,23 +78,12 @@ export class ClientRegistry {
 
   private add(client: ClientTokens): void {
     const services: ReadonlySet<string> = new Set(client.services);
-    this.clients.add(client.clientId);
     for (const { hash, id, expiresAt } of client.tokens) {
       const base = { clientId: client.clientId, tokenId: id, expiresAt, services };
       const hit: TokenLookup | null =
         id === null ? null : Object.freeze({ ok: true as const, client: Object.freeze({ id: client.clientId, tokenId: id, expiresAt, services }) });
       this.byHash.set(hash, { ...base, expiresAtMs: expiresAt === null ? Infinity : expiresAt.getTime(), hit });
     }
-  }
-
-  /** Clients in the index (with or without tokens). */
-  get clientCount(): number {
-    return this.clients.size;
-  }
-
-  /** Token hashes in the index. */
-  get tokenCount(): number {
-    return this.byHash.size;
   }
 
   /** Every token in the index (expired ones included), for expiry warnings. */

@@ -11,6 +11,20 @@ export { ConfigError } from './env';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The environment variable that names the config file when `--config` is not given. */
+const CONFIG_ENV = 'SECURE_PROXY_CONFIG';
+
+/** The `-c, --config <file>` option of every command that reads the config, `what` saying what the file is for. */
+export function configOption(what: string): readonly [flags: string, description: string] {
+  return ['-c, --config <file>', `${what} (env: ${CONFIG_ENV})`];
+}
+
+/** `--config`, else SECURE_PROXY_CONFIG; undefined when neither names a file. */
+export function configPathOf(options: { config?: string }, env: Env = process.env): string | undefined {
+  const path = options.config ?? env[CONFIG_ENV];
+  return path === undefined || path === '' ? undefined : path;
+}
+
 /**
  * Parses config text. JSON is parsed as YAML too (JSON is YAML 1.2), which also catches
  * duplicate keys that JSON.parse would silently collapse: a duplicated service or client

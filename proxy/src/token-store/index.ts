@@ -58,7 +58,3 @@ function createDirectory(config: ProxyConfig, session: KvSession, events: ProxyE
   });
   return { directory, start: () => directory.start(), stop: () => directory.stop() };
 }
-
-export { TokenStoreDirectory } from './directory';
-export { createTokenRecordStore, TokenStoreError, type TokenRecordStore, type StoredRecord } from './kv-records';
-export { parseTokenRecord, emptyRecord, type TokenRecord, type StoredToken } from './record';

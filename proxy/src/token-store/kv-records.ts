@@ -10,7 +10,7 @@
  */
 import { toProxyError } from '../errors';
 import { classifyVaultError, type VaultFailure } from '../vault/errors';
-import { detectKvVersion, encodePath, trimSlashes, type KvSession, type KvVersion } from '../vault/kv';
+import { detectKvVersion, encodePath, kvApiPath, kvVersionOnce, trimSlashes, type KvSession, type KvVersion } from '../vault/kv';
 
 export type RecordOperation = 'detect' | 'list' | 'read' | 'write';
 
@@ -57,7 +57,6 @@ export interface TokenRecordStoreOptions {
 export interface TokenRecordStore {
   /** `<mount>/<path>`, for messages. */
   readonly location: string;
-  kvVersion(): Promise<KvVersion>;
   /** Client names that have a record (folders below the path are ignored). */
   listClients(): Promise<string[]>;
   read(client: string): Promise<StoredRecord>;
@@ -66,8 +65,6 @@ export interface TokenRecordStore {
    * when the key moved on since it was read.
    */
   write(client: string, record: object, casVersion: number | null): Promise<void>;
-  /** The API path a policy must grant for `operation` (for advice in messages). */
-  apiPathFor(operation: 'list' | 'read' | 'write', client?: string): Promise<string>;
 }
 
 function describe(failure: VaultFailure): string {
@@ -88,23 +85,16 @@ function describe(failure: VaultFailure): string {
 export function createTokenRecordStore(session: KvSession, options: TokenRecordStoreOptions): TokenRecordStore {
   const mount = trimSlashes(options.mount);
   const folder = trimSlashes(options.path);
-  let version: Promise<KvVersion> | null = options.version === undefined ? null : Promise.resolve(options.version);
-
-  const kvVersion = (): Promise<KvVersion> => {
-    if (version === null) {
-      const detecting = detectKvVersion(session, mount).catch((err: unknown) => {
-        if (version === detecting) version = null;
+  const kvVersion = kvVersionOnce(
+    () =>
+      detectKvVersion(session, mount).catch((err: unknown) => {
         throw new TokenStoreError('detect', `sys/internal/ui/mounts/${mount}`, null, toProxyError(err).message);
-      });
-      version = detecting;
-    }
-    return version;
-  };
+      }),
+    options.version,
+  );
 
-  const apiPath = (v: KvVersion, kind: 'data' | 'metadata', client = ''): string => {
-    const tail = client === '' ? `${folder}/` : `${folder}/${client}`;
-    return v === 2 ? `${mount}/${kind}/${tail}` : `${mount}/${tail}`;
-  };
+  const apiPath = (v: KvVersion, kind: 'data' | 'metadata', client = ''): string =>
+    kvApiPath(mount, v, kind, client === '' ? `${folder}/` : `${folder}/${client}`);
 
   const fail = (operation: RecordOperation, path: string, err: unknown): TokenStoreError => {
     const failure = classifyVaultError(err);
@@ -114,7 +104,6 @@ export function createTokenRecordStore(session: KvSession, options: TokenRecordS
 
   return {
     location: `${mount}/${folder}`,
-    kvVersion,
 
     async listClients() {
       const v = await kvVersion();
@@ -160,12 +149,6 @@ export function createTokenRecordStore(session: KvSession, options: TokenRecordS
       } catch (err) {
         throw fail('write', path, err);
       }
-    },
-
-    async apiPathFor(operation, client) {
-      const v = await kvVersion();
-      if (operation === 'list') return apiPath(v, 'metadata');
-      return apiPath(v, 'data', client ?? '*');
     },
   };
 }

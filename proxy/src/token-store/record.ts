@@ -8,17 +8,15 @@
  * them when an older CLI rewrites it.
  */
 import { z } from 'zod';
-import { NAME_SHAPE, TOKEN_HASH_SHAPE } from '../config/schema';
-
-const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' });
+import { isoDateTime, NAME_SHAPE, TOKEN_HASH_MESSAGE, TOKEN_HASH_SHAPE, TOKEN_ID_SHAPE } from '../config/schema';
 
 const storedTokenSchema = z.looseObject({
   /** The `<id>` of `spt_<id>_<secret>`: names the token in logs, whoami and the CLI. */
-  id: z.string().regex(/^[a-z0-9]{1,32}$/, 'must be 1-32 lower-case letters or digits'),
-  hash: z.string().regex(TOKEN_HASH_SHAPE, 'must be "sha256:" followed by 64 lower-case hex characters'),
-  createdAt: isoTime,
+  id: z.string().regex(TOKEN_ID_SHAPE, 'must be 1-32 lower-case letters or digits'),
+  hash: z.string().regex(TOKEN_HASH_SHAPE, TOKEN_HASH_MESSAGE),
+  createdAt: isoDateTime,
   /** null: the token never expires. */
-  expiresAt: isoTime.nullable(),
+  expiresAt: isoDateTime.nullable(),
 });
 
 const recordSchema = z

@@ -6,7 +6,7 @@
  * With `--n8n-url`, create and rotate also put the token into n8n's credential (n8n-sink.ts).
  */
 import type { Command } from 'commander';
-import { ConfigError } from '../config/load';
+import { configOption, configPathOf } from '../config/load';
 import type { ProxyConfig } from '../config/schema';
 import { createToken, listTokens, revokeAllTokens, revokeTokenById, rotateToken, type IssuedReport, type RevokedReport } from './commands';
 import { asAdminError, TokenAdminFailure, TokenAdminUsageError } from './errors';
@@ -21,15 +21,15 @@ import { loadAdminConfig, openAdminVault, type AdminVault } from './vault-access
 const DEFAULT_TTL = '90d';
 const DEFAULT_GRACE = '15m';
 const DEFAULT_N8N_TIMEOUT = '10s';
-const CONFIG_FLAG = ['-c, --config <file>', 'proxy config file: Vault address, kvMount, tokenStore.path, services (env: SECURE_PROXY_CONFIG)'] as const;
+const CONFIG_FLAG = configOption('proxy config file: Vault address, kvMount, tokenStore.path, services');
 
 interface CommonFlags {
   config?: string;
 }
 
 async function withVault<T>(flags: CommonFlags, run: (config: ProxyConfig, vault: AdminVault) => Promise<T>): Promise<T> {
-  const path = flags.config ?? process.env.SECURE_PROXY_CONFIG;
-  if (path === undefined || path === '') throw new TokenAdminUsageError('pass --config FILE (or set SECURE_PROXY_CONFIG): the proxy config says where Vault and the token records are');
+  const path = configPathOf(flags);
+  if (path === undefined) throw new TokenAdminUsageError('pass --config FILE (or set SECURE_PROXY_CONFIG): the proxy config says where Vault and the token records are');
   const config = await loadAdminConfig(path, process.env);
   const vault = await openAdminVault(config);
   try {
@@ -200,9 +200,4 @@ function splitList(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
-}
-
-/** Whether a failure of these commands is a usage or config problem (exit 2) rather than a runtime one (1). */
-export function isTokenAdminUsageError(err: unknown): err is Error {
-  return err instanceof TokenAdminUsageError || err instanceof ConfigError;
 }

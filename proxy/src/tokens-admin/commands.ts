@@ -138,7 +138,9 @@ export async function revokeTokenById(store: TokenRecordStore, id: string): Prom
     const parsed = parseRecordOrNull((await store.read(client)).raw);
     if (parsed?.tokens.some((t) => t.id === id) !== true) continue;
     const { result } = await updateRecord(store, client, (current) => {
-      const change = current === null ? { record: emptyRecord([]), revoked: [] } : revokeById(current, id);
+      // Deleted since the search: writing would bring the record back, empty, so nothing is written.
+      if (current === null) return { record: null, result: [] };
+      const change = revokeById(current, id);
       return { record: change.record, result: change.revoked };
     });
     if (result.length > 0) return { client, revoked: result };

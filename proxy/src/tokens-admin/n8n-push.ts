@@ -11,6 +11,7 @@
  * Node's fetch with a deadline, no redirects (a redirect would carry the API key elsewhere).
  * Failures are N8nRefusal: who refused, the status and n8n's own message, never the key or token.
  */
+import { REDACTED } from '../observability/redaction';
 
 /** The credential type the node package defines; a credential of another type is not touched. */
 export const CREDENTIAL_TYPE = 'secureProxyApi';
@@ -44,7 +45,7 @@ interface N8nAnswer {
 
 /** Removes the values that must never be echoed from text n8n sent back. */
 function withoutSecrets(text: string, secrets: readonly string[]): string {
-  return secrets.filter((s) => s !== '').reduce((out, secret) => out.split(secret).join('[REDACTED]'), text);
+  return secrets.filter((s) => s !== '').reduce((out, secret) => out.split(secret).join(REDACTED), text);
 }
 
 /** n8n's error text: `{"message": …}` from its API, else the start of the body. */

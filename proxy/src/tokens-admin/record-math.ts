@@ -3,6 +3,7 @@
  * functions of the record and the time: no Vault, no clock, no randomness, so the rotation
  * rules are tested exactly. Records are never mutated; each function returns a new one.
  */
+import { DEFAULT_TOKEN_EXPIRY_WARNING_SECONDS } from '../config/schema';
 import type { StoredToken, TokenRecord } from '../token-store/record';
 
 /** Expired tokens are dropped from a record this long after their expiry, on the next write. */
@@ -66,8 +67,8 @@ export function prune(record: TokenRecord, now: number): TokenRecord {
   return tokens.length === record.tokens.length ? record : { ...record, tokens };
 }
 
-/** Tokens expiring within this are listed as "expiring in …" rather than active. */
-export const EXPIRING_SOON_MS = 7 * 24 * 60 * 60 * 1000;
+/** Tokens expiring within this (the proxy's default warning window) are listed as "expiring in …" rather than active. */
+export const EXPIRING_SOON_MS = DEFAULT_TOKEN_EXPIRY_WARNING_SECONDS * 1000;
 
 export type TokenState = { state: 'active' } | { state: 'expiring'; inMs: number } | { state: 'expired' };
 

@@ -18,9 +18,9 @@ const CONFLICT_RETRIES = 4;
 /** The record changed between our read and our write. */
 class RecordMoved extends Error {}
 
-/** What a change decides: the record to write, and what to report once it is written. */
+/** What a change decides: the record to write (null: write nothing), and what to report once it is written. */
 export interface RecordChange<T> {
-  record: TokenRecord;
+  record: TokenRecord | null;
   result: T;
 }
 
@@ -32,7 +32,8 @@ export interface UpdateOutcome<T> {
 
 /**
  * Applies `change` to the client's current record (null when there is none) and writes the
- * result, pruning long-expired tokens. `change` may throw to refuse (it is not retried).
+ * result, pruning long-expired tokens; a change that returns no record writes nothing.
+ * `change` may throw to refuse (it is not retried).
  */
 export async function updateRecord<T>(
   store: TokenRecordStore,
@@ -59,6 +60,7 @@ export async function updateRecord<T>(
       }
       const now = Date.now();
       const { record, result } = change(current, now);
+      if (record === null) return { result, checkedAndSet: stored.casVersion !== null };
       try {
         await store.write(client, prune(record, now), stored.casVersion);
       } catch (err) {

@@ -7,16 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { buildConfig, ConfigError, parseConfigText } from '../config/load';
-import type { ProxyConfig } from '../config/schema';
+import { DEFAULT_TOKEN_RECORDS_PATH, type ProxyConfig } from '../config/schema';
 import { ProxyEvents } from '../observability/events';
 import { createTokenRecordStore, type TokenRecordStore } from '../token-store/kv-records';
 import { VaultSession } from '../vault/session';
 import { TokenAdminFailure } from './errors';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** Default of tokenStore.path, for configs that do not enable the store (the records can be prepared first). */
-const DEFAULT_RECORDS_PATH = 'secure-proxy/clients';
 
 /**
  * Loads the config for a token command. With VAULT_TOKEN set, the file's `vault.auth` is
@@ -62,7 +59,8 @@ export async function openAdminVault(config: ProxyConfig): Promise<AdminVault> {
   }
   const store = createTokenRecordStore(session, {
     mount: config.vault.kvMount,
-    path: config.tokenStore?.path ?? DEFAULT_RECORDS_PATH,
+    // A config without tokenStore still names the default folder, so records can be prepared before the proxy reads them.
+    path: config.tokenStore?.path ?? DEFAULT_TOKEN_RECORDS_PATH,
     version: config.vault.kvVersion,
   });
   return { store, close: () => session.stop() };

@@ -33,6 +33,33 @@ export function encodePath(path: string): string {
 }
 
 /**
+ * The Vault API path of `path` on a mount: KV v2 puts `data/` or `metadata/` after the mount,
+ * KV v1 has neither. `path` goes in as given (encode it first when it becomes a request).
+ */
+export function kvApiPath(mount: string, version: KvVersion, kind: 'data' | 'metadata', path: string): string {
+  return version === 2 ? `${mount}/${kind}/${path}` : `${mount}/${path}`;
+}
+
+/**
+ * A getter for a mount's KV version that runs `detect` at most once at a time and remembers
+ * only a success, so a failed detection (Vault down, policy fixed later) is retried by the
+ * next call. With `known` set, nothing is detected.
+ */
+export function kvVersionOnce(detect: () => Promise<KvVersion>, known?: KvVersion): () => Promise<KvVersion> {
+  let version: Promise<KvVersion> | null = known === undefined ? null : Promise.resolve(known);
+  return () => {
+    if (version === null) {
+      const detecting = detect();
+      version = detecting;
+      detecting.catch(() => {
+        if (version === detecting) version = null;
+      });
+    }
+    return version;
+  };
+}
+
+/**
  * Asks Vault which KV version a mount runs (`data.options.version` "2" → 2, otherwise 1).
  * Rejects with a ProxyError.
  */
@@ -134,25 +161,13 @@ function notFound(body: unknown, name: string, version: KvVersion): ProxyError {
  */
 export function createKvReader(session: KvSession, options: KvReaderOptions): SecretReader {
   const mount = trimSlashes(options.mount);
-  let version: Promise<KvVersion> | null = options.version === undefined ? null : Promise.resolve(options.version);
-
-  const kvVersion = (): Promise<KvVersion> => {
-    if (version === null) {
-      const detecting = detectKvVersion(session, mount);
-      version = detecting;
-      // Forget a failed detection so the next read tries again.
-      detecting.catch(() => {
-        if (version === detecting) version = null;
-      });
-    }
-    return version;
-  };
+  const kvVersion = kvVersionOnce(() => detectKvVersion(session, mount), options.version);
 
   return {
     async read(path: string): Promise<SecretData> {
       const v = await kvVersion();
       const name = `${mount}/${path}`;
-      const apiPath = v === 2 ? `${mount}/data/${encodePath(path)}` : `${mount}/${encodePath(path)}`;
+      const apiPath = kvApiPath(mount, v, 'data', encodePath(path));
       let response: unknown;
       try {
         response = await session.call('read', (client) => client.read(apiPath));
@@ -165,7 +180,7 @@ export function createKvReader(session: KvSession, options: KvReaderOptions): Se
           case 'forbidden':
             throw new ProxyError(
               'VAULT_FORBIDDEN',
-              `Vault denied reading secret ${name}; the proxy's Vault policy needs "read" on ${v === 2 ? `${mount}/data/${path}` : name}`,
+              `Vault denied reading secret ${name}; the proxy's Vault policy needs "read" on ${kvApiPath(mount, v, 'data', path)}`,
               { cause: { kind: failure.kind, status: failure.status } },
             );
           default:

@@ -57,9 +57,7 @@ describe('token rotate --n8n-url against a real n8n', () => {
     t = await store.replica({ refreshSeconds: 1, missRefreshIntervalMs: 100 });
     proxyServer = http.createServer(t.proxy.app);
     await new Promise<void>((resolve) => proxyServer.listen(0, '127.0.0.1', resolve));
-    const created = await store.cli(['create', '--client', 'n8n-prod', '--services', 'echo']);
-    expect(created.code).toBe(0);
-    tokenA = created.stdout.trim();
+    tokenA = await store.issue(['create', '--client', 'n8n-prod', '--services', 'echo']);
 
     n8n = await createN8nInstance();
     await n8n.installCommunityPackage(await packPackage());
@@ -71,7 +69,7 @@ describe('token rotate --n8n-url against a real n8n', () => {
   afterAll(async () => {
     await n8n?.close();
     await new Promise<void>((resolve) => (proxyServer ? proxyServer.close(() => resolve()) : resolve()));
-    await store?.stopAll();
+    await store?.close();
     await harness?.close();
   });
 
@@ -153,7 +151,7 @@ describe('token rotate --n8n-url against a real n8n', () => {
       expect(n8nOutput.join('\n')).not.toContain(secret);
       expect(exported).not.toContain(secret);
       expect(database.includes(Buffer.from(secret))).toBe(false);
-      expect(store.outputs.filter((_, i) => i % 2 === 1).join('\n')).not.toContain(secret);
+      expect(store.stderrs.join('\n')).not.toContain(secret);
       expect(t.logs.text()).not.toContain(secret);
     }
     expect(exported).toContain(CREDENTIAL.id);

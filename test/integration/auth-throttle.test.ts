@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { METRICS_PATH } from '../../proxy/src/contract';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { sleep } from '../support/vault-setup';
 
 const SECRET = canary('bearer');
 /** Well-formed guesses that no client owns; they must never reach a response or a log line. */
@@ -38,8 +39,6 @@ function send(target: Listening, from: string, path: string, headers: Record<str
     req.end();
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('brute-force throttle of bad proxy tokens', () => {
   let harness: ProxyHarness;

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckReport } from '../../proxy/src/check';
 import { cleanEnv, runCli, type CliResult } from '../support/cli';
-import { canary } from '../support/proxy-harness';
+import { expectNothingHidden } from '../support/proxy-assertions';
+import { canary, startHarness, type ProxyHarness } from '../support/proxy-harness';
 import { deadPort } from '../support/secrets-harness';
 import {
   createAppRole,
@@ -16,18 +17,17 @@ import {
   createToken,
   enableAppRole,
   enableKubernetesAuth,
-  enableKv,
   revokeToken,
   serviceAccountJwt,
   vaultCall,
   vaultFetch,
-  writePolicy,
   writeSecret,
 } from '../support/vault-setup';
-import { startVaultTarget, type VaultTarget } from '../support/vault-target';
+import type { VaultTarget } from '../support/vault-target';
 
 const DOC_PATH = join(__dirname, '../../docs/vault-admin.md');
 
+let harness: ProxyHarness;
 let vault: VaultTarget;
 let dir: string;
 let mount: string;
@@ -41,10 +41,7 @@ function forbiddenValues(): string[] {
 }
 
 function expectNothingLeaked(result: CliResult, extra: string[] = []): void {
-  for (const value of [...forbiddenValues(), ...extra]) {
-    expect(result.stdout).not.toContain(value);
-    expect(result.stderr).not.toContain(value);
-  }
+  expectNothingHidden([result.stdout, result.stderr], [...forbiddenValues(), ...extra]);
 }
 
 const SERVICES_OK = {
@@ -124,29 +121,20 @@ async function writeHclPolicy(name: string, hcl: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  vault = await startVaultTarget();
-  dir = mkdtempSync(join(tmpdir(), 'sp-check-'));
-  mount = `${vault.prefix}kv`;
-  await enableKv(vault, mount, 2);
-  await writeSecret(vault, mount, 'svc/github', { token: secrets.github }, 2);
-  await writeSecret(vault, mount, 'svc/jira', { username: 'automation', password: secrets.jiraPassword }, 2);
-  await writeSecret(vault, mount, 'other/billing', { token: secrets.billing }, 2);
-  await writeSecret(vault, mount, 'svc/slack', { token: secrets.slack }, 2);
-  const policy = `${vault.prefix}-proxy`;
-  await writePolicy(vault, policy, {
-    path: {
-      [`${mount}/data/svc/*`]: { capabilities: ['read'] },
-      [`sys/internal/ui/mounts/${mount}`]: { capabilities: ['read'] },
-    },
+  // The harness's AppRole may read under svc/ only, so other/billing is a secret it is denied.
+  harness = await startHarness({
+    'svc/github': { token: secrets.github },
+    'svc/jira': { username: 'automation', password: secrets.jiraPassword },
+    'other/billing': { token: secrets.billing },
+    'svc/slack': { token: secrets.slack },
   });
-  approleMount = `${vault.prefix}-approle`;
-  await enableAppRole(vault, approleMount);
-  appRole = await createAppRole(vault, approleMount, 'proxy', { policies: [policy], tokenTtl: '1h', tokenMaxTtl: '4h' });
+  ({ vault, mount, appRole, approleMount } = harness);
+  dir = mkdtempSync(join(tmpdir(), 'sp-check-'));
 });
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await vault.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 describe('secure-proxy check', () => {

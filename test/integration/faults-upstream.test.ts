@@ -13,14 +13,11 @@
  * - lifecycle.test.ts: SIGTERM with requests in flight, and under a steady concurrent load.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Server } from 'node:http';
 import { ERROR_HEADER } from '../../proxy/src/contract';
-import { listen } from '../../proxy/src/server';
 import { startFaultUpstream, API_RETRY_AFTER, BIG_CHUNK_SIZE, type FaultRecord, type FaultUpstream } from '../support/fault-upstream';
-import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { deadPort, waitFor } from '../support/secrets-harness';
 
@@ -31,7 +28,7 @@ const REDACTED = '[REDACTED]';
 let harness: ProxyHarness;
 let fault: FaultUpstream;
 let t: TestProxy;
-let server: Server;
+let listener: ProxyListener;
 let port: number;
 /** Every answer the tests read, for the final leak check. */
 const seen: string[] = [];
@@ -120,9 +117,8 @@ beforeAll(async () => {
       bulk: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000 },
     },
   }));
-  const listening = await listen(t.proxy.app, '127.0.0.1', 0);
-  server = listening.server;
-  port = (server.address() as AddressInfo).port;
+  listener = await listenProxy(t);
+  port = listener.port;
 });
 
 afterEach(() => {
@@ -130,8 +126,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await listener?.close();
   await t?.proxy.stop();
   await fault?.close();
   await harness?.close();

@@ -21,8 +21,7 @@ import { posix } from 'node:path';
 import fc from 'fast-check';
 import { ERROR_CODES, ERROR_HEADER, INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, type ErrorCode } from '../../proxy/src/contract';
 import { hashToken } from '../../proxy/src/clients/tokens';
-import { listen, type Listening } from '../../proxy/src/server';
-import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { rawRequest, type RawResponse } from '../support/raw-http';
 import { startRecordingServer, type RecordingServer } from '../support/secrets-harness';
 
@@ -68,7 +67,7 @@ describe('fuzz: random requests against a real proxy', () => {
   let harness: ProxyHarness;
   let forbidden: RecordingServer;
   let t: TestProxy;
-  let listening: Listening;
+  let listening: ProxyListener;
 
   beforeAll(async () => {
     harness = await startHarness({ 'svc/fuzz': { token: SECRET } });
@@ -83,12 +82,11 @@ describe('fuzz: random requests against a real proxy', () => {
         fuzzq: { target: `${harness.upstream.url}${BASE}/`, secret: 'svc/fuzz', inject: { type: 'query', param: 'api_key', field: 'token' } },
       },
     }));
-    listening = await listen(t.proxy.app, '127.0.0.1', 0);
+    listening = await listenProxy(t);
   });
 
   afterAll(async () => {
-    listening?.server.closeAllConnections();
-    await new Promise<void>((resolve) => (listening ? listening.server.close(() => resolve()) : resolve()));
+    await listening?.close();
     await t?.proxy.stop();
     await forbidden?.close();
     await harness?.close();

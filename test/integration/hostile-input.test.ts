@@ -13,7 +13,8 @@ import { closeGracefully, listen, type Listening } from '../../proxy/src/server'
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import type { CutRequest } from '../support/echo-upstream';
-import { rawExchange, waitUntil, type RawAnswer, type RawStep } from '../support/raw-socket';
+import { rawExchange, type RawAnswer, type RawStep } from '../support/raw-socket';
+import { waitFor } from '../support/secrets-harness';
 
 const SECRET = canary('hostile-secret');
 /** Put into hostile header values: it must never reach a log line, a response or the upstream. */
@@ -83,7 +84,7 @@ describe('hostile input at the HTTP layer', () => {
 
   /** Exactly one log line carries the answer's request id; returns it. */
   async function theOnlyLogLine(proxy: ListeningProxy, requestId: string): Promise<Record<string, unknown>> {
-    await waitUntil(() => logLines(proxy, requestId).length > 0, `log line of ${requestId}`);
+    await waitFor(`log line of ${requestId}`, () => logLines(proxy, requestId).length > 0);
     const lines = logLines(proxy, requestId);
     expect(lines).toHaveLength(1);
     return lines[0];
@@ -106,7 +107,7 @@ describe('hostile input at the HTTP layer', () => {
 
   /** The requests the upstream saw cut since it had `before` of them, once there is one. */
   async function cutsSince(before: number): Promise<CutRequest[]> {
-    await waitUntil(() => harness.upstream.cut.length > before, 'upstream sees the request cut');
+    await waitFor('upstream sees the request cut', () => harness.upstream.cut.length > before);
     return harness.upstream.cut.slice(before);
   }
 
@@ -255,7 +256,7 @@ describe('hostile input at the HTTP layer', () => {
       ]);
       expect(answer.status).toBe(0);
       expect(await cutsSince(cut)).toEqual([{ method: 'POST', url: '/client-left', bodyLength: 100 }]);
-      await waitUntil(() => open.t.logs.entries().some((e) => e.path === '/forward/echo/client-left'), 'audit line');
+      await waitFor('audit line', () => open.t.logs.entries().some((e) => e.path === '/forward/echo/client-left'));
       const lines = open.t.logs.entries().filter((e) => e.path === '/forward/echo/client-left');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ level: 'warn', msg: 'request', aborted: true, status: 499 });

@@ -11,9 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { ERROR_CODES, ERROR_HEADER, type ErrorCode } from '../../proxy/src/contract';
 import { LOG_LEVELS, type ProxyConfigInput } from '../../proxy/src/config/schema';
 import { hashToken } from '../../proxy/src/clients/tokens';
-import { listen, type Listening } from '../../proxy/src/server';
 import { startLeakyUpstream, type LeakyUpstream } from '../support/leaky-upstream';
-import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { expectProxyError } from '../support/proxy-assertions';
+import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { rawRequest, type RawResponse } from '../support/raw-http';
 import { deadPort } from '../support/secrets-harness';
 import { createToken, vaultCall } from '../support/vault-setup';
@@ -90,7 +90,7 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
 
   describe.each(LOG_LEVELS)('with logging.level %s', (level) => {
     let t: TestProxy;
-    let listening: Listening;
+    let listening: ProxyListener;
     const responses: RawResponse[] = [];
 
     beforeAll(async () => {
@@ -126,12 +126,11 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
           },
         };
       });
-      listening = await listen(t.proxy.app, '127.0.0.1', 0);
+      listening = await listenProxy(t);
     });
 
     afterAll(async () => {
-      listening?.server.closeAllConnections();
-      await new Promise<void>((resolve) => (listening ? listening.server.close(() => resolve()) : resolve()));
+      await listening?.close();
       await t?.proxy.stop();
     });
 
@@ -143,13 +142,7 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
     }
 
     function expectRefusal(res: RawResponse, code: ErrorCode): void {
-      const body = JSON.parse(res.body.toString('utf8'));
-      expect({ status: res.status, header: res.headers[ERROR_HEADER], code: body.error.code, source: body.error.source }).toEqual({
-        status: ERROR_CODES[code].status,
-        header: code,
-        code,
-        source: ERROR_CODES[code].source,
-      });
+      expectProxyError({ status: res.status, headers: res.headers, text: res.body.toString('utf8') }, ERROR_CODES[code].status, code, ERROR_CODES[code].source);
     }
 
     it.each(SERVICES_WITH_SECRETS)('relays every echo of the %s credential scrubbed, and the API did get it', async (service) => {

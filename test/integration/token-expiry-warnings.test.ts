@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { generateToken } from '../../proxy/src/clients/tokens';
 import type { TokenStoreRefreshEvent } from '../../proxy/src/observability/events';
+import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
 import { vaultCall } from '../support/vault-setup';
@@ -26,15 +27,12 @@ describe('proxy token expiry warnings', () => {
   });
 
   afterAll(async () => {
-    await store?.stopAll();
+    await store?.close();
     await harness?.close();
   });
 
   function expectNoTokenIn(t: TestProxy, text: string): void {
-    for (const token of tokens) {
-      expect(text).not.toContain(token);
-      expect(text).not.toContain(createHash('sha256').update(token).digest('hex'));
-    }
+    expectNothingHidden([text], [...tokens, ...tokens.map((token) => createHash('sha256').update(token).digest('hex'))]);
     expect(t.logs.text()).not.toContain('sha256:');
   }
 

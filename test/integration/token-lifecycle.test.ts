@@ -5,117 +5,61 @@
  * through their own least-privilege AppRole and the real node-vault client.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { ERROR_HEADER } from '../../proxy/src/contract';
 import { buildConfig } from '../../proxy/src/config/load';
+import { revokeTokenById } from '../../proxy/src/tokens-admin/commands';
 import { updateRecord } from '../../proxy/src/tokens-admin/update-record';
-import { openAdminVault } from '../../proxy/src/tokens-admin/vault-access';
+import { openAdminVault, type AdminVault } from '../../proxy/src/tokens-admin/vault-access';
 import type { TokenStoreRefreshEvent } from '../../proxy/src/observability/events';
-import { cleanEnv, runCli, type CliResult } from '../support/cli';
-import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
-import { createAppRole, createToken, itEmulatorOnly, vaultCall, vaultFetch, writePolicy } from '../support/vault-setup';
+import type { CliResult } from '../support/cli';
+import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
+import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
+import { createToken, itEmulatorOnly, vaultCall, vaultFetch, writePolicy } from '../support/vault-setup';
 
-const RECORDS = 'secure-proxy/clients';
 const SECRET = canary('svc');
 
 describe('proxy token lifecycle with records in Vault', () => {
   let harness: ProxyHarness;
-  let adminToken: string;
+  let store: TokenStoreSetup;
   let readerToken: string;
-  let configFile: string;
-  let dir: string;
-  let proxyAuth: { roleId: string; secretId: string };
-  const proxies: TestProxy[] = [];
-  /** Every token the CLI printed, to prove none shows up where it must not. */
-  const issued: string[] = [];
-  const cliOutputs: string[] = [];
 
   beforeAll(async () => {
     harness = await startHarness({ 'svc/echo': { token: SECRET } });
+    // The config file the CLI reads logs the proxy in with AppRole from ${VAULT_*} variables the
+    // admin's machine does not have: VAULT_TOKEN replaces that login (see setUpTokenStore).
+    store = await setUpTokenStore(harness, { services: { other: { target: `${harness.upstream.url}/other`, secret: 'svc/echo', inject: { type: 'bearer' } } } });
     const { vault, mount } = harness;
-    // The proxy: its harness policy plus list/read on the records (docs/vault-admin.md).
-    await writePolicy(vault, `${vault.prefix}-records`, {
-      path: { [`${mount}/metadata/${RECORDS}/`]: { capabilities: ['list'] }, [`${mount}/data/${RECORDS}/*`]: { capabilities: ['read'] } },
-    });
-    proxyAuth = await createAppRole(vault, `${vault.prefix}-approle`, 'proxy', {
-      policies: [`${vault.prefix}-proxy`, `${vault.prefix}-records`],
-      tokenTtl: '1h',
-      tokenMaxTtl: '4h',
-    });
-    // The admin: exactly the documented token-management policy.
-    await writePolicy(vault, `${vault.prefix}-admin`, {
-      path: {
-        [`${mount}/data/${RECORDS}/*`]: { capabilities: ['create', 'read', 'update', 'list'] },
-        [`${mount}/metadata/${RECORDS}/*`]: { capabilities: ['create', 'read', 'update', 'list'] },
-      },
-    });
-    adminToken = await createToken(vault, { policies: [`${vault.prefix}-admin`], ttl: '1h' });
-    await writePolicy(vault, `${vault.prefix}-reader`, { path: { [`${mount}/data/${RECORDS}/*`]: { capabilities: ['read'] } } });
+    await writePolicy(vault, `${vault.prefix}-reader`, { path: { [`${mount}/data/${RECORDS_PATH}/*`]: { capabilities: ['read'] } } });
     readerToken = await createToken(vault, { policies: [`${vault.prefix}-reader`], ttl: '1h' });
-
-    dir = mkdtempSync(join(tmpdir(), 'sp-tokens-'));
-    configFile = join(dir, 'proxy.yaml');
-    // The proxy's own login refers to variables the admin's machine does not have: VAULT_TOKEN replaces it.
-    writeFileSync(
-      configFile,
-      [
-        'vault:',
-        `  address: ${vault.address}`,
-        `  auth: { method: approle, roleId: "\${VAULT_ROLE_ID}", secretId: "\${VAULT_SECRET_ID}", mount: ${vault.prefix}-approle }`,
-        `  kvMount: ${mount}`,
-        'tokenStore: {}',
-        'services:',
-        `  echo: { target: "${harness.upstream.url}/base", secret: svc/echo, inject: { type: bearer } }`,
-        `  other: { target: "${harness.upstream.url}/other", secret: svc/echo, inject: { type: bearer } }`,
-        '',
-      ].join('\n'),
-    );
   });
 
   afterAll(async () => {
-    for (const t of proxies) await t.proxy.stop();
+    await store?.close();
     await harness?.close();
     // Nothing the CLI printed for people, and nothing any proxy logged, holds a token or its hash.
-    const hashes = issued.map((token) => `sha256:${createHash('sha256').update(token).digest('hex')}`);
-    const logs = proxies.flatMap((t) => t.logs.lines).join('\n');
-    for (const secret of [...issued, ...hashes.map((h) => h.slice('sha256:'.length)), SECRET]) {
-      expect(cliOutputs.join('\n')).not.toContain(secret);
-      expect(logs).not.toContain(secret);
-    }
+    const hashes = store.issued.map((token) => createHash('sha256').update(token).digest('hex'));
+    const logs = store.proxies.flatMap((t) => t.logs.lines).join('\n');
+    expectNothingHidden([store.stderrs.join('\n'), logs], [...store.issued, ...hashes, SECRET]);
   });
 
-  async function cli(args: string[], token: string = adminToken): Promise<CliResult> {
-    const result = await runCli(['token', ...args, '--config', configFile], { env: cleanEnv({ VAULT_TOKEN: token }) });
-    cliOutputs.push(result.stderr);
-    return result;
-  }
+  const cli = (args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => store.cli(args, env);
+  const issue = (args: string[]): Promise<string> => store.issue(args);
+  /** A replica serving echo and other; its throttle lets the tests that send unknown tokens on purpose through. */
+  const replica = (tokenStore: { refreshSeconds?: number; missRefreshIntervalMs?: number }, authThrottle = { maxFailures: 20, windowSeconds: 60 }): Promise<TestProxy> =>
+    store.replica(tokenStore, { authThrottle });
 
-  /** Runs an issuing command and returns the token it printed (alone on stdout). */
-  async function issue(args: string[]): Promise<string> {
-    const result = await cli(args);
-    expect(result.stderr).not.toMatch(/^secure-proxy:/m);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^spt_[a-z0-9]+_[A-Za-z0-9_-]+\n$/);
-    const token = result.stdout.trim();
-    issued.push(token);
-    return token;
-  }
-
-  async function replica(tokenStore: { refreshSeconds?: number; missRefreshIntervalMs?: number }, authThrottle = { maxFailures: 20, windowSeconds: 60 }): Promise<TestProxy> {
-    const t = await startProxy(harness, (base) => ({
-      vault: { ...base.vault, auth: { method: 'approle', roleId: proxyAuth.roleId, secretId: proxyAuth.secretId, mount: `${harness.vault.prefix}-approle` } },
-      tokenStore,
-      authThrottle,
-      services: {
-        echo: { target: `${harness.upstream.url}/base`, secret: 'svc/echo', inject: { type: 'bearer' } },
-        other: { target: `${harness.upstream.url}/other`, secret: 'svc/echo', inject: { type: 'bearer' } },
-      },
-    }));
-    proxies.push(t);
-    return t;
+  /** The record store the token commands use, opened in-process with the admin's Vault token. */
+  function openAdmin(): Promise<AdminVault> {
+    const config = buildConfig(
+      { vault: { address: harness.vault.address, auth: { method: 'token', token: store.adminToken }, kvMount: harness.mount }, tokenStore: {}, services: {} },
+      {},
+      'test',
+    );
+    return openAdminVault(config);
   }
 
   const whoami = (t: TestProxy, token: string) => request(t.proxy.app).get('/v1/whoami').set('authorization', `Bearer ${token}`);
@@ -158,11 +102,11 @@ describe('proxy token lifecycle with records in Vault', () => {
   });
 
   it('says Vault refused and which path the Vault token may not write (exit 1)', async () => {
-    const result = await cli(['create', '--client', 'n8n-ro', '--services', 'echo'], readerToken);
+    const result = await cli(['create', '--client', 'n8n-ro', '--services', 'echo'], { VAULT_TOKEN: readerToken });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(`Vault refused: writing ${harness.mount}/data/${RECORDS}/n8n-ro: Vault denied it (403).`);
-    expect(result.stderr).toContain(`Your Vault token may not write ${harness.mount}/data/${RECORDS}/n8n-ro; see docs/vault-admin.md`);
+    expect(result.stderr).toContain(`Vault refused: writing ${harness.mount}/data/${RECORDS_PATH}/n8n-ro: Vault denied it (403).`);
+    expect(result.stderr).toContain(`Your Vault token may not write ${harness.mount}/data/${RECORDS_PATH}/n8n-ro; see docs/vault-admin.md`);
   });
 
   it('rotate: old and new tokens both work during the grace, then the old one is PROXY_TOKEN_EXPIRED', async () => {
@@ -175,9 +119,7 @@ describe('proxy token lifecycle with records in Vault', () => {
     expect(Date.parse(during.body.expiresAt)).toBeLessThanOrEqual(Date.now() + 2000);
     await new Promise((resolve) => setTimeout(resolve, 2100));
     const after = await whoami(t, old);
-    expect(after.status).toBe(401);
-    expect(after.headers[ERROR_HEADER]).toBe('PROXY_TOKEN_EXPIRED');
-    expect(after.body.error.source).toBe('proxy');
+    expectProxyError(after, 401, 'PROXY_TOKEN_EXPIRED', 'proxy');
     expect((await whoami(t, rotated)).status).toBe(200);
   });
 
@@ -196,8 +138,7 @@ describe('proxy token lifecycle with records in Vault', () => {
     const gone = async (t: TestProxy) => (await whoami(t, token)).headers[ERROR_HEADER] === 'PROXY_TOKEN_INVALID';
     expect(await eventually(async () => (await gone(a)) && (await gone(b)), 3000)).toBe(true);
     const res = await whoami(a, token);
-    expect(res.status).toBe(401);
-    expect(res.body.error).toMatchObject({ code: 'PROXY_TOKEN_INVALID', source: 'proxy' });
+    expectProxyError(res, 401, 'PROXY_TOKEN_INVALID', 'proxy');
     expect((await whoami(b, keep)).status).toBe(200);
   });
 
@@ -210,7 +151,7 @@ describe('proxy token lifecycle with records in Vault', () => {
     const body = JSON.parse(json.stdout) as { tokens: Array<Record<string, unknown>>; problems: unknown[] };
     expect(body.problems).toEqual([]);
     expect(body.tokens).toEqual([{ client: 'n8n-prod', id: expect.stringMatching(/^[a-z0-9]+$/), createdAt: expect.any(String), expiresAt: expect.any(String), state: 'active', lastUsed: null }]);
-    for (const token of issued) {
+    for (const token of store.issued) {
       expect(text.stdout + json.stdout).not.toContain(token);
       expect(text.stdout + json.stdout).not.toContain(createHash('sha256').update(token).digest('hex'));
     }
@@ -219,7 +160,7 @@ describe('proxy token lifecycle with records in Vault', () => {
   it('two rotations at once lose no token (check-and-set)', async () => {
     await issue(['create', '--client', 'n8n-cas', '--services', 'echo']);
     const [first, second] = await Promise.all([issue(['rotate', '--client', 'n8n-cas', '--grace', '1h']), issue(['rotate', '--client', 'n8n-cas', '--grace', '1h'])]);
-    const record = await vaultCall(harness.vault, 'GET', `${harness.mount}/data/${RECORDS}/n8n-cas`);
+    const record = await vaultCall(harness.vault, 'GET', `${harness.mount}/data/${RECORDS_PATH}/n8n-cas`);
     const ids = (record.data.data.tokens as Array<{ id: string }>).map((t) => t.id);
     expect(ids).toHaveLength(3);
     for (const token of [first, second]) expect(ids).toContain(/^spt_([a-z0-9]+)_/.exec(token)![1]);
@@ -229,14 +170,9 @@ describe('proxy token lifecycle with records in Vault', () => {
   });
 
   it('a write that lost a check-and-set race is applied again to the newer record, through the real node-vault client', async () => {
-    const config = buildConfig(
-      { vault: { address: harness.vault.address, auth: { method: 'token', token: adminToken }, kvMount: harness.mount }, tokenStore: {}, services: {} },
-      {},
-      'test',
-    );
-    const admin = await openAdminVault(config);
+    const admin = await openAdmin();
     try {
-      await vaultCall(harness.vault, 'POST', `${harness.mount}/data/${RECORDS}/n8n-race`, { data: { services: ['echo'], tokens: [] } });
+      await vaultCall(harness.vault, 'POST', `${harness.mount}/data/${RECORDS_PATH}/n8n-race`, { data: { services: ['echo'], tokens: [] } });
       let reads = 0;
       const racing = {
         ...admin.store,
@@ -251,7 +187,7 @@ describe('proxy token lifecycle with records in Vault', () => {
       expect(reads).toBe(2);
       expect(outcome.checkedAndSet).toBe(true);
       expect(outcome.result).toMatchObject({ other: 'writer' });
-      const stored = await vaultCall(harness.vault, 'GET', `${harness.mount}/data/${RECORDS}/n8n-race`);
+      const stored = await vaultCall(harness.vault, 'GET', `${harness.mount}/data/${RECORDS_PATH}/n8n-race`);
       expect(stored.data.data).toEqual({ services: ['echo', 'other'], tokens: [], other: 'writer' });
       expect(stored.data.metadata.version).toBe(3);
     } finally {
@@ -259,26 +195,55 @@ describe('proxy token lifecycle with records in Vault', () => {
     }
   });
 
+  it('revoke --id writes nothing when the record is deleted between the search and the update', async () => {
+    const admin = await openAdmin();
+    try {
+      const recordPath = `${harness.mount}/data/${RECORDS_PATH}/n8n-vanish`;
+      const id = 'vanish1';
+      const hash = `sha256:${createHash('sha256').update(canary('vanish')).digest('hex')}`;
+      await vaultCall(harness.vault, 'POST', recordPath, { data: { services: ['echo'], tokens: [{ id, hash, createdAt: '2026-01-01T00:00:00Z', expiresAt: null }] } });
+      const vanishing = {
+        ...admin.store,
+        read: async (client: string) => {
+          const stored = await admin.store.read(client);
+          // Another admin deletes the record right after the search found the token in it.
+          if (client === 'n8n-vanish' && stored.raw !== null) await vaultCall(harness.vault, 'DELETE', recordPath);
+          return stored;
+        },
+      };
+      await expect(revokeTokenById(vanishing, id)).rejects.toMatchObject({
+        name: 'TokenAdminFailure',
+        message: `no token with id "${id}" in ${harness.mount}/${RECORDS_PATH}`,
+      });
+      // Still deleted at version 1: no empty record was written in its place.
+      const after = await vaultFetch(harness.vault, 'GET', recordPath);
+      expect(after.status).toBe(404);
+      expect(after.body.data.metadata).toMatchObject({ version: 1 });
+    } finally {
+      await admin.close();
+    }
+  });
+
   it('--out writes the token to a 0600 file only, and refuses a symlink before touching Vault', async () => {
-    const out = join(dir, 'token.txt');
+    const out = join(store.dir, 'token.txt');
     writeFileSync(out, 'previous\n', { mode: 0o644 });
     const result = await cli(['rotate', '--client', 'n8n-prod', '--grace', '1h', '--out', out]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
     const token = readFileSync(out, 'utf8').trim();
-    issued.push(token);
+    store.issued.push(token);
     expect(token).toMatch(/^spt_/);
     expect(statSync(out).mode & 0o777).toBe(0o600);
 
-    const link = join(dir, 'link.txt');
+    const link = join(store.dir, 'link.txt');
     symlinkSync(out, link);
-    const before = await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS}/n8n-prod`);
+    const before = await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS_PATH}/n8n-prod`);
     const refused = await cli(['rotate', '--client', 'n8n-prod', '--out', link]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`--out ${link} is a symbolic link; refusing to write a token through it`);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(out, 'utf8').trim()).toBe(token);
-    const after = await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS}/n8n-prod`);
+    const after = await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS_PATH}/n8n-prod`);
     expect(after.data.current_version).toBe(before.data.current_version);
   });
 
@@ -300,7 +265,7 @@ describe('proxy token lifecycle with records in Vault', () => {
   it('rejects malformed or hand-written records for that client only, logging the client once without hashes', async () => {
     const t = await replica({ refreshSeconds: 3600, missRefreshIntervalMs: 100 });
     const bad = { services: ['echo'], tokens: [{ id: 'abc', hash: 'sha256:NOT-A-HASH-canary', createdAt: 'yesterday', expiresAt: null }] };
-    await vaultCall(harness.vault, 'POST', `${harness.mount}/data/${RECORDS}/n8n-bad`, { data: bad });
+    await vaultCall(harness.vault, 'POST', `${harness.mount}/data/${RECORDS_PATH}/n8n-bad`, { data: bad });
     const good = await issue(['create', '--client', 'n8n-good', '--services', 'echo,other']);
     expect((await whoami(t, good)).status).toBe(200);
     const warnings = t.logs.lines.filter((line) => line.includes('n8n-bad'));

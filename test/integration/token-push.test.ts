@@ -8,12 +8,13 @@
  * Before Vault changes, a refusal leaves everything as it was; after, the new token is
  * valid, and the command says so and where the token is (stdout only without --out).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { n8nTargetOf, isLoopbackHost } from '../../proxy/src/tokens-admin/n8n-target';
 import { startFakeN8n, type FakeN8n } from '../support/fake-n8n';
+import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
 import { vaultCall } from '../support/vault-setup';
@@ -27,16 +28,13 @@ describe('pushing a new proxy token into n8n: refusals', () => {
   let store: TokenStoreSetup;
   let n8n: FakeN8n;
   let proxy: TestProxy;
-  const issued: string[] = [];
 
   beforeAll(async () => {
     harness = await startHarness({ 'svc/echo': { token: canary('svc') } });
     store = await setUpTokenStore(harness);
     n8n = await startFakeN8n();
     proxy = await store.replica({ refreshSeconds: 3600, missRefreshIntervalMs: 100 });
-    const first = await store.cli(['create', '--client', 'n8n-prod', '--services', 'echo']);
-    expect(first.code).toBe(0);
-    issued.push(first.stdout.trim());
+    await store.issue(['create', '--client', 'n8n-prod', '--services', 'echo']);
   });
 
   beforeEach(() => {
@@ -47,16 +45,11 @@ describe('pushing a new proxy token into n8n: refusals', () => {
   });
 
   afterAll(async () => {
-    await store?.stopAll();
+    await store?.close();
     await n8n?.close();
     await harness?.close();
-    const said = store.outputs.filter((_, i) => i % 2 === 1).join('\n');
-    const logs = store.proxies.flatMap((t) => t.logs.lines).join('\n');
     // Neither the API key nor any token is in anything meant for people, nor in the proxy's log.
-    for (const secret of [API_KEY, ...issued]) {
-      expect(said).not.toContain(secret);
-      expect(logs).not.toContain(secret);
-    }
+    expectNothingHidden([...store.stderrs, ...store.proxies.flatMap((t) => t.logs.lines)], [API_KEY, ...store.issued]);
   });
 
   const push = (command: 'create' | 'rotate', extra: string[] = [], env: NodeJS.ProcessEnv = { N8N_API_KEY: API_KEY }) =>
@@ -106,7 +99,7 @@ describe('pushing a new proxy token into n8n: refusals', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^spt_[a-z0-9]+_[A-Za-z0-9_-]+\n$/);
     const token = result.stdout.trim();
-    issued.push(token);
+    store.issued.push(token);
     const id = /^spt_([a-z0-9]+)_/.exec(token)![1];
     expect(result.stderr).toContain(`secure-proxy: n8n at ${n8n.url} did not answer PATCH /credentials/${CREDENTIAL_ID} within 1000 ms.`);
     expect(result.stderr).toMatch(new RegExp(`The new token ${id} is valid \\(expires \\S+\\) and was written to standard output; put it into n8n's "Secure Proxy API" credential by hand before the older tokens stop working at \\S+`));
@@ -124,7 +117,7 @@ describe('pushing a new proxy token into n8n: refusals', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     const token = readFileSync(out, 'utf8').trim();
-    issued.push(token);
+    store.issued.push(token);
     expect(token).toMatch(/^spt_/);
     // n8n's message is quoted, with the token it echoed blanked out.
     expect(result.stderr).toContain(`n8n refused updating credential ${CREDENTIAL_ID}: 500 boom while saving {"data":{"token":"[REDACTED]"},"isPartialData":true}.`);
@@ -149,9 +142,17 @@ describe('pushing a new proxy token into n8n: refusals', () => {
 });
 
 describe('n8n target flags', () => {
+  let dir: string | undefined;
+
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reads the API key from --n8n-api-key-file before N8N_API_KEY, and warns about plain http across a network', async () => {
     const warnings: string[] = [];
-    const file = join(mkdtempSync(join(tmpdir(), 'sp-n8n-key-')), 'key');
+    // No token store here (its folder is gone once the suite above ends), so a folder of its own.
+    dir = mkdtempSync(join(tmpdir(), 'sp-n8n-key-'));
+    const file = join(dir, 'key');
     writeFileSync(file, 'from-file\n');
     const target = await n8nTargetOf({ n8nUrl: 'http://n8n.internal:5678/n8n/', n8nCredentialId: 'abc', n8nApiKeyFile: file }, { N8N_API_KEY: 'from-env' }, 5000, (w) => warnings.push(w));
     expect(target).toEqual({ baseUrl: 'http://n8n.internal:5678/n8n', credentialId: 'abc', apiKey: 'from-file', timeoutMs: 5000 });

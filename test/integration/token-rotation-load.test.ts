@@ -13,8 +13,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ERROR_HEADER } from '../../proxy/src/contract';
+import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
+import { sleep } from '../support/vault-setup';
 
 const SECRET = canary('load-upstream');
 const LOOPS = 6;
@@ -36,14 +38,11 @@ interface Replica {
   server: http.Server;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('token rotation under load, two replicas', () => {
   let harness: ProxyHarness;
   let store: TokenStoreSetup;
   const replicas: Replica[] = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: LOOPS });
-  const issued: string[] = [];
   let total = 0;
 
   beforeAll(async () => {
@@ -62,10 +61,9 @@ describe('token rotation under load, two replicas', () => {
   afterAll(async () => {
     agent.destroy();
     for (const r of replicas) await new Promise<void>((resolve) => r.server.close(() => resolve()));
-    await store?.stopAll();
+    await store?.close();
     await harness?.close();
-    const logs = replicas.map((r) => r.proxy.logs.text()).join('\n');
-    for (const secret of [SECRET, ...issued]) expect(logs).not.toContain(secret);
+    expectNothingHidden(replicas.map((r) => r.proxy.logs.text()), [SECRET, ...store.issued]);
     console.log(`token rotation under load: ${total} requests in total`);
   });
 
@@ -86,19 +84,10 @@ describe('token rotation under load, two replicas', () => {
     });
   }
 
-  async function issue(args: string[]): Promise<{ token: string; stderr: string }> {
-    const result = await store.cli(args);
-    expect(result.stderr).not.toMatch(/^secure-proxy:/m);
-    expect(result.code).toBe(0);
-    const token = result.stdout.trim();
-    issued.push(token);
-    return { token, stderr: result.stderr };
-  }
-
-  /** The expiry `rotate` gave the older token (it prints "token <id> now expires <iso>"). */
-  function graceEndOf(stderr: string, oldToken: string): number {
+  /** The expiry `rotate` gave the older token (it prints "token <id> now expires <iso>" on stderr). */
+  function graceEndOf(oldToken: string): number {
     const id = /^spt_([a-z0-9]+)_/.exec(oldToken)![1];
-    const match = new RegExp(`^token ${id} now expires (\\S+)$`, 'm').exec(stderr);
+    const match = new RegExp(`^token ${id} now expires (\\S+)$`, 'm').exec(store.stderrs.join('\n'));
     expect(match).not.toBeNull();
     return Date.parse(match![1]);
   }
@@ -108,7 +97,7 @@ describe('token rotation under load, two replicas', () => {
    * `late(i)` says whether loop i keeps the old token after the rotation.
    */
   async function run(client: string, rotateAfterMs: number, stopAt: (graceEnd: number) => number, late: (loop: number) => boolean) {
-    const old = (await issue(['create', '--client', client, '--services', 'echo'])).token;
+    const old = await store.issue(['create', '--client', client, '--services', 'echo']);
     let fresh: string | null = null;
     let graceEnd = Infinity;
     const outcomes: Outcome[] = [];
@@ -121,9 +110,8 @@ describe('token rotation under load, two replicas', () => {
       }
     });
     await sleep(rotateAfterMs);
-    const rotated = await issue(['rotate', '--client', client, '--grace', `${GRACE_MS / 1000}s`]);
-    graceEnd = graceEndOf(rotated.stderr, old);
-    fresh = rotated.token;
+    fresh = await store.issue(['rotate', '--client', client, '--grace', `${GRACE_MS / 1000}s`]);
+    graceEnd = graceEndOf(old);
     const until = stopAt(graceEnd);
     while (Date.now() < until) await sleep(50);
     stopping = true;

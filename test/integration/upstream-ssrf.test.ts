@@ -9,20 +9,18 @@
 import type { LookupAddress } from 'node:dns';
 import express from 'express';
 import request from 'supertest';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER, REQUEST_ID_HEADER } from '../../proxy/src/contract';
 import type { HostResolver } from '../../proxy/src/forward/address-guard';
 import { createUpstream, type Upstream } from '../../proxy/src/forward/upstream';
 import { newContext } from '../../proxy/src/request-context';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
+import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 
 const SECRET = canary('ssrf-secret');
 
 function expectAddressForbidden(res: request.Response, service: string): void {
-  expect(res.status).toBe(502);
-  expect(res.headers[ERROR_HEADER]).toBe('UPSTREAM_ADDRESS_FORBIDDEN');
-  expect(res.body.error).toMatchObject({ code: 'UPSTREAM_ADDRESS_FORBIDDEN', source: 'proxy' });
-  expect(res.body.error.message).toContain(`service '${service}'`);
+  expect(expectProxyError(res, 502, 'UPSTREAM_ADDRESS_FORBIDDEN', 'proxy').message).toContain(`service '${service}'`);
 }
 
 describe('SSRF guard through the proxy', () => {
@@ -57,10 +55,7 @@ describe('SSRF guard through the proxy', () => {
     expect(res.body.error.message).toMatch(/host name 'localhost' resolved to (127\.0\.0\.1|::1), a loopback address\. Set allowPrivateAddresses: true/);
     expect(harness.upstream.received).toHaveLength(0);
     expect(harness.upstream.connections()).toBe(connectionsBefore);
-    for (const text of [res.text, JSON.stringify(res.headers), t.logs.text()]) {
-      expect(text).not.toContain(SECRET);
-      expect(text).not.toContain(t.tokens.n8n.token);
-    }
+    expectNothingHidden([res.text, JSON.stringify(res.headers), t.logs.text()], [SECRET, t.tokens.n8n.token]);
     const audit = t.logs.entries().filter((e) => e.msg === 'request' && e.errorCode === 'UPSTREAM_ADDRESS_FORBIDDEN');
     expect(audit).toHaveLength(1);
   });
@@ -114,6 +109,8 @@ describe('SSRF guard with a scripted resolver', () => {
     const app = express();
     app.use((req, res) => {
       res.locals.ctx = newContext(`req-${service}`);
+      // As the app's request log stage does, so an error body's requestId can be matched to the answer.
+      res.setHeader(REQUEST_ID_HEADER, `req-${service}`);
       req.headers.authorization = `Bearer ${SECRET}`; // what injection would have set
       stage.forward(req, res, '/x');
     });

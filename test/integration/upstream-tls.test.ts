@@ -12,6 +12,7 @@ import request from 'supertest';
 import { ERROR_HEADER } from '../../proxy/src/contract';
 import { createTestCa, writePemFiles } from '../support/certs';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
+import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 
 const SECRET = canary('tls-secret');
@@ -64,10 +65,7 @@ describe('TLS to upstreams with a custom CA', () => {
   const bearer = () => ({ authorization: `Bearer ${t.tokens.n8n.token}` });
 
   function expectNoLeak(res: request.Response): void {
-    for (const text of [res.text, JSON.stringify(res.headers), t.logs.text()]) {
-      expect(text).not.toContain(SECRET);
-      expect(text).not.toContain(t.tokens.n8n.token);
-    }
+    expectNothingHidden([res.text, JSON.stringify(res.headers), t.logs.text()], [SECRET, t.tokens.n8n.token]);
   }
 
   it.each([
@@ -93,10 +91,8 @@ describe('TLS to upstreams with a custom CA', () => {
     upstream.clear();
     const handshakesBefore = upstream.connections();
     const res = await request(t.proxy.app).get(`/forward/${service}/users/1`).set(bearer());
-    expect(res.status).toBe(502);
-    expect(res.headers[ERROR_HEADER]).toBe('UPSTREAM_TLS_FAILED');
-    expect(res.body.error).toMatchObject({ code: 'UPSTREAM_TLS_FAILED', source: 'upstream' });
-    expect(res.body.error.message).toBe(
+    const error = expectProxyError(res, 502, 'UPSTREAM_TLS_FAILED', 'upstream');
+    expect(error.message).toBe(
       `The TLS connection to the upstream of service '${service}' failed: its certificate could not be verified or the handshake was refused (${reason}).`,
     );
     expect(upstream.received).toHaveLength(0);

@@ -10,17 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import NodeVault from 'node-vault';
 import request from 'supertest';
-import { createProxyApp, type ProxyApp } from '../../proxy/src/app';
 import { generateToken } from '../../proxy/src/clients/tokens';
 import { buildConfig, ConfigError } from '../../proxy/src/config/load';
 import { ERROR_HEADER } from '../../proxy/src/contract';
 import { startVaultEmulator, type VaultEmulator } from '../../proxy/src/dev/vault-emulator';
-import { createLogger, createMemoryTransport, type MemoryTransport } from '../../proxy/src/observability/logger';
-import { SecretRedactor } from '../../proxy/src/observability/redaction';
 import { createVaultTransport } from '../../proxy/src/vault/transport';
 import { createTestCa, writePemFiles } from '../support/certs';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
-import { canary } from '../support/proxy-harness';
+import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
+import { canary, startProxyApp, type RunningTestProxy } from '../support/proxy-harness';
 
 const SECRET = canary('vault-tls');
 const proxyToken = generateToken();
@@ -31,7 +29,7 @@ describe('Vault over HTTPS with a private CA', () => {
   let upstream: EchoUpstream;
   let caFile: string;
   let otherCaFile: string;
-  const running: Array<{ proxy: ProxyApp; logs: MemoryTransport }> = [];
+  const running: RunningTestProxy[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sp-vault-tls-'));
@@ -58,29 +56,21 @@ describe('Vault over HTTPS with a private CA', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function proxyWith(vaultCaFile: string | undefined): Promise<{ proxy: ProxyApp; logs: MemoryTransport }> {
-    const config = buildConfig(
-      {
-        vault: {
-          address: vault.url,
-          auth: { method: 'token', token: vault.rootToken },
-          kvMount: 'secret',
-          timeoutMs: 2000,
-          ...(vaultCaFile === undefined ? {} : { caFile: vaultCaFile }),
-        },
-        logging: { level: 'debug' },
-        clients: { n8n: { tokenHashes: [proxyToken.hash], services: ['echo'] } },
-        services: { echo: { target: upstream.url, secret: 'svc/echo', inject: { type: 'bearer' } } },
+  async function proxyWith(vaultCaFile: string | undefined): Promise<RunningTestProxy> {
+    const started = await startProxyApp({
+      vault: {
+        address: vault.url,
+        auth: { method: 'token', token: vault.rootToken },
+        kvMount: 'secret',
+        timeoutMs: 2000,
+        ...(vaultCaFile === undefined ? {} : { caFile: vaultCaFile }),
       },
-      {},
-      'test',
-    );
-    const logs = createMemoryTransport();
-    const redactor = new SecretRedactor();
-    const proxy = createProxyApp(config, { logger: createLogger({ level: 'debug', redactor, transports: [logs] }), redactor });
-    running.push({ proxy, logs });
-    await proxy.start();
-    return { proxy, logs };
+      logging: { level: 'debug' },
+      clients: { n8n: { tokenHashes: [proxyToken.hash], services: ['echo'] } },
+      services: { echo: { target: upstream.url, secret: 'svc/echo', inject: { type: 'bearer' } } },
+    });
+    running.push(started);
+    return started;
   }
 
   const auth = { authorization: `Bearer ${proxyToken.token}` };
@@ -124,7 +114,7 @@ describe('Vault over HTTPS with a private CA', () => {
     await request(proxy.app).get('/forward/echo/hello').set(auth).expect(200);
     expect(upstream.received).toHaveLength(1);
     expect(upstream.received[0].headers.authorization).toBe(`Bearer ${SECRET}`);
-    for (const hidden of [SECRET, vault.rootToken, proxyToken.token]) expect(logs.text()).not.toContain(hidden);
+    expectNothingHidden([logs.text()], [SECRET, vault.rootToken, proxyToken.token]);
   });
 
   it.each([
@@ -139,16 +129,10 @@ describe('Vault over HTTPS with a private CA', () => {
 
     upstream.clear();
     const refused = await request(proxy.app).get('/forward/echo/hello').set(auth);
-    expect(refused.status).toBe(503);
-    expect(refused.headers[ERROR_HEADER]).toBe('VAULT_UNAVAILABLE');
-    expect(refused.body.error.source).toBe('vault');
-    expect(refused.body.error.message).toMatch(/TLS verification of Vault's certificate failed/);
-    expect(refused.body.error.message).toContain('vault.caFile');
+    const error = expectProxyError(refused, 503, 'VAULT_UNAVAILABLE', 'vault');
+    expect(error.message).toMatch(/TLS verification of Vault's certificate failed/);
+    expect(error.message).toContain('vault.caFile');
     expect(upstream.received).toHaveLength(0);
-    for (const hidden of [SECRET, vault.rootToken, proxyToken.token]) {
-      expect(JSON.stringify(refused.body)).not.toContain(hidden);
-      expect(JSON.stringify(ready.body)).not.toContain(hidden);
-      expect(logs.text()).not.toContain(hidden);
-    }
+    expectNothingHidden([JSON.stringify(refused.body), JSON.stringify(ready.body), logs.text()], [SECRET, vault.rootToken, proxyToken.token]);
   });
 });

@@ -28,7 +28,6 @@ export interface IssueOptions {
 export interface TestCa {
   /** The CA certificate: what a client trusts (`ca` / `caFile`). */
   caPem: string;
-  caKeyPem: string;
   /** Issues a server certificate whose SANs are exactly `hosts` (IP literals become IP SANs). */
   issue(hosts: string[], options?: IssueOptions): Promise<IssuedCert>;
 }
@@ -55,7 +54,6 @@ export async function createTestCa(commonName = 'secure-proxy test CA'): Promise
   });
   return {
     caPem: ca.cert,
-    caKeyPem: ca.private,
     async issue(hosts, options = {}) {
       if (hosts.length === 0) throw new Error('issue() needs at least one host name or IP address');
       const issuedAt = Date.now();

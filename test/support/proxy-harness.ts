@@ -2,11 +2,12 @@
  * A whole proxy for integration tests: the real app (createProxyApp) with the real
  * node-vault client against a Vault target (emulator or real Vault), a real echo upstream
  * on loopback, and a logger whose every line is captured so tests can prove no secret
- * reaches it.
+ * reaches it. The app can also be put on the project's own listener (listen()).
  */
 import { randomBytes } from 'node:crypto';
 import { createProxyApp, type ProxyApp } from '../../proxy/src/app';
 import { buildConfig } from '../../proxy/src/config/load';
+import { listen } from '../../proxy/src/server';
 import type { ProxyConfigInput } from '../../proxy/src/config/schema';
 import { generateToken, type GeneratedToken } from '../../proxy/src/clients/tokens';
 import { createLogger, createMemoryTransport, type MemoryTransport } from '../../proxy/src/observability/logger';
@@ -27,6 +28,8 @@ export interface ProxyHarness {
   mount: string;
   /** AppRole credentials of the proxy (a least-privilege policy: read under `<mount>/data/svc/*`). */
   appRole: { roleId: string; secretId: string };
+  /** The AppRole auth mount holding that role (more roles can be created there). */
+  approleMount: string;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export async function startHarness(secrets: Record<string, Record<string, string
     upstream,
     mount,
     appRole: { ...appRole },
+    approleMount,
     close: async () => {
       await upstream.close();
       await vault.close();
@@ -59,10 +63,28 @@ export async function startHarness(secrets: Record<string, Record<string, string
   };
 }
 
-export interface TestProxy {
+/** A started proxy app and every line it logged. */
+export interface RunningTestProxy {
   proxy: ProxyApp;
   logs: MemoryTransport;
+}
+
+export interface TestProxy extends RunningTestProxy {
   tokens: Record<string, GeneratedToken>;
+}
+
+/**
+ * Validates `input` as the CLI would and starts the app with a logger capturing every line at
+ * the configured level, for tests whose Vault is not a harness (a TLS emulator, say).
+ */
+export async function startProxyApp(input: ProxyConfigInput): Promise<RunningTestProxy> {
+  const config = buildConfig(input, {}, 'test');
+  const logs = createMemoryTransport();
+  const redactor = new SecretRedactor();
+  const logger = createLogger({ level: config.logging.level, redactor, transports: [logs] });
+  const proxy = createProxyApp(config, { logger, redactor });
+  await proxy.start();
+  return { proxy, logs };
 }
 
 /**
@@ -75,22 +97,37 @@ export async function startProxy(
 ): Promise<TestProxy> {
   const tokens: Record<string, GeneratedToken> = {};
   const tokenFor = (name: string) => (tokens[name] ??= generateToken());
-  const approleMount = `${harness.vault.prefix}-approle`;
   const base = {
     vault: {
       address: harness.vault.address,
-      auth: { method: 'approle' as const, roleId: harness.appRole.roleId, secretId: harness.appRole.secretId, mount: approleMount },
+      auth: { method: 'approle' as const, roleId: harness.appRole.roleId, secretId: harness.appRole.secretId, mount: harness.approleMount },
       kvMount: harness.mount,
       timeoutMs: 1500,
     },
     logging: { level: 'debug' as const },
   };
-  const config = buildConfig({ ...base, ...configure(base, tokenFor) }, {}, 'test');
-  const logs = createMemoryTransport();
-  const redactor = new SecretRedactor();
-  // The configured level (debug unless `configure` says otherwise), as the real logger would use.
-  const logger = createLogger({ level: config.logging.level, redactor, transports: [logs] });
-  const proxy = createProxyApp(config, { logger, redactor });
-  await proxy.start();
+  const { proxy, logs } = await startProxyApp({ ...base, ...configure(base, tokenFor) });
   return { proxy, logs, tokens };
+}
+
+/** A proxy app on a loopback port of its own. */
+export interface ProxyListener {
+  url: string;
+  port: number;
+  /** Stops listening, cutting connections still open; the app itself keeps running. */
+  close(): Promise<void>;
+}
+
+/** Puts the app on the project's own listener (listen()) at an ephemeral loopback port. */
+export async function listenProxy(t: RunningTestProxy): Promise<ProxyListener> {
+  const { server, url } = await listen(t.proxy.app, '127.0.0.1', 0);
+  return {
+    url,
+    port: Number(new URL(url).port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

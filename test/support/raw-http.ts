@@ -8,9 +8,7 @@ import http from 'node:http';
 
 export interface RawResponse {
   status: number;
-  statusMessage: string;
   headers: http.IncomingHttpHeaders;
-  rawHeaders: string[];
   /** The body as received (still compressed if it was). */
   body: Buffer;
   /** Status line, every header line and the body (latin1), for "never contains" assertions. */
@@ -44,9 +42,7 @@ export function rawRequest(baseUrl: string, request: RawRequest): Promise<RawRes
         for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
         resolve({
           status: res.statusCode ?? 0,
-          statusMessage: res.statusMessage ?? '',
           headers: res.headers,
-          rawHeaders: res.rawHeaders,
           body,
           transcript: `${lines.join('\n')}\n\n${body.toString('latin1')}`,
         });

@@ -40,12 +40,12 @@ export function recordEvents(events: ProxyEvents = new ProxyEvents()): EventLog 
   return log;
 }
 
-/** Polls until `check` is true; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Polls every `pollMs` until `check` is true; fails with `what` after `timeoutMs`, so a broken test ends. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000, pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

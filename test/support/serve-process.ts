@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, startCli } from './cli';
+import { expectNothingHidden } from './proxy-assertions';
 import type { ProxyHarness } from './proxy-harness';
 import { sleep } from './vault-setup';
 
@@ -33,13 +34,13 @@ export interface ServeConfigOptions {
 }
 
 /** Config file text for the harness: VAULT_ROLE_ID / VAULT_SECRET_ID come from the process environment. */
-export function serveConfigYaml(harness: ProxyHarness, options: ServeConfigOptions): string {
+function serveConfigYaml(harness: ProxyHarness, options: ServeConfigOptions): string {
   const echo = [`target: "${harness.upstream.url}/base"`, 'secret: svc/echo', 'inject: { type: bearer, field: token }', ...(options.echoFields ?? [])];
   return [
     `listen: ${options.listen}`,
     'vault:',
     `  address: ${harness.vault.address}`,
-    `  auth: { method: approle, roleId: "\${VAULT_ROLE_ID}", secretId: "\${VAULT_SECRET_ID}", mount: ${harness.vault.prefix}-approle }`,
+    `  auth: { method: approle, roleId: "\${VAULT_ROLE_ID}", secretId: "\${VAULT_SECRET_ID}", mount: ${harness.approleMount} }`,
     `  kvMount: ${harness.mount}`,
     'clients:',
     `  n8n-prod: { tokenHashes: ["${options.tokenHash}"], services: [echo] }`,
@@ -84,10 +85,9 @@ export async function startServe(harness: ProxyHarness, configFile: string): Pro
   return { proc, url };
 }
 
-/** Fails when the process output (stdout and stderr) holds any of `hidden`: secrets, tokens, key material. */
+/** Fails when the process output (stdout and stderr) holds any of `hidden` (secrets, tokens, key material) or a Vault token. */
 export function expectOutputHides(proc: ServeProcess, hidden: readonly string[]): void {
-  const output = proc.output();
-  for (const value of hidden) expect(output).not.toContain(value);
+  expectNothingHidden([proc.output()], hidden);
 }
 
 /** SIGTERM, then waits for the process to exit; resolves with its exit code. */

@@ -6,7 +6,11 @@
  *
  * A token the index does not know (just issued, or a guess) triggers a re-read, at most one
  * per `missRefreshIntervalMs` and shared by every request waiting for it, so a flood of bad
- * tokens costs Vault at most one re-read per interval.
+ * tokens costs Vault at most one re-read per interval. Only reads a miss may have caused
+ * (the first one, and miss re-reads) count against that interval: a scheduled re-read that
+ * started before a token was written cannot know it, so it must not hold off the re-read
+ * that will. A miss that arrives while such a read runs waits for it, then gets a re-read of
+ * its own when the interval allows.
  *
  * When Vault cannot be read, the last good index keeps serving (tokens keep working) and the
  * failure is logged and counted; until the first good read, only the static clients work.
@@ -40,7 +44,8 @@ export class TokenStoreDirectory implements TokenDirectory {
   private readonly timer = new OneShotTimer();
   private index: ClientRegistry;
   private running: Promise<void> | null = null;
-  private lastStartedAt = -Infinity;
+  /** When the last read that answers misses (the first read, or a miss re-read) started. */
+  private lastMissWindowStartedAt = -Infinity;
   private stopped = false;
   /** Whether the last re-read failed: failures are logged when they start and end, not every time. */
   private failing = false;
@@ -64,8 +69,16 @@ export class TokenStoreDirectory implements TokenDirectory {
   }
 
   refreshAfterMiss(): Promise<void> | null {
+    // The read under way started before this miss: it may not know the token. Wait for it,
+    // then re-read if the interval allows (concurrent misses join that one re-read).
+    if (this.running !== null) return this.running.then(() => this.missReread() ?? undefined);
+    return this.missReread();
+  }
+
+  /** A re-read for a miss, or the one already running, or null while the interval holds it off. */
+  private missReread(): Promise<void> | null {
     if (this.running !== null) return this.running;
-    if (this.stopped || this.now() - this.lastStartedAt < this.options.config.missRefreshIntervalMs) return null;
+    if (this.stopped || this.now() - this.lastMissWindowStartedAt < this.options.config.missRefreshIntervalMs) return null;
     return this.refresh('miss');
   }
 
@@ -89,7 +102,7 @@ export class TokenStoreDirectory implements TokenDirectory {
   }
 
   private async readAndSwap(trigger: Trigger): Promise<void> {
-    this.lastStartedAt = this.now();
+    if (trigger !== 'schedule') this.lastMissWindowStartedAt = this.now();
     try {
       const clients = await this.readClients();
       const next = new ClientRegistry(this.options.staticClients, clients);

@@ -14,6 +14,8 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
   },
+  // Dev mode imports the proxy by its package name; tests use the proxy's sources, one module instance.
+  moduleNameMapper: { '^n8n-secure-proxy$': '<rootDir>/proxy/src/index.ts' },
   testTimeout: 20000,
   // Each test file starts its own loopback servers; two workers fit a 2-core machine.
   maxWorkers: 2,

@@ -8,17 +8,19 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const DIST = new URL('../../proxy/dist/', import.meta.url);
+/** The repository's private dev package (the Vault emulator), built next to the proxy. */
+const DEV_DIST = new URL('../../dev/dist/', import.meta.url);
 
-function load<T>(relative: string): T {
-  const file = fileURLToPath(new URL(relative, DIST));
-  if (!existsSync(file)) throw new Error(`${file} is missing: build the proxy first (npm run build --workspace proxy)`);
+function load<T>(relative: string, dist = DIST): T {
+  const file = fileURLToPath(new URL(relative, dist));
+  if (!existsSync(file)) throw new Error(`${file} is missing: build first (npm run build)`);
   return require(file) as T;
 }
 
-export const appModule = (): typeof import('../../proxy/src/app.js') => load('app.js');
-export const serverModule = (): typeof import('../../proxy/src/server.js') => load('server.js');
+export const appModule = (): typeof import('../../proxy/src/app/app.js') => load('app/app.js');
+export const serverModule = (): typeof import('../../proxy/src/listener/server.js') => load('listener/server.js');
 export const configModule = (): typeof import('../../proxy/src/config/load.js') => load('config/load.js');
 export const loggerModule = (): typeof import('../../proxy/src/observability/logger.js') => load('observability/logger.js');
 export const redactionModule = (): typeof import('../../proxy/src/observability/redaction.js') => load('observability/redaction.js');
-export const tokensModule = (): typeof import('../../proxy/src/clients/tokens.js') => load('clients/tokens.js');
-export const vaultEmulatorModule = (): typeof import('../../proxy/src/dev/vault-emulator.js') => load('dev/vault-emulator.js');
+export const tokensModule = (): typeof import('../../proxy/src/auth/token-format.js') => load('auth/token-format.js');
+export const vaultEmulatorModule = (): typeof import('../../dev/src/vault-emulator.js') => load('vault-emulator.js', DEV_DIST);

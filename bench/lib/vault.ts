@@ -3,7 +3,7 @@
  * proxy's cache is warm, which is exactly what the bench checks by counting its requests),
  * seeded through Vault's HTTP API like dev mode does.
  */
-import type { VaultEmulator } from '../../proxy/src/dev/vault-emulator.js';
+import type { VaultEmulator } from '../../dev/src/vault-emulator.js';
 import { vaultEmulatorModule } from './proxy-dist.ts';
 
 /** Starts the emulator and writes `{ [field]: value }` at `secret/<path>` (KV v2) with the root token. */

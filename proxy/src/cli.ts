@@ -7,13 +7,14 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, configOption, configPathOf, loadConfigFile } from './config/load';
-import { generateToken, hashToken } from './clients/tokens';
-import { runProxy } from './run';
-import { formatCheckJson, formatCheckText, runCheck } from './check';
-import { runDevMode } from './dev/dev-mode';
-import { registerTokenLifecycleCommands } from './tokens-admin/cli-commands';
-import { TokenAdminUsageError } from './tokens-admin/errors';
+import { configOption, configPathOf, loadConfigFile } from './config/load';
+import { ConfigError } from './config/errors';
+import { generateToken, hashToken } from './auth/token-format';
+import { runProxy } from './app/run';
+import { formatCheckJson, formatCheckText, runCheck } from './admin/check';
+import { DevModeUnavailableError, startDevMode } from './cli/dev-mode';
+import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
+import { TokenAdminUsageError } from './admin/tokens/errors';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
     .action(async (options: { config?: string; devPort: number }) => {
       const configPath = configPathOf(options);
       if (configPath === undefined) {
-        await runDevMode({ port: options.devPort });
+        await startDevMode(options.devPort);
         return;
       }
       await runProxy(await loadConfigFile(configPath), { configFile: configPath });
@@ -108,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenAdminUsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenAdminUsageError || err instanceof DevModeUnavailableError) {
       process.stderr.write(`secure-proxy: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { DEFAULT_API_KEY_SCOPES, createN8nInstance, outputItems, packPackage, type ExecuteResult, type N8nInstance } from '../support/n8n-harness';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { METRICS_PATH } from '../../proxy/src/contract';
+import { METRICS_PATH } from '../../proxy/src/contract/contract';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { sleep } from '../support/vault-setup';

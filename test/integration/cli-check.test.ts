@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CheckReport } from '../../proxy/src/check';
+import type { CheckReport } from '../../proxy/src/admin/check';
 import { cleanEnv, runCli, type CliResult } from '../support/cli';
 import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness } from '../support/proxy-harness';

@@ -4,8 +4,8 @@
  * secrets are read from Vault again (the cache starts empty), and an invalid file changes
  * nothing but is reported naming the field.
  */
-import { generateToken } from '../../proxy/src/clients/tokens';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { generateToken } from '../../proxy/src/auth/token-format';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { cleanEnv, startCli } from '../support/cli';
 import { canary, startHarness, type ProxyHarness } from '../support/proxy-harness';
 import { createServeFolder, expectOutputHides, startServe, stopServe, waitForOutput, type ServeFolder, type ServeProcess } from '../support/serve-process';

@@ -15,7 +15,7 @@
 import http from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { startFaultUpstream, API_RETRY_AFTER, BIG_CHUNK_SIZE, type FaultRecord, type FaultUpstream } from '../support/fault-upstream';
 import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';

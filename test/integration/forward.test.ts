@@ -10,10 +10,10 @@ import { Readable } from 'node:stream';
 import express from 'express';
 import request from 'supertest';
 import type { ServiceConfig } from '../../proxy/src/config/schema';
-import { ERROR_HEADER, type ErrorBody } from '../../proxy/src/contract';
-import { ProxyError } from '../../proxy/src/errors';
+import { ERROR_HEADER, type ErrorBody } from '../../proxy/src/contract/contract';
+import { ProxyError } from '../../proxy/src/contract/proxy-error';
 import { createForwardHandler, rejectUnsafeRequestTarget, type ForwardHandler } from '../../proxy/src/forward';
-import { contextOf, newContext, type RequestContext } from '../../proxy/src/request-context';
+import { contextOf, newContext, type RequestContext } from '../../proxy/src/app/request-context';
 import type { SecretData, SecretProvider } from '../../proxy/src/secrets/types';
 import { startEchoUpstream, streamBody, type EchoUpstream } from '../support/echo-upstream';
 

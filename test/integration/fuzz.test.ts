@@ -19,8 +19,8 @@
  */
 import { posix } from 'node:path';
 import fc from 'fast-check';
-import { ERROR_CODES, ERROR_HEADER, INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, type ErrorCode } from '../../proxy/src/contract';
-import { hashToken } from '../../proxy/src/clients/tokens';
+import { ERROR_CODES, ERROR_HEADER, INTERNAL_HEADER_PREFIX, REQUEST_ID_HEADER, type ErrorCode } from '../../proxy/src/contract/contract';
+import { hashToken } from '../../proxy/src/auth/token-format';
 import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { rawRequest, type RawResponse } from '../support/raw-http';
 import { startRecordingServer, type RecordingServer } from '../support/secrets-harness';

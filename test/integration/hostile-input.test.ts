@@ -8,8 +8,8 @@
  * the answer or the logs; exactly one log line for the event; and a normal request on a fresh
  * connection still succeeds afterwards.
  */
-import type { ErrorCode } from '../../proxy/src/contract';
-import { closeGracefully, listen, type Listening } from '../../proxy/src/server';
+import type { ErrorCode } from '../../proxy/src/contract/contract';
+import { closeGracefully, listen, type Listening } from '../../proxy/src/listener/server';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import type { CutRequest } from '../support/echo-upstream';

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { generateToken } from '../../proxy/src/clients/tokens';
+import { generateToken } from '../../proxy/src/auth/token-format';
 import { runCli } from '../support/cli';
 import { createTestCa, type IssuedCert, type TestCa } from '../support/certs';
 import { canary, startHarness, type ProxyHarness } from '../support/proxy-harness';

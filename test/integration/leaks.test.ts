@@ -8,9 +8,9 @@
  * and its status line.
  */
 import { gunzipSync } from 'node:zlib';
-import { ERROR_CODES, ERROR_HEADER, type ErrorCode } from '../../proxy/src/contract';
+import { ERROR_CODES, ERROR_HEADER, type ErrorCode } from '../../proxy/src/contract/contract';
 import { LOG_LEVELS, type ProxyConfigInput } from '../../proxy/src/config/schema';
-import { hashToken } from '../../proxy/src/clients/tokens';
+import { hashToken } from '../../proxy/src/auth/token-format';
 import { startLeakyUpstream, type LeakyUpstream } from '../support/leaky-upstream';
 import { expectProxyError } from '../support/proxy-assertions';
 import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';

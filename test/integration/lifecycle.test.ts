@@ -3,8 +3,8 @@
  * staleness and then fails closed; SIGTERM lets in-flight requests finish before exit.
  */
 import request from 'supertest';
-import { ERROR_HEADER } from '../../proxy/src/contract';
-import { generateToken } from '../../proxy/src/clients/tokens';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
+import { generateToken } from '../../proxy/src/auth/token-format';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { createServeFolder, expectOutputHides, startServe, type ServeFolder } from '../support/serve-process';
 import { describeEmulatorOnly, sleep, vaultCall } from '../support/vault-setup';

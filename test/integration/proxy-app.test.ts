@@ -4,7 +4,7 @@
  * control plane, audit log, metrics and readiness. A canary secret proves nothing leaks.
  */
 import request from 'supertest';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 
 const SECRET = canary('bearer');

@@ -9,9 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
-import { REQUEST_ID_HEADER } from '../../proxy/src/contract';
+import { REQUEST_ID_HEADER } from '../../proxy/src/contract/contract';
 import { createUpstream } from '../../proxy/src/forward/upstream';
-import { newContext } from '../../proxy/src/request-context';
+import { newContext } from '../../proxy/src/app/request-context';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 

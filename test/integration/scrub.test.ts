@@ -9,9 +9,9 @@ import zlib from 'node:zlib';
 import express from 'express';
 import request from 'supertest';
 import type { ServiceConfig } from '../../proxy/src/config/schema';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { createForwardHandler, type ForwardHandler } from '../../proxy/src/forward';
-import { contextOf, newContext } from '../../proxy/src/request-context';
+import { contextOf, newContext } from '../../proxy/src/app/request-context';
 import type { SecretData, SecretProvider } from '../../proxy/src/secrets/types';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
 

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { generateToken } from '../../proxy/src/clients/tokens';
+import { generateToken } from '../../proxy/src/auth/token-format';
 import type { TokenStoreRefreshEvent } from '../../proxy/src/observability/events';
 import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';

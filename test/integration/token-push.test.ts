@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { n8nTargetOf, isLoopbackHost } from '../../proxy/src/tokens-admin/n8n-target';
+import { n8nTargetOf, isLoopbackHost } from '../../proxy/src/admin/n8n/target';
 import { startFakeN8n, type FakeN8n } from '../support/fake-n8n';
 import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';

@@ -12,7 +12,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';

@@ -9,10 +9,10 @@
 import type { LookupAddress } from 'node:dns';
 import express from 'express';
 import request from 'supertest';
-import { ERROR_HEADER, REQUEST_ID_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER, REQUEST_ID_HEADER } from '../../proxy/src/contract/contract';
 import type { HostResolver } from '../../proxy/src/forward/address-guard';
 import { createUpstream, type Upstream } from '../../proxy/src/forward/upstream';
-import { newContext } from '../../proxy/src/request-context';
+import { newContext } from '../../proxy/src/app/request-context';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ERROR_HEADER } from '../../proxy/src/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { createTestCa, writePemFiles } from '../support/certs';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';

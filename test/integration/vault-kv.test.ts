@@ -2,8 +2,8 @@
  * KV reads through the real node-vault client (with our transport) against the Vault
  * emulator, or a real Vault when VAULT_ADDR/VAULT_TOKEN are set.
  */
-import { startVaultEmulator } from '../../proxy/src/dev/vault-emulator';
-import { ProxyError } from '../../proxy/src/errors';
+import { startVaultEmulator } from '../../dev/src/vault-emulator';
+import { ProxyError } from '../../proxy/src/contract/proxy-error';
 import { createKvReader } from '../../proxy/src/vault/kv';
 import { VaultSession } from '../../proxy/src/vault/session';
 import type { VaultConfig } from '../../proxy/src/config/schema';

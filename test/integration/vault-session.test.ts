@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import NodeVault from 'node-vault';
 import type { VaultConfig } from '../../proxy/src/config/schema';
-import { ProxyError } from '../../proxy/src/errors';
+import { ProxyError } from '../../proxy/src/contract/proxy-error';
 import { LoginRefusedError } from '../../proxy/src/secrets/login-refused';
 import { leaseFromLogin, type AuthStrategy } from '../../proxy/src/vault/auth';
 import { createKvReader } from '../../proxy/src/vault/kv';

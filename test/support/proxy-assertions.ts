@@ -3,7 +3,7 @@
  * proxy-made error (status, `x-secure-proxy-error`, JSON body naming the side), and the proof
  * that no secret, proxy token or Vault token reached a response or a log line.
  */
-import { ERROR_HEADER, type ErrorBody, type ErrorCode, type ErrorSource } from '../../proxy/src/contract';
+import { ERROR_HEADER, type ErrorBody, type ErrorCode, type ErrorSource } from '../../proxy/src/contract/contract';
 
 /** What a proxy answer looks like to these assertions (supertest's Response and raw reads both fit). */
 export interface AnswerLike {

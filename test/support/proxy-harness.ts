@@ -5,11 +5,11 @@
  * reaches it. The app can also be put on the project's own listener (listen()).
  */
 import { randomBytes } from 'node:crypto';
-import { createProxyApp, type ProxyApp } from '../../proxy/src/app';
+import { createProxyApp, type ProxyApp } from '../../proxy/src/app/app';
 import { buildConfig } from '../../proxy/src/config/load';
-import { listen } from '../../proxy/src/server';
+import { listen } from '../../proxy/src/listener/server';
 import type { ProxyConfigInput } from '../../proxy/src/config/schema';
-import { generateToken, type GeneratedToken } from '../../proxy/src/clients/tokens';
+import { generateToken, type GeneratedToken } from '../../proxy/src/auth/token-format';
 import { createLogger, createMemoryTransport, type MemoryTransport } from '../../proxy/src/observability/logger';
 import { SecretRedactor } from '../../proxy/src/observability/redaction';
 import { startEchoUpstream, type EchoUpstream } from './echo-upstream';

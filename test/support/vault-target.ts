@@ -4,7 +4,7 @@
  * emulator on loopback.
  */
 import { randomBytes } from 'node:crypto';
-import { startVaultEmulator, type VaultEmulator } from '../../proxy/src/dev/vault-emulator';
+import { startVaultEmulator, type VaultEmulator } from '../../dev/src/vault-emulator';
 
 /** A Vault for one test file. */
 export interface VaultTarget {

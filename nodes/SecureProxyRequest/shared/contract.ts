@@ -1,7 +1,7 @@
 /**
  * A copy of the HTTP contract between this node and the secure proxy (header names, routes,
  * error codes with their status and source). The community package may not depend on the
- * proxy package, so the constants are copied from `proxy/src/contract.ts`;
+ * proxy package, so the constants are copied from `proxy/src/contract/contract.ts`;
  * `test/unit/node/contract-copy.test.ts` fails as soon as the two drift apart.
  */
 

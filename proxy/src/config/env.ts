@@ -3,16 +3,6 @@
  * string values, and a few well-known variables that fill fields the file leaves out.
  */
 
-/** Thrown when the configuration cannot be used; `issues` name each bad field. */
-export class ConfigError extends Error {
-  readonly issues: readonly string[];
-  constructor(source: string, issues: readonly string[]) {
-    super(`Invalid configuration (${source}):\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
-
 const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 type Env = Readonly<Record<string, string | undefined>>;

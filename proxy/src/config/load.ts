@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { configSchema, type ProxyConfig } from './schema';
-import { applyEnvDefaults, ConfigError, formatPath, interpolateEnv } from './env';
+import { applyEnvDefaults, formatPath, interpolateEnv } from './env';
+import { ConfigError } from './errors';
 
-export { ConfigError } from './env';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

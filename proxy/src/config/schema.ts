@@ -6,8 +6,7 @@
  * may be added, none renamed or removed.
  */
 import { z } from 'zod';
-import { DEFAULT_BODY_TIMEOUT_MS } from '../forward/body-limit';
-import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from '../server';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from './defaults';
 import { caBundleProblem } from './ca-bundle';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

@@ -15,14 +15,8 @@
  * answer had already started.
  */
 import type { Request, Response } from 'express';
-import { ProxyError, refuse } from '../errors';
+import { ProxyError, refuse } from '../contract/proxy-error';
 import { idleWatchdog, type IdleWatchdog } from './idle-watchdog';
-
-/** `services.<name>.maxBodyBytes` when the config leaves it out: 10 MiB. */
-export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-/** `listen.bodyTimeoutMs` when the config leaves it out. */
-export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 /** Limits of one request's body. */
 export interface BodyLimits {

@@ -14,7 +14,7 @@
  * upstream declared; keeping them is how a body is streamed through without buffering.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { INTERNAL_HEADER_PREFIX } from '../contract';
+import { INTERNAL_HEADER_PREFIX } from '../contract/contract';
 
 /** RFC 9110 §7.6.1 hop-by-hop fields (plus the non-standard ones still in the wild). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];

@@ -7,7 +7,7 @@
  * backslashes, double encoding, control characters, non-origin-form targets and empty
  * segments. The checks are a handful of small regular expressions over a short string.
  */
-import { ProxyError } from '../errors';
+import { ProxyError } from '../contract/proxy-error';
 
 /** Longest piece of client input quoted back in a message. */
 const MAX_EXCERPT = 24;

@@ -5,7 +5,7 @@
  */
 import picomatch from 'picomatch';
 import type { ServiceConfig } from '../config/schema';
-import { ProxyError } from '../errors';
+import { ProxyError } from '../contract/proxy-error';
 
 const MAX_EXCERPT = 64;
 

@@ -29,15 +29,15 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
-import { ProxyError, refuse } from '../errors';
-import { contextOf } from '../request-context';
+import { ProxyError, refuse } from '../contract/proxy-error';
+import { contextOf } from '../app/request-context';
 import { UpstreamAddressForbiddenError, type HostResolver } from './address-guard';
 import { UpstreamBodyIdleError, watchBodyIdle } from './body-idle';
 import { stripResponseHeaders } from './hop-headers';
 import { compileLocationRewriter } from './location';
 import { decoderFor, isTextContentType } from './scrub/policy';
 import { compileScrubber, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
-import { tlsFailureCode } from '../tls/failure';
+import { tlsFailureCode } from '../shared/tls-failure';
 import { createUpstreamAgent } from './upstream-agent';
 
 /**

@@ -13,7 +13,7 @@
  * - error: failures on the Vault or upstream side, and any other 5xx the proxy produced.
  */
 import type { Logger } from 'winston';
-import type { ErrorCode } from '../contract';
+import type { ErrorCode } from '../contract/contract';
 import type { AuthEvent, AuthThrottledEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
 
 /** Proxy-made 503s that are states, not faults: probes hit them every few seconds while they last. */

@@ -4,7 +4,7 @@
  * tests observe behaviour (Vault calls, cache hits) without reaching into internals.
  */
 import { EventEmitter } from 'node:events';
-import type { ErrorCode, ErrorSource } from '../contract';
+import type { ErrorCode, ErrorSource } from '../contract/contract';
 
 /** One finished request, as the audit log and metrics see it. Never holds secret values. */
 export interface RequestRecord {

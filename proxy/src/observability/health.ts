@@ -4,7 +4,7 @@
  * reachable and authenticated), `/metrics` is the Prometheus exposition.
  */
 import type { RequestHandler } from 'express';
-import { ProxyError, refuse } from '../errors';
+import { ProxyError, refuse } from '../contract/proxy-error';
 import type { ProxyMetrics } from './metrics';
 
 /** What a readiness check reports. `reason` is shown to callers: safe text only, never a token. */

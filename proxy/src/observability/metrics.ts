@@ -7,7 +7,7 @@
  * client token or anything caller-chosen that could grow without bound or leak a secret.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ERROR_CODES, type ErrorCode } from '../contract';
+import { ERROR_CODES, type ErrorCode } from '../contract/contract';
 import type { AuthEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, TokenExpiryEvent, TokenStoreRefreshEvent, VaultCallEvent } from './events';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

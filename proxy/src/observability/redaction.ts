@@ -7,7 +7,7 @@
  *   covers secrets we never saw (a client's token, a Vault token in an axios config).
  * A few well-known token shapes are masked in free text as a last net for unregistered values.
  */
-import { secretSpellings } from '../secret-spellings';
+import { secretSpellings } from '../secrets/spellings';
 
 /** What a redacted value or field reads as. */
 export const REDACTED = '[REDACTED]';

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { REQUEST_ID_HEADER } from '../contract';
-import { newContext, type RequestContext } from '../request-context';
+import { REQUEST_ID_HEADER } from '../contract/contract';
+import { newContext, type RequestContext } from '../app/request-context';
 import type { ProxyEvents, RequestRecord } from './events';
 
 /** A client-sent request id is reused only in this shape: it ends up in logs and headers. */

@@ -6,7 +6,7 @@
  * missing or forbidden stops being served at once, and so does every secret once Vault refuses
  * the proxy's own login: stale serving bridges outages, not an admin cutting the proxy off.
  */
-import { ProxyError } from '../errors';
+import { ProxyError } from '../contract/proxy-error';
 import type { CacheEvent, ProxyEvents } from '../observability/events';
 import { LoginRefusedError } from './login-refused';
 import type { SecretData, SecretProvider, SecretReader } from './types';

@@ -6,7 +6,7 @@
  * client sees the same code for both; this type lets the cache tell them apart without
  * reading message text.
  */
-import { ProxyError } from '../errors';
+import { ProxyError } from '../contract/proxy-error';
 
 /** VAULT_UNAVAILABLE because Vault refused the proxy's own credentials: no stale copy may serve. */
 export class LoginRefusedError extends ProxyError {

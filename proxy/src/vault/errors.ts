@@ -8,7 +8,7 @@
  * carry a Node/axios `code`.
  */
 import type { VaultOutcome } from '../observability/events';
-import { tlsFailureCode } from '../tls/failure';
+import { tlsFailureCode } from '../shared/tls-failure';
 import { VAULT_RESPONSE_META, type VaultResponseMeta } from './transport';
 
 /** Why a Vault call failed, in the terms the proxy acts on. */
@@ -43,7 +43,7 @@ const NETWORK_REASONS: Readonly<Record<string, string>> = {
 
 /**
  * What the common TLS failures mean for the operator. Which codes are TLS failures at all is
- * decided by tls/failure (shared with the upstream side); codes not listed here get a generic text.
+ * decided by shared/tls-failure (shared with the upstream side); codes not listed here get a generic text.
  */
 const VERIFY_FAILED = "TLS verification of Vault's certificate failed:";
 const TLS_REASONS: Readonly<Record<string, string>> = {

@@ -3,7 +3,7 @@
  * Vault answer into either the secret's fields or a ProxyError with a code from the contract.
  * Paths and mount names are not secret and are named in messages; values and Vault bodies never are.
  */
-import { ProxyError } from '../errors';
+import { ProxyError } from '../contract/proxy-error';
 import { LoginRefusedError } from '../secrets/login-refused';
 import type { SecretData, SecretReader } from '../secrets/types';
 import { classifyVaultError, VaultSessionError, type VaultFailure } from './errors';

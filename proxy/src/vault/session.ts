@@ -8,7 +8,7 @@ import type { VaultConfig } from '../config/schema';
 import type { ProxyEvents, VaultOperation, VaultOutcome } from '../observability/events';
 import { createAuthStrategy, type AuthStrategy } from './auth';
 import { classifyVaultError, vaultOutcome, VaultSessionError } from './errors';
-import { backoff, OneShotTimer } from './timer';
+import { backoff, OneShotTimer } from '../shared/timer';
 import { TokenKeeper } from './token-keeper';
 import { createVaultTransport, type VaultTransport } from './transport';
 

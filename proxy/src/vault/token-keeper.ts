@@ -11,7 +11,7 @@ import type { AuthEvent, ProxyEvents, VaultOperation, VaultOutcome } from '../ob
 import { leaseFromLogin, type AuthStrategy, type TokenLease } from './auth';
 import { classifyVaultError, type VaultFailure } from './errors';
 import { planNextAuthAction } from './lease-plan';
-import { backoff, OneShotTimer } from './timer';
+import { backoff, OneShotTimer } from '../shared/timer';
 
 /** Runs one Vault call with events and contact bookkeeping (the session's). */
 export type TimedCall = <T>(operation: VaultOperation, fn: () => Promise<T>, forbiddenOutcome?: VaultOutcome) => Promise<T>;

@@ -2,7 +2,8 @@
  * The `authThrottle` config block: its defaults, and messages that name the field and say
  * what was expected.
  */
-import { buildConfig, ConfigError } from '../../../proxy/src/config/load';
+import { buildConfig } from '../../../proxy/src/config/load';
+import { ConfigError } from '../../../proxy/src/config/errors';
 
 function minimal(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

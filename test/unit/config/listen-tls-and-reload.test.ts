@@ -1,5 +1,6 @@
-import { buildConfig, ConfigError } from '../../../proxy/src/config/load';
-import { listenChangesNeedingRestart } from '../../../proxy/src/reload';
+import { buildConfig } from '../../../proxy/src/config/load';
+import { ConfigError } from '../../../proxy/src/config/errors';
+import { listenChangesNeedingRestart } from '../../../proxy/src/app/reload';
 
 const BASE = {
   vault: { address: 'http://127.0.0.1:8200', auth: { method: 'token', token: 'x' } },

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, ConfigError, loadConfigFile, parseConfigText } from '../../../proxy/src/config/load';
+import { buildConfig, loadConfigFile, parseConfigText } from '../../../proxy/src/config/load';
+import { ConfigError } from '../../../proxy/src/config/errors';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCaBundle } from '../../../proxy/src/config/ca-bundle';
-import { buildConfig, ConfigError } from '../../../proxy/src/config/load';
+import { buildConfig } from '../../../proxy/src/config/load';
+import { ConfigError } from '../../../proxy/src/config/errors';
 import { createTestCa, writePemFiles } from '../../support/certs';
 
 const HASH = `sha256:${'b'.repeat(64)}`;

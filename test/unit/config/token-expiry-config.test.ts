@@ -2,7 +2,8 @@
  * `tokenExpiryWarningSeconds`: its default, 0 to turn the warnings off, and messages that
  * name the field and say what was expected.
  */
-import { buildConfig, ConfigError } from '../../../proxy/src/config/load';
+import { buildConfig } from '../../../proxy/src/config/load';
+import { ConfigError } from '../../../proxy/src/config/errors';
 
 const minimal = (extra: Record<string, unknown> = {}) => ({
   vault: { address: 'http://127.0.0.1:8200', auth: { method: 'token', token: 'vault-token' } },

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { ProxyError } from '../../../proxy/src/errors';
+import { ProxyError } from '../../../proxy/src/contract/proxy-error';
 import { watchRequestBody, type BodyLimits } from '../../../proxy/src/forward/body-limit';
 import { expectNothingHidden, expectProxyError } from '../../support/proxy-assertions';
 import { canary } from '../../support/proxy-harness';

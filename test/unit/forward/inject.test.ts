@@ -1,5 +1,5 @@
 import type { InjectConfig } from '../../../proxy/src/config/schema';
-import { ProxyError } from '../../../proxy/src/errors';
+import { ProxyError } from '../../../proxy/src/contract/proxy-error';
 import { compileInjector, INJECTION_TYPES, redactInjection, replaceQueryParam } from '../../../proxy/src/forward/inject';
 import { compileTemplate } from '../../../proxy/src/forward/inject/header';
 import type { SecretData } from '../../../proxy/src/secrets/types';

@@ -1,4 +1,4 @@
-import { ProxyError } from '../../../proxy/src/errors';
+import { ProxyError } from '../../../proxy/src/contract/proxy-error';
 import { assertSafeTarget, describeNonOriginForm, findUnsafeTarget } from '../../../proxy/src/forward/path-safety';
 
 describe('findUnsafeTarget', () => {

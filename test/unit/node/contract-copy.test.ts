@@ -1,4 +1,4 @@
-import * as proxyContract from '../../../proxy/src/contract';
+import * as proxyContract from '../../../proxy/src/contract/contract';
 import * as nodeContract from '../../../nodes/SecureProxyRequest/shared/contract';
 import { ERROR_HINTS } from '../../../nodes/SecureProxyRequest/shared/error-hints';
 

@@ -1,5 +1,5 @@
 import { register as globalRegistry } from 'prom-client';
-import { ERROR_CODES } from '../../../proxy/src/contract';
+import { ERROR_CODES } from '../../../proxy/src/contract/contract';
 import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
 import { createMetrics, methodLabel, statusClass, type ProxyMetrics } from '../../../proxy/src/observability/metrics';
 

@@ -4,7 +4,7 @@ import express, { type Express } from 'express';
 import supertest from 'supertest';
 import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
 import { CLIENT_CLOSED_STATUS, requestTracking, stripQueryValues } from '../../../proxy/src/observability/request-log';
-import { contextOf } from '../../../proxy/src/request-context';
+import { contextOf } from '../../../proxy/src/app/request-context';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

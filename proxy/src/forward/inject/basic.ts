@@ -1,5 +1,5 @@
 /** `inject: { type: basic, usernameField, passwordField }` → `Authorization: Basic base64(user:pass)` (RFC 7617, UTF-8). */
-import { ProxyError } from '../../errors';
+import { ProxyError } from '../../contract/proxy-error';
 import type { InjectConfig } from '../../config/schema';
 import { freezeInjection, requireField, type InjectionType } from './types';
 

@@ -3,7 +3,7 @@
  * occurrence of `param` the client sent and keeping the rest of its query byte for byte.
  */
 import type { InjectConfig } from '../../config/schema';
-import { ProxyError } from '../../errors';
+import { ProxyError } from '../../contract/proxy-error';
 import { freezeInjection, requireField, uniqueValues, type InjectionType } from './types';
 
 type QueryConfig = Extract<InjectConfig, { type: 'query' }>;

@@ -3,7 +3,7 @@
  * `inject.type`) is compiled once from validated config into a closure over that config;
  * the closure turns one secret into the headers / query parameter to put on the wire.
  */
-import { ProxyError } from '../../errors';
+import { ProxyError } from '../../contract/proxy-error';
 import type { InjectConfig } from '../../config/schema';
 import type { SecretData } from '../../secrets/types';
 

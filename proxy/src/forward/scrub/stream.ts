@@ -9,7 +9,7 @@
  * it never holds more than `longest − 1` bytes between chunks.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { secretSpellings } from '../../secret-spellings';
+import { secretSpellings } from '../../secrets/spellings';
 
 /** What a secret becomes in relayed response headers and bodies. */
 export const REDACTED = '[REDACTED]';

@@ -1,0 +1,76 @@
+/**
+ * The service side of `secure-proxy check`: reads every service's secret with the proxy's
+ * own KV reader and runs the service's compiled injector on it, so a secret is judged by
+ * exactly the code that would use it on a request. Reports codes and the reader's and
+ * injector's messages, which name paths and fields, never values.
+ */
+import type { ProxyConfig } from '../../config/schema';
+import { ConfigError } from '../../config/errors';
+import { toProxyError } from '../../contract/proxy-error';
+import { compileInjector, type Injector } from '../../forward/inject';
+import type { SecretData, SecretReader } from '../../secrets/types';
+import type { CheckProblem, ServiceReport } from './report';
+
+/** A service ready to be checked: its name, secret path, label and compiled injector. */
+export interface CompiledService {
+  name: string;
+  secretPath: string;
+  /** `<kvMount>/<secret>`, as the proxy names the secret in its errors. */
+  label: string;
+  injector: Injector;
+}
+
+/**
+ * Compiles every service's injector, as the proxy does at start. A config the proxy could not
+ * start with (e.g. a header template with characters a header cannot hold) is a ConfigError.
+ */
+export function compileServices(config: ProxyConfig, source = 'config'): CompiledService[] {
+  const issues: string[] = [];
+  const compiled: CompiledService[] = [];
+  for (const [name, service] of Object.entries(config.services)) {
+    const label = `${config.vault.kvMount}/${service.secret}`;
+    try {
+      compiled.push({ name, secretPath: service.secret, label, injector: compileInjector(service.inject, label) });
+    } catch (err) {
+      issues.push(`services.${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return compiled;
+}
+
+/** Checks every service; a secret shared by several services is read once. */
+export async function checkServices(services: readonly CompiledService[], reader: SecretReader): Promise<ServiceReport[]> {
+  const reads = new Map<string, Promise<SecretData>>();
+  const readOnce = (path: string): Promise<SecretData> => {
+    let read = reads.get(path);
+    if (read === undefined) {
+      read = reader.read(path);
+      reads.set(path, read);
+    }
+    return read;
+  };
+  const reports: ServiceReport[] = [];
+  for (const service of services) {
+    try {
+      service.injector.apply(await readOnce(service.secretPath));
+      reports.push(serviceReport(service, null));
+    } catch (err) {
+      const error = toProxyError(err);
+      reports.push(serviceReport(service, { code: error.code, message: error.message }));
+    }
+  }
+  return reports;
+}
+
+/** The report line of a service that was checked (problem null: ok) or could not be. */
+export function serviceReport(service: CompiledService, problem: CheckProblem | null): ServiceReport {
+  return {
+    name: service.name,
+    secret: service.label,
+    inject: service.injector.description,
+    ok: problem === null,
+    code: problem?.code ?? null,
+    message: problem?.message ?? null,
+  };
+}

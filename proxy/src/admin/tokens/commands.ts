@@ -1,0 +1,179 @@
+/**
+ * The token lifecycle operations behind `secure-proxy token create | rotate | revoke | list`,
+ * on an open record store. Each checks its arguments against the proxy config first, then
+ * changes one client's record through a check-and-set update. New tokens go to their sink
+ * only after Vault accepted the record holding their hash; the token itself is never
+ * returned to the caller, logged or kept.
+ */
+import { generateToken } from '../../auth/token-format';
+import { NAME_SHAPE, type ProxyConfig } from '../../config/schema';
+import type { TokenRecordStore } from '../../auth/vault-records/kv-records';
+import { emptyRecord, parseTokenRecord, type StoredToken, type TokenRecord } from '../../auth/vault-records/record';
+import { TokenAdminFailure, TokenAdminUsageError } from './errors';
+import { addToken, revokeAll, revokeById, rotate } from './record-math';
+import type { TokenSink } from './token-output';
+import { updateRecord } from './update-record';
+
+/** What an issuing command reports (never the token). */
+export interface IssuedReport {
+  client: string;
+  id: string;
+  expiresAt: string | null;
+  services: readonly string[];
+  /** Older tokens whose expiry the rotation moved, with their new expiry. */
+  shortened: StoredToken[];
+  checkedAndSet: boolean;
+}
+
+/** Refuses client names the proxy would not serve from Vault. */
+export function checkClientName(config: ProxyConfig, client: string): void {
+  if (!NAME_SHAPE.test(client)) {
+    throw new TokenAdminUsageError(`--client must be 1-64 letters, digits, ".", "_" and "-", starting with a letter or digit, got "${client}"`);
+  }
+  if (Object.hasOwn(config.clients, client)) {
+    throw new TokenAdminUsageError(`client "${client}" is defined in the config file's clients, which wins over a Vault record; pick another name or remove it there`);
+  }
+}
+
+/** Refuses services the proxy config does not define, naming every unknown one. */
+export function checkServices(config: ProxyConfig, services: readonly string[]): void {
+  if (services.length === 0) throw new TokenAdminUsageError('--services must name at least one service, e.g. --services github,stripe');
+  const unknown = services.filter((service) => !Object.hasOwn(config.services, service));
+  if (unknown.length > 0) {
+    const known = Object.keys(config.services).sort().join(', ') || 'none';
+    throw new TokenAdminUsageError(`unknown service${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}; the config defines: ${known}`);
+  }
+}
+
+/** Generates a token, stores its hash through `change`, then hands the token to the sink. */
+async function issue(
+  store: TokenRecordStore,
+  sink: TokenSink,
+  client: string,
+  change: (current: TokenRecord | null, now: number, token: { id: string; hash: string }) => { record: TokenRecord; shortened: StoredToken[] },
+): Promise<IssuedReport> {
+  const generated = generateToken();
+  const { id, hash } = generated;
+  let outcome;
+  try {
+    outcome = await updateRecord(store, client, (current, now) => {
+      const changed = change(current, now, { id, hash });
+      return { record: changed.record, result: changed };
+    });
+  } catch (err) {
+    await sink.abandon();
+    throw err;
+  }
+  await sink.deliver(generated.token);
+  const { record, shortened } = outcome.result;
+  return {
+    client,
+    id,
+    expiresAt: record.tokens.find((t) => t.id === id)?.expiresAt ?? null,
+    services: record.services,
+    shortened,
+    checkedAndSet: outcome.checkedAndSet,
+  };
+}
+
+export interface CreateOptions {
+  client: string;
+  /** Required for a new client; with `add`, replaces the client's services when given. */
+  services: string[] | undefined;
+  ttlMs: number | null;
+  add: boolean;
+}
+
+/** `token create`: a new client record with one token, or (`add`) one more token for a client. */
+export function createToken(config: ProxyConfig, store: TokenRecordStore, sink: TokenSink, options: CreateOptions): Promise<IssuedReport> {
+  checkClientName(config, options.client);
+  if (options.services !== undefined) checkServices(config, options.services);
+  else if (!options.add) throw new TokenAdminUsageError('--services is required for a new client, e.g. --services github,stripe');
+  return issue(store, sink, options.client, (current, now, token) => {
+    if (current !== null && !options.add) {
+      throw new TokenAdminUsageError(`client "${options.client}" already has a record; use --add to give it another token, or "token rotate" to replace its tokens`);
+    }
+    if (current === null && options.services === undefined) {
+      throw new TokenAdminUsageError(`client "${options.client}" has no record yet; pass --services to create it`);
+    }
+    const base = current ?? emptyRecord(options.services ?? []);
+    const record = options.services === undefined ? base : { ...base, services: [...options.services] };
+    return { record: addToken(record, token, now, options.ttlMs), shortened: [] };
+  });
+}
+
+export interface RotateOptions {
+  client: string;
+  graceMs: number;
+  ttlMs: number | null;
+}
+
+/** `token rotate`: a new token now; older valid tokens end after the grace period. */
+export function rotateToken(config: ProxyConfig, store: TokenRecordStore, sink: TokenSink, options: RotateOptions): Promise<IssuedReport> {
+  checkClientName(config, options.client);
+  return issue(store, sink, options.client, (current, now, token) => {
+    if (current === null) throw new TokenAdminFailure(`client "${options.client}" has no record in ${store.location}; create it with "token create"`);
+    const record = rotate(current, token, now, options.graceMs, options.ttlMs);
+    const before = new Map(current.tokens.map((t) => [t.id, t.expiresAt]));
+    const shortened = record.tokens.filter((t) => before.has(t.id) && before.get(t.id) !== t.expiresAt);
+    return { record, shortened };
+  });
+}
+
+function parseRecordOrNull(raw: unknown): TokenRecord | null {
+  if (raw === null) return null;
+  const parsed = parseTokenRecord(raw);
+  return parsed.ok ? parsed.record : null;
+}
+
+export interface RevokedReport {
+  client: string;
+  revoked: StoredToken[];
+}
+
+/** `token revoke --id`: finds the client holding the token and removes it. */
+export async function revokeTokenById(store: TokenRecordStore, id: string): Promise<RevokedReport> {
+  for (const client of await store.listClients()) {
+    // A malformed record is skipped: the proxy accepts none of its tokens anyway. Vault failures end the search.
+    const parsed = parseRecordOrNull((await store.read(client)).raw);
+    if (parsed?.tokens.some((t) => t.id === id) !== true) continue;
+    const { result } = await updateRecord(store, client, (current) => {
+      // Deleted since the search: writing would bring the record back, empty, so nothing is written.
+      if (current === null) return { record: null, result: [] };
+      const change = revokeById(current, id);
+      return { record: change.record, result: change.revoked };
+    });
+    if (result.length > 0) return { client, revoked: result };
+  }
+  throw new TokenAdminFailure(`no token with id "${id}" in ${store.location}`);
+}
+
+/** `token revoke --client --all`: removes every token of the client; its record (services) stays. */
+export async function revokeAllTokens(config: ProxyConfig, store: TokenRecordStore, client: string): Promise<RevokedReport> {
+  checkClientName(config, client);
+  const { result } = await updateRecord(store, client, (current) => {
+    if (current === null) throw new TokenAdminFailure(`client "${client}" has no record in ${store.location}`);
+    const change = revokeAll(current);
+    return { record: change.record, result: change.revoked };
+  });
+  return { client, revoked: result };
+}
+
+/** One client's tokens for `token list`, or why its record cannot be shown. */
+export type ListedClient = { client: string; tokens: StoredToken[]; problem: null } | { client: string; tokens: []; problem: string };
+
+/** `token list`: every client's tokens (or one client's). */
+export async function listTokens(store: TokenRecordStore, client: string | undefined): Promise<ListedClient[]> {
+  const names = client === undefined ? await store.listClients() : [client];
+  const listed: ListedClient[] = [];
+  for (const name of names) {
+    const stored = await store.read(name);
+    if (stored.raw === null) {
+      if (client !== undefined) listed.push({ client: name, tokens: [], problem: 'no record' });
+      continue;
+    }
+    const parsed = parseTokenRecord(stored.raw);
+    listed.push(parsed.ok ? { client: name, tokens: parsed.record.tokens, problem: null } : { client: name, tokens: [], problem: `malformed record: ${parsed.problems.join('; ')}` });
+  }
+  return listed;
+}

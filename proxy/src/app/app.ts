@@ -1,0 +1,149 @@
+/**
+ * Composition: wires config, Vault, token auth, forwarding and observability into one
+ * express app. Nothing here does work of its own; each stage lives in its module.
+ *
+ * Order matters: request tracking wraps everything so every response, refusals included,
+ * gets a request id and one audit line; unsafe request targets and methods (and, with
+ * listen.allowedHosts, foreign Host headers) are refused before any route sees them; ops routes need no token; the control and data planes need one.
+ */
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from 'winston';
+import { FORWARD_PREFIX, HEALTH_PATH, METRICS_PATH, READY_PATH } from '../contract/contract';
+import type { ProxyConfig } from '../config/schema';
+import { ProxyError, refuse, toProxyError } from '../contract/proxy-error';
+import { authenticate } from '../auth/bearer';
+import { createAuthThrottle } from '../auth/throttle';
+import { createClientSource } from '../auth/client-source';
+import { controlRoutes, summarizeServices } from './control-routes';
+import { createForwardHandler, rejectUnsafeRequestTarget } from '../forward';
+import { hostGuard } from '../listener/host-guard';
+import { ProxyEvents } from '../observability/events';
+import { createLogger } from '../observability/logger';
+import { SecretRedactor } from '../observability/redaction';
+import { createMetrics, type ProxyMetrics } from '../observability/metrics';
+import { attachAuditLog } from '../observability/audit';
+import { requestTracking } from '../observability/request-log';
+import { healthz, metricsHandler, readyz, type Readiness } from '../observability/health';
+import { contextOf, type RequestContext } from './request-context';
+import { isOpsPath } from './ops-routes';
+import { createVaultSecrets } from '../vault';
+import type { SecretProvider, SecretReader } from '../secrets/types';
+
+export interface ProxyAppOptions {
+  /** Logger to use instead of one built from config (tests capture output this way). */
+  logger?: Logger;
+  /** Shared with the logger; secret values read from Vault are registered here. */
+  redactor?: SecretRedactor;
+  /**
+   * Metrics shared with other apps of the same process (a config reload): this app's events
+   * are counted into them, and stop() detaches only this app. Without it the app owns its own.
+   */
+  metrics?: ProxyMetrics;
+}
+
+export interface ProxyApp {
+  app: Express;
+  config: ProxyConfig;
+  events: ProxyEvents;
+  logger: Logger;
+  metrics: ProxyMetrics;
+  secrets: SecretProvider;
+  /** Logs into Vault and starts token renewal. Resolves after the first attempt, successful or not. */
+  start(): Promise<void>;
+  /** Stops timers and pooled connections; call after the listener closed. */
+  stop(): Promise<void>;
+  /** Marks the app as shutting down: readiness fails so load balancers stop sending. */
+  beginShutdown(): void;
+  /** Whether the app can serve now (Vault reachable and authenticated), as `/readyz` reports it. */
+  readiness(): Readiness;
+}
+
+/** Builds the proxy app for a validated config. */
+export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {}): ProxyApp {
+  const events = new ProxyEvents();
+  const redactor = options.redactor ?? new SecretRedactor();
+  const logger = options.logger ?? createLogger({ level: config.logging.level, redactor });
+  const metricsScope = { isKnownService: (name: string) => Object.hasOwn(config.services, name) };
+  const metrics = options.metrics ?? createMetrics(null);
+  const detachMetrics = metrics.observe(events, metricsScope);
+  attachAuditLog(events, logger);
+
+  const vault = createVaultSecrets(config, events, { onSecretRead: (values) => values.forEach((v) => redactor.add(v)) });
+  const clients = createClientSource(config, vault.session, events, logger);
+  const summaries = summarizeServices(config.services);
+  let shuttingDown = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+
+  app.use(requestTracking(events, { route: routeOf }));
+  app.use(rejectUnsafeRequestTarget);
+  app.use(hostGuard(config.listen.allowedHosts));
+  app.get(HEALTH_PATH, healthz);
+  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness());
+  app.get(READY_PATH, readyz(readiness));
+  app.get(METRICS_PATH, metricsHandler(metrics));
+
+  const authThrottle = createAuthThrottle(config.authThrottle, events);
+  const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
+  app.use('/v1', auth);
+  app.use(controlRoutes(() => summaries, config.tokenExpiryWarningSeconds));
+  const forward = createForwardHandler({
+    services: config.services,
+    secrets: vault.secrets,
+    kvMountLabel: config.vault.kvMount,
+    publicUrl: config.listen.publicUrl,
+    bodyTimeoutMs: config.listen.bodyTimeoutMs,
+  });
+  app.use(FORWARD_PREFIX, auth, forward);
+  app.use(notFound);
+  app.use(errorHandler(logger));
+
+  return {
+    app,
+    config,
+    events,
+    logger,
+    metrics,
+    secrets: vault.secrets,
+    start: async () => {
+      await vault.start();
+      await clients.start();
+    },
+    stop: async () => {
+      clients.stop();
+      await vault.stop();
+      forward.close();
+      authThrottle?.close();
+      detachMetrics();
+    },
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+    readiness,
+  };
+}
+
+function routeOf(path: string): RequestContext['route'] {
+  if (path.startsWith(`${FORWARD_PREFIX}/`)) return 'forward';
+  if (path.startsWith('/v1/')) return 'control';
+  if (isOpsPath(path)) return 'ops';
+  return 'other';
+}
+
+const notFound: RequestHandler = (req, res) => {
+  refuse(res, new ProxyError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}. Data plane requests go to ${FORWARD_PREFIX}/{service}/{path}.`));
+};
+
+/** Last resort: anything thrown becomes a contract error; unknown errors are logged without their details leaking out. */
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const error = toProxyError(err);
+    if (error.code === 'INTERNAL_ERROR') logger.error('unexpected error', { requestId: contextOf(res)?.requestId, error: err });
+    refuse(res, error);
+  };
+}
+
+export type { SecretReader };

@@ -1,0 +1,45 @@
+/**
+ * Per-request state shared by the pipeline stages (auth, forwarding, audit), kept on
+ * `res.locals` so no stage needs to know another's internals.
+ */
+import type { Response } from 'express';
+import type { ErrorCode, ErrorSource } from '../contract/contract';
+
+export interface AuthenticatedClient {
+  id: string;
+  tokenId: string | null;
+  expiresAt: Date | null;
+  services: ReadonlySet<string>;
+}
+
+export interface RequestContext {
+  requestId: string;
+  /** process.hrtime.bigint() when the request arrived. */
+  startedAt: bigint;
+  route: 'forward' | 'control' | 'ops' | 'other';
+  client: AuthenticatedClient | null;
+  service: string | null;
+  errorCode: ErrorCode | null;
+  errorSource: ErrorSource | null;
+  secretMs: number | null;
+  upstreamMs: number | null;
+}
+
+/** The context of a request; created by the request-id middleware, always present after it. */
+export function contextOf(res: Response): RequestContext {
+  return res.locals.ctx as RequestContext;
+}
+
+export function newContext(requestId: string): RequestContext {
+  return {
+    requestId,
+    startedAt: process.hrtime.bigint(),
+    route: 'other',
+    client: null,
+    service: null,
+    errorCode: null,
+    errorSource: null,
+    secretMs: null,
+    upstreamMs: null,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Turns the raw records read from Vault into the clients the proxy will serve, deciding
+ * which parts to trust. Pure: the directory does the reading, logging and swapping.
+ *
+ * The proxy admin owns the services and the static clients, so a record cannot add a
+ * service the config does not define, nor take over a client the config file defines. A
+ * record that does not validate is dropped whole: that client fails closed.
+ */
+import type { ClientTokens } from '../token-index';
+import { NAME_SHAPE } from '../../config/schema';
+import { parseTokenRecord } from './record';
+
+/** Something about one client's record worth telling the operator; `key` identifies it for log-once. */
+export interface GrantProblem {
+  key: string;
+  client: string;
+  message: string;
+}
+
+export interface GrantInput {
+  /** Client names of the config file's `clients`. */
+  staticClients: ReadonlySet<string>;
+  /** Service names of the config. */
+  knownServices: ReadonlySet<string>;
+  /** Each client with a record, and the raw record (null: none, e.g. deleted). */
+  records: ReadonlyArray<{ client: string; raw: unknown }>;
+}
+
+/** The clients to serve from Vault, and the problems found on the way. */
+export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[]; problems: GrantProblem[] } {
+  const clients: ClientTokens[] = [];
+  const problems: GrantProblem[] = [];
+  for (const { client, raw } of input.records) {
+    if (raw === null) continue;
+    if (!NAME_SHAPE.test(client)) {
+      problems.push({ key: `name:${client}`, client, message: 'the record name is not a valid client name (1-64 letters, digits, ".", "_" and "-"); ignored' });
+      continue;
+    }
+    if (input.staticClients.has(client)) {
+      problems.push({
+        key: `static:${client}`,
+        client,
+        message: 'the client is defined both in the config file and in Vault; the config file wins and the Vault record is ignored',
+      });
+      continue;
+    }
+    const parsed = parseTokenRecord(raw);
+    if (!parsed.ok) {
+      problems.push({
+        key: `malformed:${client}:${parsed.problems.join('|')}`,
+        client,
+        message: `the token record is malformed, so none of its tokens is accepted: ${parsed.problems.join('; ')}`,
+      });
+      continue;
+    }
+    const services = parsed.record.services.filter((service) => input.knownServices.has(service));
+    const unknown = parsed.record.services.filter((service) => !input.knownServices.has(service));
+    if (unknown.length > 0) {
+      problems.push({
+        key: `services:${client}:${unknown.join(',')}`,
+        client,
+        message: `the token record names services this proxy does not define, ignored: ${unknown.join(', ')}`,
+      });
+    }
+    clients.push({
+      clientId: client,
+      services,
+      tokens: parsed.record.tokens.map((token) => ({
+        hash: token.hash,
+        id: token.id,
+        expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt),
+      })),
+    });
+  }
+  return { clients, problems };
+}

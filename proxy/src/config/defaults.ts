@@ -1,0 +1,17 @@
+/**
+ * Defaults of config fields that code outside the config module also needs (a listener
+ * created without a config, a service whose limit is absent). They live here so that the
+ * config module depends on nothing it configures: every other module imports them from here.
+ */
+
+/** `services.<name>.maxBodyBytes` when the config leaves it out: 10 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** `listen.bodyTimeoutMs` when the config leaves it out. */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+/** `listen.headersTimeoutMs` when the config leaves it out. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+
+/** `listen.maxHeaderBytes` when the config leaves it out: 32 KiB. */
+export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;

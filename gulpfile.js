@@ -5,9 +5,7 @@
 const { src, dest } = require('gulp');
 
 function buildIcons() {
-  return src(['nodes/**/*.{png,svg,json}', 'credentials/**/*.{png,svg}'], { base: '.', allowEmpty: true, encoding: false }).pipe(
-    dest('dist'),
-  );
+  return src(['nodes/**/*.{png,svg,json}', 'credentials/**/*.{png,svg}'], { base: '.', allowEmpty: true, encoding: false }).pipe(dest('dist'));
 }
 
 exports['build:icons'] = buildIcons;

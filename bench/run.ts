@@ -180,7 +180,12 @@ async function main(): Promise<number> {
     const byName: Record<ServerName, ServerProcess> = { upstream, baseline, proxy };
     const context = { servers, vaultRequests: () => vault.requests.length };
 
-    const cases = buildCases({ urls: { upstream: upstream.url, baseline: baseline.url, proxy: proxy.url }, proxyToken: proxyToken.token, upstreamAuthorization, connections: CONNECTIONS });
+    const cases = buildCases({
+      urls: { upstream: upstream.url, baseline: baseline.url, proxy: proxy.url },
+      proxyToken: proxyToken.token,
+      upstreamAuthorization,
+      connections: CONNECTIONS,
+    });
     failures.push(...(await sanityCheck(cases)));
     if (failures.length > 0) return finish();
     const streaming: Record<'baseline' | 'proxy', StreamingResult> = {
@@ -217,7 +222,8 @@ async function main(): Promise<number> {
     const allowed = Math.ceil(SECONDS / (CACHE_TTL_SECONDS * 0.85));
     for (const c of caseRuns.filter((x) => x.id.includes('proxy'))) {
       c.runs.forEach((r, i) => {
-        if (r.vaultCalls > allowed) failures.push({ where: `round ${i + 1} ${c.id}`, what: `${r.vaultCalls} Vault calls in one run (cache refreshes allow ${allowed})` });
+        if (r.vaultCalls > allowed)
+          failures.push({ where: `round ${i + 1} ${c.id}`, what: `${r.vaultCalls} Vault calls in one run (cache refreshes allow ${allowed})` });
       });
     }
     console.log(summary(caseRuns, { start: memoryStart, end: memoryEnd }, streaming));

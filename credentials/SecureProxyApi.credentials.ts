@@ -56,7 +56,8 @@ export class SecureProxyApi implements ICredentialType {
       name: 'ignoreSSLIssues',
       type: 'boolean',
       default: false,
-      description: "Whether to connect even if the proxy's TLS certificate cannot be verified. For labs only: anyone on the network path could read the proxy token.",
+      description:
+        "Whether to connect even if the proxy's TLS certificate cannot be verified. For labs only: anyone on the network path could read the proxy token.",
     },
   ];
 

@@ -67,9 +67,7 @@ export async function sanityCheck(cases: readonly Case[]): Promise<Array<{ where
     const text = await response.text();
     const expected = expectedBody(spec);
     const ok =
-      response.status === 200 &&
-      (expected.text === undefined || text === expected.text) &&
-      (expected.length === undefined || text.length === expected.length);
+      response.status === 200 && (expected.text === undefined || text === expected.text) && (expected.length === undefined || text.length === expected.length);
     if (!ok) problems.push({ where: `sanity ${c.id}`, what: `status ${response.status}, body ${JSON.stringify(text.slice(0, 200))}` });
   }
   return problems;

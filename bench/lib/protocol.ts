@@ -4,11 +4,7 @@
  */
 
 /** Runner → server. */
-export type Command =
-  | { type: 'stats' }
-  | { type: 'memory' }
-  | { type: 'log-level'; level: string }
-  | { type: 'stop' };
+export type Command = { type: 'stats' } | { type: 'memory' } | { type: 'log-level'; level: string } | { type: 'stop' };
 
 /** Server → runner. */
 export type Report =

@@ -26,7 +26,10 @@ function fixed(value: number, digits: number): string {
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -39,11 +42,26 @@ function medianOf(runs: readonly Measurement[], pick: (r: Measurement) => number
 export function resultsTable(cases: readonly CaseRuns[]): string {
   const rows = cases.map((c) => [
     c.label,
-    fixed(medianOf(c.runs, (r) => r.requestsPerSecond), 0),
-    fixed(medianOf(c.runs, (r) => r.p50Ms), 1),
-    fixed(medianOf(c.runs, (r) => r.p99Ms), 1),
-    fixed(medianOf(c.runs, (r) => r.serverCpuUs), 0),
-    fixed(medianOf(c.runs, (r) => r.otherLoadPct), 0),
+    fixed(
+      medianOf(c.runs, (r) => r.requestsPerSecond),
+      0,
+    ),
+    fixed(
+      medianOf(c.runs, (r) => r.p50Ms),
+      1,
+    ),
+    fixed(
+      medianOf(c.runs, (r) => r.p99Ms),
+      1,
+    ),
+    fixed(
+      medianOf(c.runs, (r) => r.serverCpuUs),
+      0,
+    ),
+    fixed(
+      medianOf(c.runs, (r) => r.otherLoadPct),
+      0,
+    ),
     String(c.runs.reduce((n, r) => n + r.errors, 0)),
     String(c.runs.reduce((n, r) => n + r.non2xx, 0)),
   ]);

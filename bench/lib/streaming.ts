@@ -27,7 +27,12 @@ async function receivedByUpstream(upstreamUrl: string, upstreamAuthorization: st
   return ((await response.json()) as { received: number }).received;
 }
 
-async function uploadProbe(serverUrl: string, headers: Record<string, string>, upstreamUrl: string, upstreamAuthorization: string): Promise<StreamingResult['upload']> {
+async function uploadProbe(
+  serverUrl: string,
+  headers: Record<string, string>,
+  upstreamUrl: string,
+  upstreamAuthorization: string,
+): Promise<StreamingResult['upload']> {
   const half = Buffer.alloc(PROBE_HALF_BYTES, 'u');
   const req = http.request(`${serverUrl}/forward/api/upload`, {
     method: 'POST',

@@ -143,7 +143,8 @@ const CONNECTION_FAILURES: Readonly<Record<string, { what: string; check: string
   },
   ECONNRESET: {
     what: 'connection reset',
-    check: 'The proxy, or a load balancer or firewall on the way, closed the connection. Check the proxy log and that the Proxy URL uses the right scheme (http or https); retry.',
+    check:
+      'The proxy, or a load balancer or firewall on the way, closed the connection. Check the proxy log and that the Proxy URL uses the right scheme (http or https); retry.',
   },
   EPIPE: {
     what: 'connection closed while sending',
@@ -283,8 +284,7 @@ export function errorForResponse(node: INode, response: ProxyResponse, context: 
       },
     });
   }
-  const described =
-    context.service === undefined ? describeForeignError(response, context.target) : describeUpstreamError(response, context.service);
+  const described = context.service === undefined ? describeForeignError(response, context.target) : describeUpstreamError(response, context.service);
   const requestId = headerValue(response.headers, REQUEST_ID_HEADER);
   return apiError(node, {
     ...described,

@@ -48,8 +48,10 @@ export function readNodeOptions(options: IDataObject, fail: Fail): NodeOptions {
   const response = inner(options.response, 'response');
   const format = typeof response?.responseFormat === 'string' ? response.responseFormat : 'autodetect';
   if (!FORMATS.has(format)) fail(`Unknown response format "${format}"`);
-  const outputField = typeof response?.outputPropertyName === 'string' && response.outputPropertyName.trim() !== '' ? response.outputPropertyName.trim() : 'data';
-  const arrayFormat = typeof options.queryParameterArrays === 'string' && ARRAY_FORMATS.has(options.queryParameterArrays) ? options.queryParameterArrays : 'brackets';
+  const outputField =
+    typeof response?.outputPropertyName === 'string' && response.outputPropertyName.trim() !== '' ? response.outputPropertyName.trim() : 'data';
+  const arrayFormat =
+    typeof options.queryParameterArrays === 'string' && ARRAY_FORMATS.has(options.queryParameterArrays) ? options.queryParameterArrays : 'brackets';
   const timeout = options.timeout === undefined ? undefined : numberOr(options.timeout, NaN);
   if (timeout !== undefined && !(timeout >= 1)) fail('Timeout must be at least 1 ms');
   return {

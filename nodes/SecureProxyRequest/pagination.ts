@@ -81,14 +81,20 @@ export function readPaginationSettings(raw: IDataObject | undefined, fail: Fail)
     intervalMs: Math.max(0, integer(raw.requestInterval, 0)),
   };
   if (settings.maxPages < 1) fail('Max Pages must be at least 1', 'It bounds how many requests one item may make.');
-  if (settings.mode === 'nextUrlInBody' && settings.nextUrlField === '') fail('Pagination needs the Next URL Field', 'Name the response field holding the next page URL, e.g. links.next.');
+  if (settings.mode === 'nextUrlInBody' && settings.nextUrlField === '')
+    fail('Pagination needs the Next URL Field', 'Name the response field holding the next page URL, e.g. links.next.');
   if ((settings.mode === 'pageNumber' || settings.mode === 'offset' || settings.mode === 'cursor') && settings.parameterName === '') {
     fail('Pagination needs the Parameter Name', 'Name the parameter that carries the page number, offset or cursor, e.g. page.');
   }
-  if (settings.mode === 'cursor' && settings.cursorField === '') fail('Pagination needs the Cursor Field', 'Name the response field holding the next cursor, e.g. meta.next_cursor.');
+  if (settings.mode === 'cursor' && settings.cursorField === '')
+    fail('Pagination needs the Cursor Field', 'Name the response field holding the next cursor, e.g. meta.next_cursor.');
   if (settings.mode === 'offset' && settings.step < 1) fail('Page Size must be at least 1', 'The offset grows by this much per page.');
-  if (settings.stopWhen === 'fieldIsEmpty' && settings.stopField === '') fail('Pagination needs the Stop Field', 'Name the response field that is false or empty on the last page, e.g. has_more.');
-  if (settings.stopWhen === 'statusCode' && (settings.stopStatusCodes.length === 0 || settings.stopStatusCodes.some((code) => !Number.isInteger(code) || code < 100 || code > 599))) {
+  if (settings.stopWhen === 'fieldIsEmpty' && settings.stopField === '')
+    fail('Pagination needs the Stop Field', 'Name the response field that is false or empty on the last page, e.g. has_more.');
+  if (
+    settings.stopWhen === 'statusCode' &&
+    (settings.stopStatusCodes.length === 0 || settings.stopStatusCodes.some((code) => !Number.isInteger(code) || code < 100 || code > 599))
+  ) {
     fail('Pagination needs valid Stop Status Codes', 'Write status codes separated by commas, e.g. 404, 416.');
   }
   return settings;
@@ -96,7 +102,10 @@ export function readPaginationSettings(raw: IDataObject | undefined, fail: Fail)
 
 /** Reads a field by path (`a.b`, `items[0].id`, `items.0.id`); own properties only. */
 export function getField(value: unknown, path: string): unknown {
-  const keys = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter((key) => key !== '');
+  const keys = path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((key) => key !== '');
   let current = value;
   for (const key of keys) {
     if (typeof current !== 'object' || current === null || !Object.prototype.hasOwnProperty.call(current, key)) return undefined;

@@ -54,7 +54,9 @@ const failingWorkflow = chain('harness failure', [
 /** Fails with n8n's output when the execution did not succeed. */
 function expectSuccess(result: ExecuteResult): void {
   if (result.code !== 0 || result.run?.status !== 'success') {
-    throw new Error(`n8n execute: code ${result.code}, signal ${result.signal}, status ${result.run?.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+    throw new Error(
+      `n8n execute: code ${result.code}, signal ${result.signal}, status ${result.run?.status}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+    );
   }
 }
 
@@ -95,9 +97,7 @@ describe('n8n harness with built-in nodes', () => {
   });
 
   it('creates an owner and API key headlessly; the key reads workflows and updates credentials', async () => {
-    await n8n.importCredentials([
-      { id: 'harnessCred00001', name: 'Harness header', type: 'httpHeaderAuth', data: { name: 'X-Harness', value: 'old-value' } },
-    ]);
+    await n8n.importCredentials([{ id: 'harnessCred00001', name: 'Harness header', type: 'httpHeaderAuth', data: { name: 'X-Harness', value: 'old-value' } }]);
     const apiKey = await n8n.createOwnerAndApiKey();
 
     const workflows = await n8n.api(apiKey, 'GET', '/workflows');

@@ -143,7 +143,9 @@ describe('Secure Proxy Request inside a real n8n', () => {
       'pages',
       proxyNode({
         path: '/api/items',
-        options: { pagination: { pagination: { paginationMode: 'pageNumber', parameterName: 'page', stopWhen: 'responseIsEmpty', resultsField: 'items', maxPages: 10 } } },
+        options: {
+          pagination: { pagination: { paginationMode: 'pageNumber', parameterName: 'page', stopWhen: 'responseIsEmpty', resultsField: 'items', maxPages: 10 } },
+        },
       }),
     );
     expect(result.code).toBe(0);

@@ -94,17 +94,18 @@ describe('token rotate --n8n-url against a real n8n', () => {
     expect(lastTokenId()).toBe(idOf(tokenA));
 
     apiKey = await n8n.createOwnerAndApiKey(DEFAULT_API_KEY_SCOPES);
-    const rotated = await store.cli(
-      ['rotate', '--client', 'n8n-prod', '--grace', '2s', '--n8n-url', n8n.baseUrl, '--n8n-credential-id', CREDENTIAL.id],
-      { N8N_API_KEY: apiKey },
-    );
+    const rotated = await store.cli(['rotate', '--client', 'n8n-prod', '--grace', '2s', '--n8n-url', n8n.baseUrl, '--n8n-credential-id', CREDENTIAL.id], {
+      N8N_API_KEY: apiKey,
+    });
     expect(rotated.stderr).not.toMatch(/^secure-proxy:/m);
     expect(rotated.code).toBe(0);
     // Pushed, so nothing secret on stdout; the id and expiry are on stderr.
     expect(rotated.stdout).toBe('');
     const id = /^created token ([a-z0-9]+) for client "n8n-prod" \(expires \S+; services: echo\)$/m.exec(rotated.stderr)?.[1];
     expect(id).toBeDefined();
-    expect(rotated.stderr).toContain(`the token was written to n8n credential ${CREDENTIAL.id} at ${n8n.baseUrl} and is not shown again; n8n uses it from its next execution`);
+    expect(rotated.stderr).toContain(
+      `the token was written to n8n credential ${CREDENTIAL.id} at ${n8n.baseUrl} and is not shown again; n8n uses it from its next execution`,
+    );
     expect(rotated.stderr).not.toContain(apiKey);
 
     const after = await execute();
@@ -112,7 +113,10 @@ describe('token rotate --n8n-url against a real n8n', () => {
     expect(lastTokenId()).toBe(id);
     expect(lastTokenId()).not.toBe(idOf(tokenA));
     // The API received the Vault secret both times.
-    expect(harness.upstream.received.filter((r) => r.url === '/base/rotation').map((r) => r.headers.authorization)).toEqual([`Bearer ${SECRET}`, `Bearer ${SECRET}`]);
+    expect(harness.upstream.received.filter((r) => r.url === '/base/rotation').map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${SECRET}`,
+      `Bearer ${SECRET}`,
+    ]);
 
     // The credential's other fields survived the partial update, and it holds the new token.
     const exportFile = join(n8n.userFolder, 'credential-export.json');
@@ -134,7 +138,9 @@ describe('token rotate --n8n-url against a real n8n', () => {
 
   it('a credential id n8n does not have stops the push before Vault changes', async () => {
     expect(apiKey).not.toBe('');
-    const result = await store.cli(['rotate', '--client', 'n8n-prod', '--n8n-url', n8n.baseUrl, '--n8n-credential-id', 'doesNotExist0001'], { N8N_API_KEY: apiKey });
+    const result = await store.cli(['rotate', '--client', 'n8n-prod', '--n8n-url', n8n.baseUrl, '--n8n-credential-id', 'doesNotExist0001'], {
+      N8N_API_KEY: apiKey,
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     // n8n 2.41.1 refuses GET /credentials/{id} to API keys (no credential:read scope), so the list is searched.

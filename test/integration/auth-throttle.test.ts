@@ -80,8 +80,7 @@ describe('brute-force throttle of bad proxy tokens', () => {
   const guess = (i: number) => ({ authorization: `Bearer ${GUESSES[i % GUESSES.length]}` });
   const throttleWarnings = (target: Listening) =>
     target.proxy.logs.entries().filter((e) => typeof e.msg === 'string' && e.msg.startsWith('throttling address'));
-  const throttledAuditLines = (target: Listening) =>
-    target.proxy.logs.entries().filter((e) => e.msg === 'request' && e.errorCode === 'PROXY_TOKEN_THROTTLED');
+  const throttledAuditLines = (target: Listening) => target.proxy.logs.entries().filter((e) => e.msg === 'request' && e.errorCode === 'PROXY_TOKEN_THROTTLED');
   async function metric(target: Listening, line: RegExp): Promise<number> {
     const res = await send(target, '127.0.0.1', METRICS_PATH);
     const match = line.exec(res.text);

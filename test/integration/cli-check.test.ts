@@ -212,7 +212,10 @@ describe('secure-proxy check', () => {
 
   it('exits 1 when the AppRole secret id is refused, without printing it', async () => {
     const wrongSecretId = canary('secret-id');
-    const file = writeConfig({ vault: approleVault({ auth: { method: 'approle', roleId: appRole.roleId, secretId: wrongSecretId, mount: approleMount } }), services: SERVICES_OK });
+    const file = writeConfig({
+      vault: approleVault({ auth: { method: 'approle', roleId: appRole.roleId, secretId: wrongSecretId, mount: approleMount } }),
+      services: SERVICES_OK,
+    });
     const result = await check(['--json', '--config', file]);
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as CheckReport;
@@ -276,7 +279,13 @@ describe('secure-proxy check', () => {
 describe('docs/vault-admin.md policies', () => {
   it('the proxy policy of the guide is enough for check to pass, and reads nothing else', async () => {
     for (const path of ['secure-proxy/services/github', 'secure-proxy/services/jira']) {
-      await writeSecret(vault, mount, path, path.endsWith('github') ? { token: secrets.github } : { username: 'automation', password: secrets.jiraPassword }, 2);
+      await writeSecret(
+        vault,
+        mount,
+        path,
+        path.endsWith('github') ? { token: secrets.github } : { username: 'automation', password: secrets.jiraPassword },
+        2,
+      );
     }
     const policy = `${vault.prefix}-doc-proxy`;
     expect(await writeHclPolicy(policy, onTestMount(docPolicy('secure-proxy')))).toBe(204);
@@ -301,7 +310,7 @@ describe('docs/vault-admin.md policies', () => {
     expectNothingLeaked(result, [role.secretId]);
   });
 
-  it('without the default policy, the guide\'s token-self policy is what keeps lookup and renewal working', async () => {
+  it("without the default policy, the guide's token-self policy is what keeps lookup and renewal working", async () => {
     const proxyPolicy = `${vault.prefix}-doc-proxy-2`;
     const selfPolicy = `${vault.prefix}-doc-self`;
     expect(await writeHclPolicy(proxyPolicy, onTestMount(docPolicy('secure-proxy')))).toBe(204);
@@ -334,7 +343,9 @@ describe('docs/vault-admin.md policies', () => {
     const record = `${mount}/data/secure-proxy/clients/n8n-prod`;
     expect((await vaultFetch(vault, 'POST', record, { data: { tokens: [] } }, token)).status).toBe(200);
     expect((await vaultFetch(vault, 'GET', record, undefined, token)).status).toBe(200);
-    expect((await vaultFetch(vault, 'POST', `${mount}/metadata/secure-proxy/clients/n8n-prod`, { custom_metadata: { owner: 'ops' } }, token)).status).toBeLessThan(300);
+    expect(
+      (await vaultFetch(vault, 'POST', `${mount}/metadata/secure-proxy/clients/n8n-prod`, { custom_metadata: { owner: 'ops' } }, token)).status,
+    ).toBeLessThan(300);
     const listed = await vaultFetch<{ data: { keys: string[] } }>(vault, 'GET', `${mount}/metadata/secure-proxy/clients/?list=true`, undefined, token);
     expect(listed.status).toBe(200);
     expect(listed.body.data.keys).toContain('n8n-prod');

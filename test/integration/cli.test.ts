@@ -16,7 +16,10 @@ describe('secure-proxy command line', () => {
   it('exits 2 with every bad field named when the config is invalid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sp-cli-'));
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'vault: { auth: { method: token, token: x } }\nclients: {}\nservices:\n  echo: { target: "nope", secret: a/b, inject: { type: bearer } }\n');
+    writeFileSync(
+      file,
+      'vault: { auth: { method: token, token: x } }\nclients: {}\nservices:\n  echo: { target: "nope", secret: a/b, inject: { type: bearer } }\n',
+    );
     const result = await runCli(['serve', '--config', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('vault.address: is required');

@@ -43,7 +43,10 @@ interface ClientOutcome {
 }
 
 /** One request on a fresh connection; the answer is read to its end or to its cut. */
-function send(path: string, options: { method?: string; requestId?: string; keepBody?: boolean; onChunk?: (chunk: Buffer) => void } = {}): Promise<ClientOutcome> {
+function send(
+  path: string,
+  options: { method?: string; requestId?: string; keepBody?: boolean; onChunk?: (chunk: Buffer) => void } = {},
+): Promise<ClientOutcome> {
   return new Promise((resolve) => {
     const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${t.tokens.n8n.token}` };
     if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
@@ -146,7 +149,8 @@ describe('upstream faults through the whole proxy', () => {
     const outcome = await send(`/forward/${service}/cut-body?type=${encodeURIComponent(type)}`);
     expect(outcome.ending).not.toBe('end');
     // Binary bytes are relayed as they come; the scrubber may still hold the first ones back.
-    if (outcome.status !== 0) expect({ status: outcome.status, body: outcome.body.toString() }).toEqual({ status: 200, body: 'first part, then the connection is cut' });
+    if (outcome.status !== 0)
+      expect({ status: outcome.status, body: outcome.body.toString() }).toEqual({ status: 200, body: 'first part, then the connection is cut' });
     else expect(service).toBe('api');
   });
 
@@ -181,23 +185,35 @@ describe('upstream faults through the whole proxy', () => {
   it.each([
     ['a scrubbed text body', 'api', 'text/plain'],
     ['a relayed binary body', 'raw', 'application/octet-stream'],
-  ])('a client that stops reading (%s) for longer than timeoutMs still gets the whole body: its own slowness is not upstream silence', async (_name, service, type) => {
-    const total = 8 * 1024 * 1024;
-    const outcome = await new Promise<{ received: number; ending: string }>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: `/forward/${service}/big/${total}?type=${encodeURIComponent(type)}`, agent: false, headers: { authorization: `Bearer ${t.tokens.n8n.token}` } }, (res) => {
-        let received = 0;
-        res.on('data', (chunk: Buffer) => (received += chunk.length));
-        res.pause();
-        setTimeout(() => res.resume(), HEADER_TIMEOUT_MS * 3);
-        res.on('end', () => resolve({ received, ending: 'end' }));
-        res.on('aborted', () => resolve({ received, ending: 'aborted' }));
+  ])(
+    'a client that stops reading (%s) for longer than timeoutMs still gets the whole body: its own slowness is not upstream silence',
+    async (_name, service, type) => {
+      const total = 8 * 1024 * 1024;
+      const outcome = await new Promise<{ received: number; ending: string }>((resolve) => {
+        const req = http.get(
+          {
+            host: '127.0.0.1',
+            port,
+            path: `/forward/${service}/big/${total}?type=${encodeURIComponent(type)}`,
+            agent: false,
+            headers: { authorization: `Bearer ${t.tokens.n8n.token}` },
+          },
+          (res) => {
+            let received = 0;
+            res.on('data', (chunk: Buffer) => (received += chunk.length));
+            res.pause();
+            setTimeout(() => res.resume(), HEADER_TIMEOUT_MS * 3);
+            res.on('end', () => resolve({ received, ending: 'end' }));
+            res.on('aborted', () => resolve({ received, ending: 'aborted' }));
+          },
+        );
+        req.on('error', () => resolve({ received: 0, ending: 'error' }));
       });
-      req.on('error', () => resolve({ received: 0, ending: 'error' }));
-    });
-    const chunks = total / BIG_CHUNK_SIZE;
-    const expected = type.startsWith('text/') ? total - chunks * (SECRET.length - REDACTED.length) : total;
-    expect(outcome).toEqual({ received: expected, ending: 'end' });
-  });
+      const chunks = total / BIG_CHUNK_SIZE;
+      const expected = type.startsWith('text/') ? total - chunks * (SECRET.length - REDACTED.length) : total;
+      expect(outcome).toEqual({ received: expected, ending: 'end' });
+    },
+  );
 
   it.each([
     ['binary, relayed untouched', 'application/octet-stream'],
@@ -254,12 +270,21 @@ describe('upstream faults through the whole proxy', () => {
   it('a client that disconnects mid-response: the upstream request is aborted, one audit line, the proxy keeps serving', async () => {
     const requestId = 'client-left-mid-response';
     await new Promise<void>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/forward/api/drip', agent: false, headers: { authorization: `Bearer ${t.tokens.n8n.token}`, 'x-request-id': requestId } }, (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve();
-        });
-      });
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/forward/api/drip',
+          agent: false,
+          headers: { authorization: `Bearer ${t.tokens.n8n.token}`, 'x-request-id': requestId },
+        },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
       req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? undefined : reject(err)));
     });
     const record = await arrival('drip');
@@ -278,7 +303,12 @@ describe('upstream faults through the whole proxy', () => {
       path: '/forward/api/upload',
       method: 'POST',
       agent: false,
-      headers: { authorization: `Bearer ${t.tokens.n8n.token}`, 'x-request-id': requestId, 'content-length': 1024 * 1024, 'content-type': 'application/octet-stream' },
+      headers: {
+        authorization: `Bearer ${t.tokens.n8n.token}`,
+        'x-request-id': requestId,
+        'content-length': 1024 * 1024,
+        'content-type': 'application/octet-stream',
+      },
     });
     req.on('error', () => undefined); // the cut below is the point of the test
     req.write(Buffer.alloc(64 * 1024, 7));

@@ -195,7 +195,10 @@ describe('Vault faults through the whole proxy', () => {
     const statuses = await Promise.all(Array.from({ length: 4 }, () => forward(t, 'echo').then((r) => r.status)));
     expect(statuses).toEqual([200, 200, 200, 200]);
     expect(lastInjected()).toBe(`Bearer ${ECHO_SECRET}`);
-    const auth = t.logs.entries().filter((e) => e.msg === 'vault auth').map((e) => e.state);
+    const auth = t.logs
+      .entries()
+      .filter((e) => e.msg === 'vault auth')
+      .map((e) => e.state);
     expect(auth).toEqual(['authenticated', 'expired', 'relogin']);
     expect((await readyz(t)).status).toBe(200);
   });
@@ -263,7 +266,12 @@ describe('Vault faults through the whole proxy', () => {
     expect((await forward(t, 'echo')).status).toBe(200);
     expect(lastInjected()).toBe(`Bearer ${ECHO_SECRET}`);
     expect(t.logs.entries().some((e) => e.msg === 'secret cache' && e.result === 'stale')).toBe(true);
-    expect(t.logs.entries().filter((e) => e.msg === 'vault auth').map((e) => e.state)).toEqual(['authenticated', 'expired', 'failed']);
+    expect(
+      t.logs
+        .entries()
+        .filter((e) => e.msg === 'vault auth')
+        .map((e) => e.state),
+    ).toEqual(['authenticated', 'expired', 'failed']);
   });
 
   it('secret deleted in Vault (KV v2 delete): after the TTL 502 SECRET_NOT_FOUND, and the old value is never served stale', async () => {
@@ -282,10 +290,12 @@ describe('Vault faults through the whole proxy', () => {
     expect((await readyz(t)).status).toBe(200);
   });
 
-  it("read permission removed (policy rewritten): after the TTL 502 VAULT_FORBIDDEN, and the old value is never served stale", async () => {
+  it('read permission removed (policy rewritten): after the TTL 502 VAULT_FORBIDDEN, and the old value is never served stale', async () => {
     const approle = `${harness.vault.prefix}-approle`;
     const policy = `${harness.vault.prefix}-narrowed`;
-    const readable = { path: { [`${harness.mount}/data/svc/*`]: { capabilities: ['read'] }, [`sys/internal/ui/mounts/${harness.mount}`]: { capabilities: ['read'] } } };
+    const readable = {
+      path: { [`${harness.mount}/data/svc/*`]: { capabilities: ['read'] }, [`sys/internal/ui/mounts/${harness.mount}`]: { capabilities: ['read'] } },
+    };
     await writePolicy(harness.vault, policy, readable);
     const role = await createAppRole(harness.vault, approle, 'narrowed', { policies: [policy], tokenTtl: '1h', tokenMaxTtl: '4h' });
     credentials.push(role.secretId);
@@ -302,7 +312,12 @@ describe('Vault faults through the whole proxy', () => {
     }
     expect(harness.upstream.received).toHaveLength(0);
     // The token itself is alive (lookup-self works): no re-login, still ready.
-    expect(t.logs.entries().filter((e) => e.msg === 'vault auth').map((e) => e.state)).toEqual(['authenticated']);
+    expect(
+      t.logs
+        .entries()
+        .filter((e) => e.msg === 'vault auth')
+        .map((e) => e.state),
+    ).toEqual(['authenticated']);
     expect((await readyz(t)).status).toBe(200);
   });
 });

@@ -51,7 +51,9 @@ interface RawResponse {
 function rawRequest(port: number, requestLine: string, headers: string[] = []): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => {
-      socket.write(`${requestLine}\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${CLIENT_TOKEN}\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`);
+      socket.write(
+        `${requestLine}\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${CLIENT_TOKEN}\r\n${headers.map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`,
+      );
     });
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -170,7 +172,12 @@ describe('forward (integration)', () => {
   });
 
   /** Checks the contract's error shape and remembers the body for the canary check. */
-  function expectProxyError(res: { status: number; headers: Record<string, string>; text?: string; body?: unknown }, code: string, status: number, source: string): ErrorBody {
+  function expectProxyError(
+    res: { status: number; headers: Record<string, string>; text?: string; body?: unknown },
+    code: string,
+    status: number,
+    source: string,
+  ): ErrorBody {
     const text = res.text ?? JSON.stringify(res.body);
     errorBodies.push(text);
     expect(res.status).toBe(status);
@@ -213,7 +220,7 @@ describe('forward (integration)', () => {
       expect(res.body.headers.authorization).toBe(`Basic ${Buffer.from(`alice:pw-${CANARY}`).toString('base64')}`);
     });
 
-    it("query: every client occurrence of the parameter is replaced, the rest kept byte for byte", async () => {
+    it('query: every client occurrence of the parameter is replaced, the rest kept byte for byte', async () => {
       const res = await get('/forward/query/q?api_key=mine&b=%20x+y&api%5Fkey=2&c');
       expect(res.status).toBe(200);
       expect(res.body.url).toBe(`/q?b=%20x+y&c&api_key=${encodeURIComponent(`q ${CANARY}`)}`);
@@ -402,9 +409,11 @@ describe('forward (integration)', () => {
           r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
         });
         req.on('error', reject);
-        Readable.from((function* () {
-          for (let i = 0; i < body.length; i += 256 * 1024) yield body.subarray(i, i + 256 * 1024);
-        })()).pipe(req);
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < body.length; i += 256 * 1024) yield body.subarray(i, i + 256 * 1024);
+          })(),
+        ).pipe(req);
       });
       expect(res.status).toBe(200);
       const echoed = JSON.parse(res.text) as { bodyLength: number; bodySha256: string; headers: http.IncomingHttpHeaders };

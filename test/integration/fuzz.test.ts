@@ -109,17 +109,37 @@ describe('fuzz: random requests against a real proxy', () => {
     );
     const prefix = fc.oneof(
       { weight: 8, arbitrary: fc.constantFrom('/forward/fuzz', '/forward/fuzzq') },
-      { weight: 2, arbitrary: fc.constantFrom('/forward/nope', '/forward', '/forward/', '//forward/fuzz', '/FORWARD/fuzz', '/forward/fuzz;x', '/forward/%66uzz') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom('/forward/nope', '/forward', '/forward/', '//forward/fuzz', '/FORWARD/fuzz', '/forward/fuzz;x', '/forward/%66uzz'),
+      },
       { weight: 1, arbitrary: fc.constantFrom('/v1/whoami', '/v1/services', '/healthz', '/readyz', '/', '*', 'forward/fuzz') },
       { weight: 1, arbitrary: fc.constantFrom(`http://${forbiddenHost}/forward/fuzz`, `//${forbiddenHost}/x`, `http://${forbiddenHost}`) },
     );
-    const suffix = fc.constantFrom('', '', '?a=b', '?', '#frag', '?x=%2f..%2f', '?api_key=client', '?a=1#b', '??', '?%00', '?api%5Fkey=x&api_key', `?next=http://${forbiddenHost}/`);
+    const suffix = fc.constantFrom(
+      '',
+      '',
+      '?a=b',
+      '?',
+      '#frag',
+      '?x=%2f..%2f',
+      '?api_key=client',
+      '?a=1#b',
+      '??',
+      '?%00',
+      '?api%5Fkey=x&api_key',
+      `?next=http://${forbiddenHost}/`,
+    );
     const target = fc.tuple(prefix, fc.array(segment, { maxLength: 6 }), suffix).map(([p, segs, s]) => `${p}${segs.map((x) => `/${x}`).join('')}${s}`);
 
     const headerValue = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,30}[\x21-\x7e])?$/);
     // `trailer` only as a name in Connection: Node's client refuses to send it without a chunked body.
     const hopByHop = fc.constantFrom('keep-alive', 'proxy-connection', 'te', 'proxy-authorization', 'proxy-authenticate', 'http2-settings');
-    const anyName = fc.oneof(hopByHop, fc.constantFrom('trailer', 'upgrade', 'x-api-key', 'authorization', 'host', 'x-secure-proxy-service', 'x-custom', 'cookie'), fc.stringMatching(/^x-[a-z0-9-]{1,12}$/));
+    const anyName = fc.oneof(
+      hopByHop,
+      fc.constantFrom('trailer', 'upgrade', 'x-api-key', 'authorization', 'host', 'x-secure-proxy-service', 'x-custom', 'cookie'),
+      fc.stringMatching(/^x-[a-z0-9-]{1,12}$/),
+    );
     const authorization = fc.constantFrom(
       `Bearer ${TOKEN}`,
       `Bearer ${TOKEN}`,
@@ -138,13 +158,31 @@ describe('fuzz: random requests against a real proxy', () => {
       { weight: 4, arbitrary: fc.tuple(fc.constant('authorization'), authorization) },
       { weight: 2, arbitrary: fc.tuple(fc.stringMatching(/^x-[a-z0-9-]{1,16}$/), headerValue) },
       { weight: 2, arbitrary: fc.tuple(hopByHop, headerValue) },
-      { weight: 2, arbitrary: fc.array(anyName, { minLength: 1, maxLength: 4 }).map((names): [string, string] => ['connection', ['close', ...names].join(', ')]) },
-      { weight: 2, arbitrary: fc.tuple(fc.constantFrom('x-secure-proxy-error', 'x-secure-proxy-service', 'X-Secure-Proxy-Target'), fc.constantFrom('SPOOF', 'fuzzq', `http://${forbiddenHost}`)) },
+      {
+        weight: 2,
+        arbitrary: fc.array(anyName, { minLength: 1, maxLength: 4 }).map((names): [string, string] => ['connection', ['close', ...names].join(', ')]),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(
+          fc.constantFrom('x-secure-proxy-error', 'x-secure-proxy-service', 'X-Secure-Proxy-Target'),
+          fc.constantFrom('SPOOF', 'fuzzq', `http://${forbiddenHost}`),
+        ),
+      },
       { weight: 2, arbitrary: fc.tuple(fc.constantFrom('host', 'Host'), fc.constantFrom(forbiddenHost, 'evil.example', 'localhost', '[::1]:1', 'a b', '')) },
       {
         weight: 2,
         arbitrary: fc.tuple(
-          fc.constantFrom('x-forwarded-host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-prefix', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url'),
+          fc.constantFrom(
+            'x-forwarded-host',
+            'x-forwarded-for',
+            'x-forwarded-proto',
+            'x-forwarded-prefix',
+            'forwarded',
+            'x-real-ip',
+            'x-original-url',
+            'x-rewrite-url',
+          ),
           fc.constantFrom(forbiddenHost, '127.0.0.1', 'https', '/../..', `for=1.2.3.4;host=${forbiddenHost}`),
         ),
       },
@@ -230,7 +268,12 @@ describe('fuzz: random requests against a real proxy', () => {
           forbidden.received.length > 0 ? `the forbidden server was reached: ${JSON.stringify(forbidden.received[0])}` : null,
           ...canaries.filter((c) => res.transcript.includes(c)).map((c) => `a canary is in the response: ${c.slice(0, 20)}…`),
         ].filter((p): p is string => p !== null);
-        expect({ method: m, path: path.slice(0, 300), status: res.status, problems }).toEqual({ method: m, path: path.slice(0, 300), status: res.status, problems: [] });
+        expect({ method: m, path: path.slice(0, 300), status: res.status, problems }).toEqual({
+          method: m,
+          path: path.slice(0, 300),
+          status: res.status,
+          problems: [],
+        });
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );

@@ -137,18 +137,50 @@ describe('hostile input at the HTTP layer', () => {
       ['a NUL inside a header value', 400, 'REQUEST_MALFORMED', () => head('GET /forward/echo/x', [`X-Inject: ${MARKER}\u0000b`])],
       ['an obs-fold continuation line', 400, 'REQUEST_MALFORMED', () => head('GET /forward/echo/x', ['X-Inject: a', ` ${MARKER}`])],
       ['a space inside a header name', 400, 'REQUEST_MALFORMED', () => head('GET /forward/echo/x', [`X Inject: ${MARKER}`])],
-      ['duplicate Content-Length with different values', 400, 'REQUEST_MALFORMED', () => `${head('POST /forward/echo/x', ['Content-Length: 3', 'Content-Length: 4'])}abcd`],
-      ['duplicate Content-Length with equal values', 400, 'REQUEST_MALFORMED', () => `${head('POST /forward/echo/x', ['Content-Length: 3', 'Content-Length: 3'])}abc`],
-      ['Content-Length together with Transfer-Encoding', 400, 'REQUEST_MALFORMED', () => `${head('POST /forward/echo/x', ['Content-Length: 3', 'Transfer-Encoding: chunked'])}3\r\nabc\r\n0\r\n\r\n`],
+      [
+        'duplicate Content-Length with different values',
+        400,
+        'REQUEST_MALFORMED',
+        () => `${head('POST /forward/echo/x', ['Content-Length: 3', 'Content-Length: 4'])}abcd`,
+      ],
+      [
+        'duplicate Content-Length with equal values',
+        400,
+        'REQUEST_MALFORMED',
+        () => `${head('POST /forward/echo/x', ['Content-Length: 3', 'Content-Length: 3'])}abc`,
+      ],
+      [
+        'Content-Length together with Transfer-Encoding',
+        400,
+        'REQUEST_MALFORMED',
+        () => `${head('POST /forward/echo/x', ['Content-Length: 3', 'Transfer-Encoding: chunked'])}3\r\nabc\r\n0\r\n\r\n`,
+      ],
       ['a non-numeric Content-Length', 400, 'REQUEST_MALFORMED', () => `${head('POST /forward/echo/x', ['Content-Length: 3x'])}abc`],
-      ['a Transfer-Encoding not ending in chunked', 400, 'REQUEST_MALFORMED', () => `${head('POST /forward/echo/x', ['Transfer-Encoding: chunked, gzip'])}3\r\nabc\r\n0\r\n\r\n`],
-      ['a header section over listen.maxHeaderBytes', 431, 'HEADERS_TOO_LARGE', () => head('GET /forward/echo/x', [`X-Big: ${MARKER}${'a'.repeat(MAX_HEADER_BYTES)}`])],
+      [
+        'a Transfer-Encoding not ending in chunked',
+        400,
+        'REQUEST_MALFORMED',
+        () => `${head('POST /forward/echo/x', ['Transfer-Encoding: chunked, gzip'])}3\r\nabc\r\n0\r\n\r\n`,
+      ],
+      [
+        'a header section over listen.maxHeaderBytes',
+        431,
+        'HEADERS_TOO_LARGE',
+        () => head('GET /forward/echo/x', [`X-Big: ${MARKER}${'a'.repeat(MAX_HEADER_BYTES)}`]),
+      ],
       ['a raw NUL in the request target', 400, 'REQUEST_MALFORMED', () => head('GET /forward/echo/a\u0000b')],
       ['an authority-form target on GET', 400, 'REQUEST_MALFORMED', () => head('GET 127.0.0.1:80')],
       ['the TRACK method', 400, 'REQUEST_MALFORMED', () => head('TRACK /forward/echo/x')],
     ])('%s: %s %s', async (_name, status, code, request) => {
       const line = await expectRefusal(open, [request()], status, code);
-      expect(line).toMatchObject({ level: 'warn', msg: 'client error', status, remoteAddress: '127.0.0.1', answered: true, parserCode: expect.stringMatching(/^HPE_/) });
+      expect(line).toMatchObject({
+        level: 'warn',
+        msg: 'client error',
+        status,
+        remoteAddress: '127.0.0.1',
+        answered: true,
+        parserCode: expect.stringMatching(/^HPE_/),
+      });
     });
 
     it('headers that arrive too slowly: 408 REQUEST_TIMEOUT', async () => {
@@ -198,7 +230,12 @@ describe('hostile input at the HTTP layer', () => {
       const onCache = (event: { path: string }) => cacheLookups.push(event.path);
       open.t.proxy.events.on('secret:cache', onCache);
       try {
-        await expectRefusal(open, [`${head('POST /forward/echo/big', [`Content-Length: ${MAX_BODY + 1}`, 'Connection: close'])}${'a'.repeat(MAX_BODY + 1)}`], 413, 'BODY_TOO_LARGE');
+        await expectRefusal(
+          open,
+          [`${head('POST /forward/echo/big', [`Content-Length: ${MAX_BODY + 1}`, 'Connection: close'])}${'a'.repeat(MAX_BODY + 1)}`],
+          413,
+          'BODY_TOO_LARGE',
+        );
       } finally {
         open.t.proxy.events.off('secret:cache', onCache);
       }

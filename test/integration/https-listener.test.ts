@@ -124,7 +124,10 @@ describeEmulatorOnly('HTTPS listener with certificate reload', () => {
 
   it('refuses to start (exit 2) when the certificate files are unusable, naming the field', async () => {
     const broken = join(dir, 'broken.yaml');
-    writeFileSync(broken, `listen: { tls: { certFile: "${join(dir, 'missing.crt')}", keyFile: "${join(dir, 'tls.key')}" } }\nvault: { address: "http://127.0.0.1:1", auth: { method: token, token: x } }\nclients: {}\nservices: {}\n`);
+    writeFileSync(
+      broken,
+      `listen: { tls: { certFile: "${join(dir, 'missing.crt')}", keyFile: "${join(dir, 'tls.key')}" } }\nvault: { address: "http://127.0.0.1:1", auth: { method: token, token: x } }\nclients: {}\nservices: {}\n`,
+    );
     const result = await runCli(['serve', '--config', broken]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('cannot read listen.tls.certFile');

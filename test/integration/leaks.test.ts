@@ -37,7 +37,15 @@ const APPROLE_SECRET_ID = canary('secretid');
 
 const SERVICES_WITH_SECRETS = ['bearer', 'header', 'basic', 'query', 'quoted'] as const;
 const ECHO_ROUTES: ReadonlyArray<readonly [route: string, status: number]> = [
-  ['json', 200], ['text', 200], ['html', 200], ['xml', 200], ['form', 200], ['gzip', 200], ['redirect', 302], ['error', 500], ['reason', 401],
+  ['json', 200],
+  ['text', 200],
+  ['html', 200],
+  ['xml', 200],
+  ['form', 200],
+  ['gzip', 200],
+  ['redirect', 302],
+  ['error', 500],
+  ['reason', 401],
 ];
 
 type ServiceInput = ProxyConfigInput['services'][string];
@@ -80,7 +88,9 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
     await vaultCall(harness.vault, 'POST', `auth/${approle}/role/proxy/custom-secret-id`, { secret_id: APPROLE_SECRET_ID });
     vaultToken = await createToken(harness.vault, { policies: [`${harness.vault.prefix}-proxy`], ttl: '1h' });
     serviceSecrets = [BEARER, HEADER_KEY, BASIC_PASSWORD, BASIC_CREDENTIALS, QUERY_KEY, QUOTED].flatMap(spellings);
-    proxyCredentials = [...Object.values(TOKENS).flatMap((t) => [t.token, t.secret]), APPROLE_SECRET_ID, vaultToken, harness.vault.rootToken].flatMap(spellings);
+    proxyCredentials = [...Object.values(TOKENS).flatMap((t) => [t.token, t.secret]), APPROLE_SECRET_ID, vaultToken, harness.vault.rootToken].flatMap(
+      spellings,
+    );
   });
 
   afterAll(async () => {
@@ -96,10 +106,13 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
     beforeAll(async () => {
       t = await startProxy(harness, (base) => {
         const auth =
-          level === 'debug' || level === 'info'
-            ? { ...base.vault.auth, secretId: APPROLE_SECRET_ID }
-            : { method: 'token' as const, token: vaultToken };
-        const service = (secret: string, inject: ServiceInput['inject'], extra: Partial<ServiceInput> = {}): ServiceInput => ({ target: `${leaky.url}/base`, secret, inject, ...extra });
+          level === 'debug' || level === 'info' ? { ...base.vault.auth, secretId: APPROLE_SECRET_ID } : { method: 'token' as const, token: vaultToken };
+        const service = (secret: string, inject: ServiceInput['inject'], extra: Partial<ServiceInput> = {}): ServiceInput => ({
+          target: `${leaky.url}/base`,
+          secret,
+          inject,
+          ...extra,
+        });
         const bearer = { type: 'bearer', field: 'token' } as const;
         return {
           vault: { ...base.vault, auth },
@@ -164,7 +177,11 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
     const REFUSALS: ReadonlyArray<readonly [name: string, code: ErrorCode, request: () => Promise<RawResponse>]> = [
       ['no token', 'PROXY_TOKEN_MISSING', () => send('/forward/bearer/echo/json', null)],
       ['an unknown token', 'PROXY_TOKEN_INVALID', () => send('/forward/bearer/echo/json', TOKENS.unknown.token)],
-      ['a token in the wrong scheme', 'PROXY_TOKEN_INVALID', () => send('/forward/bearer/echo/json', null, { headers: [['authorization', `Basic ${TOKENS.prod.token}`]] })],
+      [
+        'a token in the wrong scheme',
+        'PROXY_TOKEN_INVALID',
+        () => send('/forward/bearer/echo/json', null, { headers: [['authorization', `Basic ${TOKENS.prod.token}`]] }),
+      ],
       ['an expired token', 'PROXY_TOKEN_EXPIRED', () => send('/forward/bearer/echo/json', TOKENS.expired.token)],
       ['an unknown token on the control plane', 'PROXY_TOKEN_INVALID', () => send('/v1/whoami', TOKENS.unknown.token)],
       ['an unknown service', 'SERVICE_UNKNOWN', () => send('/forward/nope/echo/json', TOKENS.prod.token)],
@@ -226,7 +243,11 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
       };
       const upstreamRequests = JSON.stringify([...leaky.received, ...harness.upstream.received].map((r) => [r.url, r.headers]));
       const searches: Array<[place: string, text: string, values: string[]]> = [
-        ...Object.entries(seenByClientsAndOperators).map(([place, text]): [string, string, string[]] => [place, text, [...serviceSecrets, ...proxyCredentials]]),
+        ...Object.entries(seenByClientsAndOperators).map(([place, text]): [string, string, string[]] => [
+          place,
+          text,
+          [...serviceSecrets, ...proxyCredentials],
+        ]),
         ['upstream requests', upstreamRequests, proxyCredentials],
       ];
       for (const [place, text, values] of searches) {

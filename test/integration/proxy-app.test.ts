@@ -98,7 +98,9 @@ describe('proxy app', () => {
     ['an unknown token', { authorization: 'Bearer spt_abc_' + 'x'.repeat(43) }, 401, 'PROXY_TOKEN_INVALID'],
   ])('refuses %s with the contract error', async (_name, headers, status, code) => {
     harness.upstream.clear();
-    const res = await request(t.proxy.app).get('/forward/echo/x').set(headers as Record<string, string>);
+    const res = await request(t.proxy.app)
+      .get('/forward/echo/x')
+      .set(headers as Record<string, string>);
     expectProxyError(res, status, code, 'proxy');
     expect(res.headers['www-authenticate']).toBe('Bearer realm="secure-proxy"');
     expect(harness.upstream.received).toHaveLength(0);

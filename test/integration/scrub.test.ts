@@ -79,7 +79,14 @@ describe('response scrubbing (integration)', () => {
     echo = await startEchoUpstream();
     tricky = await startTrickyUpstream();
     const trickyUrl = `http://127.0.0.1:${(tricky.address() as AddressInfo).port}`;
-    const svc = (target: string, secret: string, inject: ServiceConfig['inject'], scrub = true): ServiceConfig => ({ target, secret, inject, description: '', timeoutMs: 5000, scrub });
+    const svc = (target: string, secret: string, inject: ServiceConfig['inject'], scrub = true): ServiceConfig => ({
+      target,
+      secret,
+      inject,
+      description: '',
+      timeoutMs: 5000,
+      scrub,
+    });
     const bearer = { type: 'bearer', field: 'token' } as const;
     const services: Record<string, ServiceConfig> = {
       bearer: svc(echo.url, 'team/bearer', bearer),

@@ -71,7 +71,9 @@ describe('proxy token expiry warnings', () => {
     const warnings = t.logs.entries().filter((e) => e.level === 'warn' && String(e.msg).startsWith(`proxy token ${token.id}`));
     expect(warnings).toHaveLength(1);
     expect(warnings[0].msg).toMatch(
-      new RegExp(`^proxy token ${token.id} of client n8n-soon expires at ${expiresAt.replace(/\./g, '\\.')} \\(in 1d 23h\\); rotate it with secure-proxy token rotate --client n8n-soon$`),
+      new RegExp(
+        `^proxy token ${token.id} of client n8n-soon expires at ${expiresAt.replace(/\./g, '\\.')} \\(in 1d 23h\\); rotate it with secure-proxy token rotate --client n8n-soon$`,
+      ),
     );
     expect(warnings[0]).toMatchObject({ client: 'n8n-soon', tokenId: token.id, expiresAt });
     expect(t.logs.text()).not.toContain(`proxy token ${later.id}`);

@@ -31,7 +31,9 @@ describe('proxy token lifecycle with records in Vault', () => {
     harness = await startHarness({ 'svc/echo': { token: SECRET } });
     // The config file the CLI reads logs the proxy in with AppRole from ${VAULT_*} variables the
     // admin's machine does not have: VAULT_TOKEN replaces that login (see setUpTokenStore).
-    store = await setUpTokenStore(harness, { services: { other: { target: `${harness.upstream.url}/other`, secret: 'svc/echo', inject: { type: 'bearer' } } } });
+    store = await setUpTokenStore(harness, {
+      services: { other: { target: `${harness.upstream.url}/other`, secret: 'svc/echo', inject: { type: 'bearer' } } },
+    });
     const { vault, mount } = harness;
     await writePolicy(vault, `${vault.prefix}-reader`, { path: { [`${mount}/data/${RECORDS_PATH}/*`]: { capabilities: ['read'] } } });
     readerToken = await createToken(vault, { policies: [`${vault.prefix}-reader`], ttl: '1h' });
@@ -49,8 +51,10 @@ describe('proxy token lifecycle with records in Vault', () => {
   const cli = (args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> => store.cli(args, env);
   const issue = (args: string[]): Promise<string> => store.issue(args);
   /** A replica serving echo and other; its throttle lets the tests that send unknown tokens on purpose through. */
-  const replica = (tokenStore: { refreshSeconds?: number; missRefreshIntervalMs?: number }, authThrottle = { maxFailures: 20, windowSeconds: 60 }): Promise<TestProxy> =>
-    store.replica(tokenStore, { authThrottle });
+  const replica = (
+    tokenStore: { refreshSeconds?: number; missRefreshIntervalMs?: number },
+    authThrottle = { maxFailures: 20, windowSeconds: 60 },
+  ): Promise<TestProxy> => store.replica(tokenStore, { authThrottle });
 
   /** The record store the token commands use, opened in-process with the admin's Vault token. */
   function openAdmin(): Promise<AdminVault> {
@@ -150,7 +154,16 @@ describe('proxy token lifecycle with records in Vault', () => {
     const json = await cli(['list', '--client', 'n8n-prod', '--json']);
     const body = JSON.parse(json.stdout) as { tokens: Array<Record<string, unknown>>; problems: unknown[] };
     expect(body.problems).toEqual([]);
-    expect(body.tokens).toEqual([{ client: 'n8n-prod', id: expect.stringMatching(/^[a-z0-9]+$/), createdAt: expect.any(String), expiresAt: expect.any(String), state: 'active', lastUsed: null }]);
+    expect(body.tokens).toEqual([
+      {
+        client: 'n8n-prod',
+        id: expect.stringMatching(/^[a-z0-9]+$/),
+        createdAt: expect.any(String),
+        expiresAt: expect.any(String),
+        state: 'active',
+        lastUsed: null,
+      },
+    ]);
     for (const token of store.issued) {
       expect(text.stdout + json.stdout).not.toContain(token);
       expect(text.stdout + json.stdout).not.toContain(createHash('sha256').update(token).digest('hex'));
@@ -159,7 +172,10 @@ describe('proxy token lifecycle with records in Vault', () => {
 
   it('two rotations at once lose no token (check-and-set)', async () => {
     await issue(['create', '--client', 'n8n-cas', '--services', 'echo']);
-    const [first, second] = await Promise.all([issue(['rotate', '--client', 'n8n-cas', '--grace', '1h']), issue(['rotate', '--client', 'n8n-cas', '--grace', '1h'])]);
+    const [first, second] = await Promise.all([
+      issue(['rotate', '--client', 'n8n-cas', '--grace', '1h']),
+      issue(['rotate', '--client', 'n8n-cas', '--grace', '1h']),
+    ]);
     const record = await vaultCall(harness.vault, 'GET', `${harness.mount}/data/${RECORDS_PATH}/n8n-cas`);
     const ids = (record.data.data.tokens as Array<{ id: string }>).map((t) => t.id);
     expect(ids).toHaveLength(3);
@@ -201,7 +217,9 @@ describe('proxy token lifecycle with records in Vault', () => {
       const recordPath = `${harness.mount}/data/${RECORDS_PATH}/n8n-vanish`;
       const id = 'vanish1';
       const hash = `sha256:${createHash('sha256').update(canary('vanish')).digest('hex')}`;
-      await vaultCall(harness.vault, 'POST', recordPath, { data: { services: ['echo'], tokens: [{ id, hash, createdAt: '2026-01-01T00:00:00Z', expiresAt: null }] } });
+      await vaultCall(harness.vault, 'POST', recordPath, {
+        data: { services: ['echo'], tokens: [{ id, hash, createdAt: '2026-01-01T00:00:00Z', expiresAt: null }] },
+      });
       const vanishing = {
         ...admin.store,
         read: async (client: string) => {
@@ -253,9 +271,7 @@ describe('proxy token lifecycle with records in Vault', () => {
     t.proxy.events.on('vault:call', (e) => e.operation === 'list' && lists.push(e.outcome));
     const refreshes: TokenStoreRefreshEvent[] = [];
     t.proxy.events.on('tokens:refresh', (e) => refreshes.push(e));
-    const statuses = await Promise.all(
-      Array.from({ length: 200 }, async (_, i) => (await whoami(t, `spt_bad${i}_${'x'.repeat(43)}`)).headers[ERROR_HEADER]),
-    );
+    const statuses = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await whoami(t, `spt_bad${i}_${'x'.repeat(43)}`)).headers[ERROR_HEADER]));
     expect(new Set(statuses)).toEqual(new Set(['PROXY_TOKEN_INVALID']));
     // The read at start counts as the interval's re-read, so none of the 200 misses reaches Vault.
     expect(lists).toEqual([]);

@@ -54,10 +54,21 @@ describe('pushing a new proxy token into n8n: refusals', () => {
 
   const push = (command: 'create' | 'rotate', extra: string[] = [], env: NodeJS.ProcessEnv = { N8N_API_KEY: API_KEY }) =>
     store.cli(
-      [command, '--client', 'n8n-prod', ...(command === 'create' ? ['--add'] : ['--grace', '1h']), '--n8n-url', n8n.url, '--n8n-credential-id', CREDENTIAL_ID, ...extra],
+      [
+        command,
+        '--client',
+        'n8n-prod',
+        ...(command === 'create' ? ['--add'] : ['--grace', '1h']),
+        '--n8n-url',
+        n8n.url,
+        '--n8n-credential-id',
+        CREDENTIAL_ID,
+        ...extra,
+      ],
       env,
     );
-  const recordVersion = async () => (await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS_PATH}/n8n-prod`)).data.current_version as number;
+  const recordVersion = async () =>
+    (await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS_PATH}/n8n-prod`)).data.current_version as number;
 
   it('401 (bad API key): n8n refused, exit 1, nothing issued and Vault untouched', async () => {
     n8n.routes.get = () => ({ status: 401, body: { message: 'unauthorized' } });
@@ -88,7 +99,9 @@ describe('pushing a new proxy token into n8n: refusals', () => {
     n8n.routes.get = () => credential('httpHeaderAuth');
     const result = await push('rotate');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`credential ${CREDENTIAL_ID} in n8n is of type "httpHeaderAuth", not "secureProxyApi" (Secure Proxy API); refusing to put a proxy token into it`);
+    expect(result.stderr).toContain(
+      `credential ${CREDENTIAL_ID} in n8n is of type "httpHeaderAuth", not "secureProxyApi" (Secure Proxy API); refusing to put a proxy token into it`,
+    );
     expect(n8n.requests.some((r) => r.method === 'PATCH')).toBe(false);
   });
 
@@ -102,7 +115,11 @@ describe('pushing a new proxy token into n8n: refusals', () => {
     store.issued.push(token);
     const id = /^spt_([a-z0-9]+)_/.exec(token)![1];
     expect(result.stderr).toContain(`secure-proxy: n8n at ${n8n.url} did not answer PATCH /credentials/${CREDENTIAL_ID} within 1000 ms.`);
-    expect(result.stderr).toMatch(new RegExp(`The new token ${id} is valid \\(expires \\S+\\) and was written to standard output; put it into n8n's "Secure Proxy API" credential by hand before the older tokens stop working at \\S+`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `The new token ${id} is valid \\(expires \\S+\\) and was written to standard output; put it into n8n's "Secure Proxy API" credential by hand before the older tokens stop working at \\S+`,
+      ),
+    );
     expect(n8n.requests.find((r) => r.method === 'PATCH')?.body).toBe(JSON.stringify({ data: { token }, isPartialData: true }));
     const whoami = await request(proxy.proxy.app).get('/v1/whoami').set('authorization', `Bearer ${token}`);
     expect(whoami.status).toBe(200);
@@ -120,7 +137,9 @@ describe('pushing a new proxy token into n8n: refusals', () => {
     store.issued.push(token);
     expect(token).toMatch(/^spt_/);
     // n8n's message is quoted, with the token it echoed blanked out.
-    expect(result.stderr).toContain(`n8n refused updating credential ${CREDENTIAL_ID}: 500 boom while saving {"data":{"token":"[REDACTED]"},"isPartialData":true}.`);
+    expect(result.stderr).toContain(
+      `n8n refused updating credential ${CREDENTIAL_ID}: 500 boom while saving {"data":{"token":"[REDACTED]"},"isPartialData":true}.`,
+    );
     expect(result.stderr).toContain(`and was written to ${out}; put it into n8n's "Secure Proxy API" credential by hand`);
   });
 
@@ -137,7 +156,9 @@ describe('pushing a new proxy token into n8n: refusals', () => {
     expect(n8n.requests).toEqual([]);
     const help = await store.cli(['rotate', '--help']);
     const helpText = help.stdout.replace(/\s+/g, ' ');
-    expect(helpText).toContain('without it the key comes from the environment variable N8N_API_KEY. There is no flag for the key itself: ps and shell history would show it');
+    expect(helpText).toContain(
+      'without it the key comes from the environment variable N8N_API_KEY. There is no flag for the key itself: ps and shell history would show it',
+    );
   });
 });
 
@@ -154,9 +175,16 @@ describe('n8n target flags', () => {
     dir = mkdtempSync(join(tmpdir(), 'sp-n8n-key-'));
     const file = join(dir, 'key');
     writeFileSync(file, 'from-file\n');
-    const target = await n8nTargetOf({ n8nUrl: 'http://n8n.internal:5678/n8n/', n8nCredentialId: 'abc', n8nApiKeyFile: file }, { N8N_API_KEY: 'from-env' }, 5000, (w) => warnings.push(w));
+    const target = await n8nTargetOf(
+      { n8nUrl: 'http://n8n.internal:5678/n8n/', n8nCredentialId: 'abc', n8nApiKeyFile: file },
+      { N8N_API_KEY: 'from-env' },
+      5000,
+      (w) => warnings.push(w),
+    );
     expect(target).toEqual({ baseUrl: 'http://n8n.internal:5678/n8n', credentialId: 'abc', apiKey: 'from-file', timeoutMs: 5000 });
-    expect(warnings).toEqual(['warning: --n8n-url is plain http to n8n.internal:5678: the API key and the new proxy token cross the network unencrypted; use https']);
+    expect(warnings).toEqual([
+      'warning: --n8n-url is plain http to n8n.internal:5678: the API key and the new proxy token cross the network unencrypted; use https',
+    ]);
     await n8nTargetOf({ n8nUrl: 'http://127.0.0.1:5678', n8nCredentialId: 'abc' }, { N8N_API_KEY: 'k' }, 5000, (w) => warnings.push(w));
     await n8nTargetOf({ n8nUrl: 'https://n8n.example.com', n8nCredentialId: 'abc' }, { N8N_API_KEY: 'k' }, 5000, (w) => warnings.push(w));
     expect(warnings).toHaveLength(1);

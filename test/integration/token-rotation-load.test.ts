@@ -63,7 +63,10 @@ describe('token rotation under load, two replicas', () => {
     for (const r of replicas) await new Promise<void>((resolve) => r.server.close(() => resolve()));
     await store?.close();
     await harness?.close();
-    expectNothingHidden(replicas.map((r) => r.proxy.logs.text()), [SECRET, ...store.issued]);
+    expectNothingHidden(
+      replicas.map((r) => r.proxy.logs.text()),
+      [SECRET, ...store.issued],
+    );
     console.log(`token rotation under load: ${total} requests in total`);
   });
 
@@ -77,7 +80,13 @@ describe('token rotation under load, two replicas', () => {
         res.on('end', () => {
           const code = res.headers[ERROR_HEADER];
           const parsed = res.statusCode === 200 ? (JSON.parse(body) as { headers: Record<string, unknown> }) : null;
-          resolve({ sentAt, token: which, status: res.statusCode ?? 0, errorCode: typeof code === 'string' ? code : undefined, authorization: parsed?.headers.authorization });
+          resolve({
+            sentAt,
+            token: which,
+            status: res.statusCode ?? 0,
+            errorCode: typeof code === 'string' ? code : undefined,
+            authorization: parsed?.headers.authorization,
+          });
         });
       });
       req.on('error', reject);
@@ -123,7 +132,12 @@ describe('token rotation under load, two replicas', () => {
   it('loops that switch when rotate returns: zero failed requests, then the old token is PROXY_TOKEN_EXPIRED', async () => {
     const started = Date.now();
     harness.upstream.clear();
-    const { old, graceEnd, outcomes } = await run('n8n-load', 1500, () => started + 6000, () => false);
+    const { old, graceEnd, outcomes } = await run(
+      'n8n-load',
+      1500,
+      () => started + 6000,
+      () => false,
+    );
     const failed = outcomes.filter((o) => o.status !== 200 || o.authorization !== 'Bearer [REDACTED]');
     expect(failed).toEqual([]);
     expect(outcomes.filter((o) => o.token === 'old').length).toBeGreaterThan(0);
@@ -143,7 +157,12 @@ describe('token rotation under load, two replicas', () => {
   }, 30_000);
 
   it('loops that keep the old token past the grace: 200 until the grace ends, then only PROXY_TOKEN_EXPIRED', async () => {
-    const { outcomes, graceEnd } = await run('n8n-late', 1000, (end) => end + 1000, (i) => i < 2);
+    const { outcomes, graceEnd } = await run(
+      'n8n-late',
+      1000,
+      (end) => end + 1000,
+      (i) => i < 2,
+    );
     const late = outcomes.filter((o) => o.token === 'old');
     const beforeEnd = late.filter((o) => o.sentAt < graceEnd - EDGE_MS);
     const afterEnd = late.filter((o) => o.sentAt > graceEnd + EDGE_MS);

@@ -96,10 +96,13 @@ describe('SSRF guard with a scripted resolver', () => {
   function resolverAnswering(...addresses: string[]): HostResolver & { asked: string[] } {
     const asked: string[] = [];
     const answer: LookupAddress[] = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-    return Object.assign(async (hostname: string) => {
-      asked.push(hostname);
-      return answer;
-    }, { asked });
+    return Object.assign(
+      async (hostname: string) => {
+        asked.push(hostname);
+        return answer;
+      },
+      { asked },
+    );
   }
 
   /** A tiny app whose only route forwards `/x` to one service's forwarding stage. */
@@ -118,7 +121,12 @@ describe('SSRF guard with a scripted resolver', () => {
   }
 
   it.each([
-    ['a cloud metadata address', ['169.254.169.254'], false, 'resolved to 169.254.169.254, a cloud metadata address. Cloud metadata endpoints are never reached'],
+    [
+      'a cloud metadata address',
+      ['169.254.169.254'],
+      false,
+      'resolved to 169.254.169.254, a cloud metadata address. Cloud metadata endpoints are never reached',
+    ],
     ['a cloud metadata address, even with private addresses allowed', ['169.254.169.254'], true, 'resolved to 169.254.169.254, a cloud metadata address.'],
     ['the AWS IPv6 metadata address', ['fd00:ec2::254'], true, 'resolved to fd00:ec2::254, a cloud metadata address.'],
     ['a private address', ['10.1.2.3'], false, 'resolved to 10.1.2.3, a private address. Set allowPrivateAddresses: true'],

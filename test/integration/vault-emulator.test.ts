@@ -37,7 +37,8 @@ const ENVELOPE_KEYS = ['auth', 'data', 'lease_duration', 'lease_id', 'mount_type
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/;
 const INVALID_V2_PATH = (cmd: string): string =>
   `Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv ${cmd}' for this operation.`;
-const cappedWarning = (asked: string): RegExp => new RegExp(`^TTL of "${asked}" exceeded the effective max_ttl of "(2m|1m5\\ds)"; TTL value is capped accordingly$`);
+const cappedWarning = (asked: string): RegExp =>
+  new RegExp(`^TTL of "${asked}" exceeded the effective max_ttl of "(2m|1m5\\ds)"; TTL value is capped accordingly$`);
 
 let target: VaultTarget;
 let kv2: string;
@@ -252,7 +253,13 @@ describe('KV v2', () => {
     const latest = await call('GET', `${kv2}/data/read/svc`);
     expect(latest.status).toBe(200);
     expect(latest.body.data.data).toEqual({ extra: 1, token: 'new' });
-    expect(latest.body.data.metadata).toEqual({ created_time: expect.stringMatching(RFC3339), custom_metadata: null, deletion_time: '', destroyed: false, version: 2 });
+    expect(latest.body.data.metadata).toEqual({
+      created_time: expect.stringMatching(RFC3339),
+      custom_metadata: null,
+      deletion_time: '',
+      destroyed: false,
+      version: 2,
+    });
     const v1 = await call('GET', `${kv2}/data/read/svc?version=1`);
     expect(v1.body.data.data).toEqual({ token: 'old' });
     const missingVersion = await call('GET', `${kv2}/data/read/svc?version=99`);
@@ -344,7 +351,9 @@ describe('KV v2', () => {
     await writeSecret(target, kv2, 'patch/svc', { keep: 'k', drop: 'd' }, 2);
     const wrongType = await call('PATCH', `${kv2}/data/patch/svc`, { data: { add: 'a' } });
     expect(wrongType.status).toBe(415);
-    const patched = await call('PATCH', `${kv2}/data/patch/svc`, { data: { add: 'a', drop: null } }, undefined, { 'Content-Type': 'application/merge-patch+json' });
+    const patched = await call('PATCH', `${kv2}/data/patch/svc`, { data: { add: 'a', drop: null } }, undefined, {
+      'Content-Type': 'application/merge-patch+json',
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.data.version).toBe(2);
     expect((await call('GET', `${kv2}/data/patch/svc`)).body.data.data).toEqual({ add: 'a', keep: 'k' });
@@ -571,7 +580,12 @@ describeEmulatorOnly('Kubernetes auth (emulator: no signature check, no TokenRev
   beforeAll(async () => {
     mount = `${target.prefix}-k8s`;
     await enableKubernetesAuth(target, mount);
-    await createKubernetesRole(target, mount, 'proxy', { serviceAccountNames: ['secure-proxy'], namespaces: ['tools', 'ops-*'], policies: ['k8s-reader'], tokenTtl: '10m' });
+    await createKubernetesRole(target, mount, 'proxy', {
+      serviceAccountNames: ['secure-proxy'],
+      namespaces: ['tools', 'ops-*'],
+      policies: ['k8s-reader'],
+      tokenTtl: '10m',
+    });
   });
 
   it('logs in with the legacy service-account claims', async () => {
@@ -594,7 +608,9 @@ describeEmulatorOnly('Kubernetes auth (emulator: no signature check, no TokenRev
 
   it('refuses other service accounts, namespaces, roles and malformed requests', async () => {
     const login = (body: object): Promise<VaultResponse> => call('POST', `auth/${mount}/login`, body, null);
-    expect((await login({ role: 'proxy', jwt: serviceAccountJwt({ name: 'other', namespace: 'tools' }) })).body).toEqual({ errors: ['service account name not authorized'] });
+    expect((await login({ role: 'proxy', jwt: serviceAccountJwt({ name: 'other', namespace: 'tools' }) })).body).toEqual({
+      errors: ['service account name not authorized'],
+    });
     const wrongNs = await login({ role: 'proxy', jwt: serviceAccountJwt({ name: 'secure-proxy', namespace: 'default' }) });
     expect(wrongNs.status).toBe(403);
     expect(wrongNs.body).toEqual({ errors: ['namespace not authorized'] });
@@ -728,7 +744,7 @@ describe('node-vault client against the target', () => {
     expect((await client.read(`${kv2}/data/nv/written`)).data.data).toEqual({ a: 1 });
   });
 
-  it('rejects with statusCode and Vault\'s first error as the message', async () => {
+  it("rejects with statusCode and Vault's first error as the message", async () => {
     const client = nodeVault({ endpoint: target.address, token: target.rootToken, noCustomHTTPVerbs: true, requestOptions: { timeout: 5000 } });
     const missing = await client.read(`${kv2}/data/nv/missing`).catch((err: unknown) => err);
     expect(missing).toMatchObject({ message: 'Status 404', response: { statusCode: 404, body: { errors: [] } } });

@@ -8,16 +8,7 @@ import { createKvReader } from '../../proxy/src/vault/kv';
 import { VaultSession } from '../../proxy/src/vault/session';
 import type { VaultConfig } from '../../proxy/src/config/schema';
 import { deadPort, recordEvents, startRecordingServer, vaultConfig, waitFor, type EventLog } from '../support/secrets-harness';
-import {
-  createToken,
-  deleteSecretLatest,
-  destroySecretVersions,
-  enableKv,
-  itEmulatorOnly,
-  vaultCall,
-  writePolicy,
-  writeSecret,
-} from '../support/vault-setup';
+import { createToken, deleteSecretLatest, destroySecretVersions, enableKv, itEmulatorOnly, vaultCall, writePolicy, writeSecret } from '../support/vault-setup';
 import { startVaultTarget, type VaultTarget } from '../support/vault-target';
 
 let target: VaultTarget;

@@ -43,7 +43,10 @@ const credentials: string[] = [];
 const logs: EventLog[] = [];
 const running: VaultSession[] = [];
 
-function start(config: Partial<VaultConfig> & Pick<VaultConfig, 'auth'>, strategy?: AuthStrategy): { session: VaultSession; log: EventLog; ready: Promise<void> } {
+function start(
+  config: Partial<VaultConfig> & Pick<VaultConfig, 'auth'>,
+  strategy?: AuthStrategy,
+): { session: VaultSession; log: EventLog; ready: Promise<void> } {
   const log = recordEvents();
   logs.push(log);
   const session = new VaultSession({ vault: vaultConfig(target, { kvMount: kv, ...config }), events: log.events, strategy });
@@ -160,10 +163,7 @@ describe('VaultSession', () => {
     await Promise.all([role.ready, fixed.ready]);
 
     const capped = (log: EventLog) => log.auth.some((a) => a.state === 'renewed' && /capped/.test(a.reason ?? ''));
-    await Promise.all([
-      waitFor('AppRole capped renewal', () => capped(role.log), 5000),
-      waitFor('static token capped renewal', () => capped(fixed.log), 5000),
-    ]);
+    await Promise.all([waitFor('AppRole capped renewal', () => capped(role.log), 5000), waitFor('static token capped renewal', () => capped(fixed.log), 5000)]);
     await waitFor('AppRole re-login', () => states(role.log).includes('relogin'), 4000);
     await waitFor('static token to run out', () => !fixed.session.readiness().ready, 4000);
     expect(fixed.session.readiness().reason).toContain('end of its TTL');

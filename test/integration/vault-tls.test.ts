@@ -85,7 +85,11 @@ describe('Vault over HTTPS with a private CA', () => {
   it.each([
     ['a missing file', () => join(dir, 'missing.pem'), 'the file cannot be read (ENOENT)'],
     ['a directory', () => dir, 'the file cannot be read (EISDIR)'],
-    ['a file without PEM certificates', () => writeInDir('not-pem.pem', 'PRIVATE-LOOKING-CONTENT\n'), 'expected PEM certificates ("-----BEGIN CERTIFICATE-----"), found none'],
+    [
+      'a file without PEM certificates',
+      () => writeInDir('not-pem.pem', 'PRIVATE-LOOKING-CONTENT\n'),
+      'expected PEM certificates ("-----BEGIN CERTIFICATE-----"), found none',
+    ],
     [
       'a certificate block that does not parse',
       () => writeInDir('broken.pem', '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n'),
@@ -126,7 +130,9 @@ describe('Vault over HTTPS with a private CA', () => {
     const ready = await request(proxy.app).get('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.headers[ERROR_HEADER]).toBe('NOT_READY');
-    expect(ready.body.error.message).toMatch(/TLS verification of Vault's certificate failed: it is signed by a CA the proxy does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    expect(ready.body.error.message).toMatch(
+      /TLS verification of Vault's certificate failed: it is signed by a CA the proxy does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,
+    );
 
     upstream.clear();
     const refused = await request(proxy.app).get('/forward/echo/hello').set(auth);

@@ -4,15 +4,7 @@
  * node uses. `httpRequestWithAuthentication` records each request (with the Authorization
  * header n8n's generic `authenticate` would add) and answers through `respond`.
  */
-import type {
-  IBinaryData,
-  ICredentialDataDecryptedObject,
-  IExecuteFunctions,
-  IHttpRequestOptions,
-  INode,
-  INodeExecutionData,
-  JsonObject,
-} from 'n8n-workflow';
+import type { IBinaryData, ICredentialDataDecryptedObject, IExecuteFunctions, IHttpRequestOptions, INode, INodeExecutionData, JsonObject } from 'n8n-workflow';
 
 /** A full response as n8n's helper returns it with `returnFullResponse: true`. */
 export interface RawFullResponse {

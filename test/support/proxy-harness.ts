@@ -93,7 +93,10 @@ export async function startProxyApp(input: ProxyConfigInput): Promise<RunningTes
  */
 export async function startProxy(
   harness: ProxyHarness,
-  configure: (base: { vault: ProxyConfigInput['vault']; logging: ProxyConfigInput['logging'] }, tokens: (name: string) => GeneratedToken) => Omit<ProxyConfigInput, 'vault'> & { vault?: ProxyConfigInput['vault'] },
+  configure: (
+    base: { vault: ProxyConfigInput['vault']; logging: ProxyConfigInput['logging'] },
+    tokens: (name: string) => GeneratedToken,
+  ) => Omit<ProxyConfigInput, 'vault'> & { vault?: ProxyConfigInput['vault'] },
 ): Promise<TestProxy> {
   const tokens: Record<string, GeneratedToken> = {};
   const tokenFor = (name: string) => (tokens[name] ??= generateToken());

@@ -69,7 +69,11 @@ export async function setUpTokenStore(harness: ProxyHarness, options: TokenStore
   writeFileSync(
     configFile,
     JSON.stringify({
-      vault: { address: vault.address, auth: { method: 'approle', roleId: '${VAULT_ROLE_ID}', secretId: '${VAULT_SECRET_ID}', mount: approleMount }, kvMount: mount },
+      vault: {
+        address: vault.address,
+        auth: { method: 'approle', roleId: '${VAULT_ROLE_ID}', secretId: '${VAULT_SECRET_ID}', mount: approleMount },
+        kvMount: mount,
+      },
       tokenStore: {},
       services,
     }),

@@ -49,7 +49,13 @@ export async function vaultFetch<T = any>(
 }
 
 /** Like vaultFetch, but throws unless Vault answered 2xx (for setup steps). */
-export async function vaultCall<T = any>(target: Pick<VaultTarget, 'address' | 'rootToken'>, method: string, path: string, body?: unknown, token?: string | null): Promise<T> {
+export async function vaultCall<T = any>(
+  target: Pick<VaultTarget, 'address' | 'rootToken'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string | null,
+): Promise<T> {
   const response = await vaultFetch<T>(target, method, path, body, token === undefined ? target.rootToken : token);
   if (response.status < 200 || response.status > 299) {
     throw new Error(`Vault setup failed: ${method} ${path} answered ${response.status} ${JSON.stringify(response.body)}`);
@@ -134,7 +140,12 @@ export interface AppRoleOptions {
 }
 
 /** Creates (or updates) an AppRole role and returns its role id and a fresh secret id. */
-export async function createAppRole(target: VaultTarget, mount: string, roleName: string, options: AppRoleOptions): Promise<{ roleId: string; secretId: string }> {
+export async function createAppRole(
+  target: VaultTarget,
+  mount: string,
+  roleName: string,
+  options: AppRoleOptions,
+): Promise<{ roleId: string; secretId: string }> {
   await vaultCall(target, 'POST', `auth/${mount}/role/${roleName}`, {
     token_policies: options.policies,
     token_ttl: options.tokenTtl,
@@ -188,7 +199,11 @@ export async function createKubernetesRole(
 export function serviceAccountJwt(options: { name: string; namespace: string; uid?: string; projected?: boolean; exp?: number }): string {
   const uid = options.uid ?? '00000000-0000-4000-8000-000000000001';
   const claims: Record<string, unknown> = options.projected
-    ? { iss: 'https://kubernetes.default.svc', sub: `system:serviceaccount:${options.namespace}:${options.name}`, 'kubernetes.io': { namespace: options.namespace, serviceaccount: { name: options.name, uid } } }
+    ? {
+        iss: 'https://kubernetes.default.svc',
+        sub: `system:serviceaccount:${options.namespace}:${options.name}`,
+        'kubernetes.io': { namespace: options.namespace, serviceaccount: { name: options.name, uid } },
+      }
     : {
         iss: 'kubernetes/serviceaccount',
         sub: `system:serviceaccount:${options.namespace}:${options.name}`,

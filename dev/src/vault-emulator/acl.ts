@@ -38,7 +38,7 @@ const DEFAULT_POLICY_TEXT = JSON.stringify(
       'sys/leases/renew': { capabilities: ['update'] },
       'sys/leases/lookup': { capabilities: ['update'] },
       'cubbyhole/*': { capabilities: ['create', 'read', 'update', 'delete', 'list'] },
-      'cubbyhole': { capabilities: ['read', 'list'] },
+      cubbyhole: { capabilities: ['read', 'list'] },
       'sys/wrapping/wrap': { capabilities: ['update'] },
       'sys/wrapping/lookup': { capabilities: ['update'] },
       'sys/wrapping/unwrap': { capabilities: ['update'] },

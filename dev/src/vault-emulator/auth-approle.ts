@@ -70,7 +70,8 @@ export function appRoleBackend(core: EmulatorCore, mountPath: string): Backend {
       tokenTtl: d.token_ttl !== undefined ? parseDurationSeconds(d.token_ttl, 'token_ttl') : next.tokenTtl,
       tokenMaxTtl: d.token_max_ttl !== undefined ? parseDurationSeconds(d.token_max_ttl, 'token_max_ttl') : next.tokenMaxTtl,
       tokenPeriod: d.token_period !== undefined || d.period !== undefined ? parseDurationSeconds(d.token_period ?? d.period, 'token_period') : next.tokenPeriod,
-      tokenExplicitMaxTtl: d.token_explicit_max_ttl !== undefined ? parseDurationSeconds(d.token_explicit_max_ttl, 'token_explicit_max_ttl') : next.tokenExplicitMaxTtl,
+      tokenExplicitMaxTtl:
+        d.token_explicit_max_ttl !== undefined ? parseDurationSeconds(d.token_explicit_max_ttl, 'token_explicit_max_ttl') : next.tokenExplicitMaxTtl,
       tokenNumUses: int(d, 'token_num_uses', next.tokenNumUses),
       secretIdTtl: d.secret_id_ttl !== undefined ? parseDurationSeconds(d.secret_id_ttl, 'secret_id_ttl') : next.secretIdTtl,
       secretIdNumUses: int(d, 'secret_id_num_uses', next.secretIdNumUses),
@@ -121,7 +122,7 @@ export function appRoleBackend(core: EmulatorCore, mountPath: string): Backend {
       }
     }
     const askedTtl = parseDurationSeconds(req.data.ttl, 'ttl');
-    if (askedTtl > 0 && r.secretIdTtl > 0 && askedTtl > r.secretIdTtl) throw badRequest('ttl is greater than the role\'s secret_id_ttl');
+    if (askedTtl > 0 && r.secretIdTtl > 0 && askedTtl > r.secretIdTtl) throw badRequest("ttl is greater than the role's secret_id_ttl");
     const ttl = askedTtl > 0 ? askedTtl : r.secretIdTtl;
     const uses = int(req.data, 'num_uses', r.secretIdNumUses);
     const secret: SecretId = { accessor: randomUUID(), createdAt: Date.now(), ttl, usesLeft: uses, metadata };

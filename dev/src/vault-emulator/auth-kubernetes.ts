@@ -43,7 +43,8 @@ export function kubernetesBackend(core: EmulatorCore, mountPath: string): Backen
     const namespaces = stringList(d, 'bound_service_account_namespaces') ?? [];
     if (names.length === 0) throw badRequest('"bound_service_account_names" can not be empty');
     if (names.length > 1 && names.includes('*')) throw badRequest('can not mix "*" with values');
-    if (namespaces.length === 0) throw badRequest('"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set');
+    if (namespaces.length === 0)
+      throw badRequest('"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set');
     if (namespaces.length > 1 && namespaces.includes('*')) throw badRequest('can not mix "*" with values');
     const role: KubeRole = {
       serviceAccountNames: names,
@@ -201,5 +202,12 @@ function serviceAccountFromJwt(jwt: string, audience: string): ServiceAccount {
 
 /** Vault's strutil.StrListContainsGlob: entries may contain `*` wildcards. */
 function globListContains(patterns: readonly string[], value: string): boolean {
-  return patterns.some((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value));
+  return patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(value),
+  );
 }

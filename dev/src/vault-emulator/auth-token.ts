@@ -14,7 +14,10 @@ export function tokenBackend(core: EmulatorCore): Backend {
 
   const hasSudo = (req: LogicalRequest): boolean => {
     const token = req.token as TokenEntry;
-    return core.policies.acl(token.policies).capabilities(req.path).some((c) => c === 'root' || c === 'sudo');
+    return core.policies
+      .acl(token.policies)
+      .capabilities(req.path)
+      .some((c) => c === 'root' || c === 'sudo');
   };
 
   const create = (req: LogicalRequest, orphanPath: boolean): LogicalResponse => {
@@ -24,7 +27,10 @@ export function tokenBackend(core: EmulatorCore): Backend {
     const asked = stringList(req.data, 'policies');
     let policies: string[];
     if (asked === undefined || asked.length === 0) {
-      policies = sanitizePolicies(parent.policies.filter((p) => !(noDefault && p === 'default')), !noDefault);
+      policies = sanitizePolicies(
+        parent.policies.filter((p) => !(noDefault && p === 'default')),
+        !noDefault,
+      );
     } else {
       policies = sanitizePolicies(asked, !noDefault);
       const outside = policies.filter((p) => p !== 'default' && !parent.policies.includes(p));

@@ -9,7 +9,7 @@ export const SYSTEM_DEFAULT_TTL_SECONDS = 768 * 3600;
 /** Vault's system maximum lease TTL (32 days), in seconds: no token outlives it. */
 export const SYSTEM_MAX_TTL_SECONDS = 768 * 3600;
 
-const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const GO_DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 const GO_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
 
@@ -35,7 +35,8 @@ export function tryParseDurationSeconds(value: unknown): number | null {
 /** Like tryParseDurationSeconds, but a bad value is the 400 Vault answers for it. */
 export function parseDurationSeconds(value: unknown, field: string): number {
   const seconds = tryParseDurationSeconds(value);
-  if (seconds === null) throw new VaultError(400, [`error converting input ${JSON.stringify(value)} for field "${field}": time: invalid duration "${String(value)}"`]);
+  if (seconds === null)
+    throw new VaultError(400, [`error converting input ${JSON.stringify(value)} for field "${field}": time: invalid duration "${String(value)}"`]);
   return seconds;
 }
 

@@ -61,11 +61,39 @@ export function authMethodSpec(core: EmulatorCore, path: string, type: string, r
 
 /** Mounts what `vault server -dev` starts with. */
 export function mountDevDefaults(core: EmulatorCore, sysBackend: Backend): void {
-  core.secretMounts.add({ path: 'cubbyhole/', type: 'cubbyhole', description: 'per-token private secret storage', options: null, backend: EMPTY_BACKEND, runningVersion: `v${EMULATED_VERSION}+builtin.vault` });
-  core.secretMounts.add({ path: 'identity/', type: 'identity', description: 'identity store', options: null, backend: EMPTY_BACKEND, runningVersion: `v${EMULATED_VERSION}+builtin.vault` });
+  core.secretMounts.add({
+    path: 'cubbyhole/',
+    type: 'cubbyhole',
+    description: 'per-token private secret storage',
+    options: null,
+    backend: EMPTY_BACKEND,
+    runningVersion: `v${EMULATED_VERSION}+builtin.vault`,
+  });
+  core.secretMounts.add({
+    path: 'identity/',
+    type: 'identity',
+    description: 'identity store',
+    options: null,
+    backend: EMPTY_BACKEND,
+    runningVersion: `v${EMULATED_VERSION}+builtin.vault`,
+  });
   core.secretMounts.add(secretEngineSpec('secret/', 'kv', { version: '2' }, 'key/value secret storage'));
-  core.secretMounts.add({ path: 'sys/', type: 'system', description: 'system endpoints used for control, policy and debugging', options: null, backend: sysBackend, runningVersion: `v${EMULATED_VERSION}+builtin.vault` });
-  core.authMounts.add({ path: 'token/', type: 'token', description: 'token based credentials', options: null, backend: tokenBackend(core), runningVersion: `v${EMULATED_VERSION}+builtin.vault` });
+  core.secretMounts.add({
+    path: 'sys/',
+    type: 'system',
+    description: 'system endpoints used for control, policy and debugging',
+    options: null,
+    backend: sysBackend,
+    runningVersion: `v${EMULATED_VERSION}+builtin.vault`,
+  });
+  core.authMounts.add({
+    path: 'token/',
+    type: 'token',
+    description: 'token based credentials',
+    options: null,
+    backend: tokenBackend(core),
+    runningVersion: `v${EMULATED_VERSION}+builtin.vault`,
+  });
 }
 
 /** Vault keeps mount options as a string map. */

@@ -148,7 +148,11 @@ export class KvV2Backend implements Backend {
     if (!meta) return null;
     const versions: Record<string, unknown> = {};
     for (const [number, v] of meta.versions) {
-      versions[String(number)] = { created_time: rfc3339Nano(v.createdTime), deletion_time: v.deletionTime === null ? '' : rfc3339Nano(v.deletionTime), destroyed: v.destroyed };
+      versions[String(number)] = {
+        created_time: rfc3339Nano(v.createdTime),
+        deletion_time: v.deletionTime === null ? '' : rfc3339Nano(v.deletionTime),
+        destroyed: v.destroyed,
+      };
     }
     return {
       data: {

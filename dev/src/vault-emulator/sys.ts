@@ -28,7 +28,8 @@ export function sysBackend(core: EmulatorCore): Backend {
   const enableSecret = (req: LogicalRequest, rawPath: string): null => {
     const path = normalizeMountPath(rawPath);
     const reserved = RESERVED_SECRET_PATHS.find((r) => path.startsWith(r) || r.startsWith(path));
-    if (reserved) throw badRequest(reserved === 'auth/' || reserved === 'audit/' ? `cannot mount under "${reserved}"` : `path is already in use at ${reserved}`);
+    if (reserved)
+      throw badRequest(reserved === 'auth/' || reserved === 'audit/' ? `cannot mount under "${reserved}"` : `path is already in use at ${reserved}`);
     const type = str(req.data, 'type');
     if (type === '') throw badRequest('backend type must be specified as a string');
     core.secretMounts.add(secretEngineSpec(path, type, req.data.options, str(req.data, 'description')));
@@ -81,7 +82,12 @@ export function sysBackend(core: EmulatorCore): Backend {
   const uiMountsList = (req: LogicalRequest): LogicalResponse => {
     const acl = req.token ? core.policies.acl(req.token.policies) : null;
     const visible = (prefix: string, table: typeof core.secretMounts, kind: 'secret' | 'auth'): Record<string, unknown> =>
-      Object.fromEntries(table.list().filter((m) => acl?.hasAnyAccessUnder(`${prefix}${m.path}`)).map((m) => [m.path, mountInfo(m, kind)]));
+      Object.fromEntries(
+        table
+          .list()
+          .filter((m) => acl?.hasAnyAccessUnder(`${prefix}${m.path}`))
+          .map((m) => [m.path, mountInfo(m, kind)]),
+      );
     return { data: { auth: visible('auth/', core.authMounts, 'auth'), secret: visible('', core.secretMounts, 'secret') } };
   };
 
@@ -99,7 +105,16 @@ export function sysBackend(core: EmulatorCore): Backend {
     const q = core.quotas.get(name);
     if (!q) return null;
     return {
-      data: { block_interval: q.blockIntervalSeconds, inheritable: false, interval: q.intervalSeconds, name: q.name, path: q.path, rate: q.rate, role: '', type: 'rate-limit' },
+      data: {
+        block_interval: q.blockIntervalSeconds,
+        inheritable: false,
+        interval: q.intervalSeconds,
+        name: q.name,
+        path: q.path,
+        rate: q.rate,
+        role: '',
+        type: 'rate-limit',
+      },
     };
   };
 
@@ -108,7 +123,10 @@ export function sysBackend(core: EmulatorCore): Backend {
     rootPaths: [/^auth\/.+/s, /^rotate$/, /^audit(\/.*)?$/s, /^raw(\/.*)?$/s, /^config\/.+/s],
     routes: [
       { pattern: /^mounts$/, operations: { read: mountsList } },
-      { pattern: /^mounts\/(.+)\/tune$/s, operations: { read: () => ({ data: { default_lease_ttl: 2764800, force_no_cache: false, max_lease_ttl: 2764800 } }), update: () => null } },
+      {
+        pattern: /^mounts\/(.+)\/tune$/s,
+        operations: { read: () => ({ data: { default_lease_ttl: 2764800, force_no_cache: false, max_lease_ttl: 2764800 } }), update: () => null },
+      },
       {
         pattern: /^mounts\/(.+)$/s,
         operations: {

@@ -56,7 +56,14 @@ export const queryHeaderProperties: INodeProperties[] = [
     default: 'keypair',
     description: 'How to enter the query parameters',
   },
-  nameValueCollection('queryParameters', 'Query Parameters', 'Query parameters to add to the path', { sendQuery: [true], specifyQuery: ['keypair'] }, 'e.g. page', 'e.g. 2'),
+  nameValueCollection(
+    'queryParameters',
+    'Query Parameters',
+    'Query parameters to add to the path',
+    { sendQuery: [true], specifyQuery: ['keypair'] },
+    'e.g. page',
+    'e.g. 2',
+  ),
   {
     displayName: 'JSON',
     name: 'jsonQuery',
@@ -87,7 +94,14 @@ export const queryHeaderProperties: INodeProperties[] = [
     description: 'How to enter the headers',
   },
   {
-    ...nameValueCollection('headerParameters', 'Header Parameters', 'Headers to send', { sendHeaders: [true], specifyHeaders: ['keypair'] }, 'e.g. Accept', 'e.g. application/json'),
+    ...nameValueCollection(
+      'headerParameters',
+      'Header Parameters',
+      'Headers to send',
+      { sendHeaders: [true], specifyHeaders: ['keypair'] },
+      'e.g. Accept',
+      'e.g. application/json',
+    ),
     hint: 'Authorization, Proxy-Authorization, Host and x-secure-proxy-* headers are refused: the proxy owns authentication and the host.',
   },
   {

@@ -27,7 +27,9 @@ const TEST_TIMEOUT = 15_000;
 export type CredentialTestHelpers = ICredentialTestFunctions['helpers'];
 
 function isWhoami(value: unknown): value is WhoamiResponse {
-  return typeof value === 'object' && value !== null && typeof (value as WhoamiResponse).clientId === 'string' && Array.isArray((value as WhoamiResponse).services);
+  return (
+    typeof value === 'object' && value !== null && typeof (value as WhoamiResponse).clientId === 'string' && Array.isArray((value as WhoamiResponse).services)
+  );
 }
 
 /** Roughly how long until expiry, for people: "3 days", "5 hours", "less than an hour". */

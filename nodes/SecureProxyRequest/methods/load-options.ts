@@ -20,7 +20,10 @@ function isServiceSummary(value: unknown): value is ServiceSummary {
 export function serviceOptions(services: ServiceSummary[]): INodePropertyOptions[] {
   return services.map((service) => {
     const methods = Array.isArray(service.methods) && service.methods.length > 0 ? ` Methods: ${service.methods.join(', ')}.` : '';
-    const paths = Array.isArray(service.paths) && service.paths.length > 0 && !(service.paths.length === 1 && service.paths[0] === '/**') ? ` Paths: ${service.paths.join(', ')}.` : '';
+    const paths =
+      Array.isArray(service.paths) && service.paths.length > 0 && !(service.paths.length === 1 && service.paths[0] === '/**')
+        ? ` Paths: ${service.paths.join(', ')}.`
+        : '';
     const description = typeof service.description === 'string' && service.description.trim() !== '' ? service.description.trim() : 'No description.';
     return { name: service.name, value: service.name, description: `${description}${methods}${paths}` };
   });

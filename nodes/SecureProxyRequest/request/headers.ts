@@ -40,7 +40,7 @@ export function buildHeaders(entries: Array<[string, unknown]>, fail: Fail): Rec
   for (const [rawName, value] of entries) {
     const name = rawName.trim();
     if (name === '' && (value === undefined || value === '')) continue;
-    if (!TOKEN.test(name)) fail(`"${name}" is not a valid header name`, 'Header names use letters, digits and - _ . ! # $ % & \' * + ^ ` | ~ only.');
+    if (!TOKEN.test(name)) fail(`"${name}" is not a valid header name`, "Header names use letters, digits and - _ . ! # $ % & ' * + ^ ` | ~ only.");
     const reason = refusedHeaderReason(name);
     if (reason !== null) fail(`The ${name} header cannot be set in this node`, reason);
     if (value === undefined || value === null) continue;

@@ -60,7 +60,8 @@ async function buildBody(ctx: IExecuteFunctions, itemIndex: number, fail: Fail):
         if (name === '') continue;
         if (row.parameterType === 'formBinaryData') {
           const field = String(row.inputDataFieldName ?? '').trim();
-          if (field === '') fail(`The form field "${name}" needs an Input Data Field Name`, 'Name the binary property of the input item that holds the file, e.g. data.');
+          if (field === '')
+            fail(`The form field "${name}" needs an Input Data Field Name`, 'Name the binary property of the input item that holds the file, e.g. data.');
           const binary = ctx.helpers.assertBinaryData(itemIndex, field);
           const data = await ctx.helpers.getBinaryDataBuffer(itemIndex, field);
           parts.push({ name, data, fileName: binary.fileName ?? name, mimeType: binary.mimeType });

@@ -58,7 +58,8 @@ export function findPathProblem(input: string): PathProblem | null {
     };
   }
   const rawPath = text.split('?', 1)[0];
-  if (rawPath.includes('\\')) return { message: `The path "${text}" contains a backslash`, description: `Some servers read a backslash as a slash. ${PATH_HINT}` };
+  if (rawPath.includes('\\'))
+    return { message: `The path "${text}" contains a backslash`, description: `Some servers read a backslash as a slash. ${PATH_HINT}` };
   if (DOT_SEGMENT.test(rawPath)) {
     return { message: `The path "${text}" contains a "." or ".." segment`, description: `Such segments could leave the service. ${PATH_HINT}` };
   }

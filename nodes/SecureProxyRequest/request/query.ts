@@ -50,10 +50,13 @@ export function joinQuery(first: string, second: string): string {
 /** Sets (replaces) one parameter in a query string, keeping the others in order. */
 export function setQueryParameter(query: string, name: string, value: string): string {
   const encodedName = encodeURIComponent(name);
-  const kept = query === '' ? [] : query.split('&').filter((pair) => {
-    const rawName = pair.split('=', 1)[0];
-    return rawName !== encodedName && decodeComponent(rawName.replace(/\+/g, ' ')) !== name;
-  });
+  const kept =
+    query === ''
+      ? []
+      : query.split('&').filter((pair) => {
+          const rawName = pair.split('=', 1)[0];
+          return rawName !== encodedName && decodeComponent(rawName.replace(/\+/g, ' ')) !== name;
+        });
   kept.push(`${encodedName}=${encodeURIComponent(value)}`);
   return kept.join('&');
 }

@@ -17,7 +17,8 @@ export type DecodedBody =
   | { kind: 'file'; data: Buffer; mimeType?: string; fileName?: string };
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b|^[\w.+-]+\/[\w.+-]+\+json\b/i;
-const TEXT_TYPE = /^text\/|^application\/(?:[\w.+-]+\+)?xml\b|^application\/(?:javascript|ecmascript|x-www-form-urlencoded|graphql|yaml|x-yaml|x-ndjson)\b|^image\/svg\+xml\b/i;
+const TEXT_TYPE =
+  /^text\/|^application\/(?:[\w.+-]+\+)?xml\b|^application\/(?:javascript|ecmascript|x-www-form-urlencoded|graphql|yaml|x-yaml|x-ndjson)\b|^image\/svg\+xml\b/i;
 
 /** The media type without parameters, lower case. */
 export function mediaTypeOf(response: ProxyResponse): string | undefined {

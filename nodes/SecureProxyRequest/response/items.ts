@@ -57,7 +57,9 @@ export async function responseToItems(
       const value = decoded.value;
       if (settings.fullResponse) return [{ json: fullResponseJson(response, value) }];
       const asItem = (element: unknown) =>
-        typeof element === 'object' && element !== null && !Array.isArray(element) ? { json: element as IDataObject } : { json: { [field]: element } as IDataObject };
+        typeof element === 'object' && element !== null && !Array.isArray(element)
+          ? { json: element as IDataObject }
+          : { json: { [field]: element } as IDataObject };
       return Array.isArray(value) ? value.map(asItem) : [asItem(value)];
     }
   }

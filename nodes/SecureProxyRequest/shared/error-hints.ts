@@ -18,18 +18,25 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   SECRET_NOT_FOUND: "Ask the Vault admin to write the service's secret at the path configured in the proxy.",
   SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (named in the message) to the service's secret in Vault.",
   VAULT_FORBIDDEN: "Ask the Vault admin to grant the proxy's Vault policy read access to the service's secret.",
-  VAULT_UNAVAILABLE: "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited) and the proxy's Vault login (the message says when Vault refused it).",
+  VAULT_UNAVAILABLE:
+    "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited) and the proxy's Vault login (the message says when Vault refused it).",
   UPSTREAM_UNREACHABLE: "Check the API's status page; the proxy admin can check the service's target URL.",
   UPSTREAM_TIMEOUT: "Retry, or ask the proxy admin to raise the service's timeoutMs if the API is slow for this request.",
-  UPSTREAM_UNSCRUBBABLE: "The API's answer was compressed in a way the proxy cannot check for secrets; ask the proxy admin to look at the service (the proxy log names the encoding).",
-  REQUEST_MALFORMED: 'The proxy could not parse the request safely (bad header characters or conflicting body lengths); check custom headers in the node for line breaks.',
+  UPSTREAM_UNSCRUBBABLE:
+    "The API's answer was compressed in a way the proxy cannot check for secrets; ask the proxy admin to look at the service (the proxy log names the encoding).",
+  REQUEST_MALFORMED:
+    'The proxy could not parse the request safely (bad header characters or conflicting body lengths); check custom headers in the node for line breaks.',
   HEADERS_TOO_LARGE: 'Send fewer or shorter headers (custom headers or cookies); the proxy admin can raise listen.maxHeaderBytes.',
   REQUEST_TIMEOUT: 'Retry; if it repeats, check the network between n8n and the proxy (the body was sent too slowly).',
   BODY_TOO_LARGE: "Send a smaller body, or ask the proxy admin to raise the service's maxBodyBytes.",
-  HOST_NOT_ALLOWED: "Use the proxy's own address as the Proxy URL in the \"Secure Proxy API\" credential; the proxy admin lists accepted host names in listen.allowedHosts.",
-  PROXY_TOKEN_THROTTLED: 'Too many requests with a bad proxy token came from this n8n; fix the token in the "Secure Proxy API" credential and retry after the Retry-After time.',
-  UPSTREAM_ADDRESS_FORBIDDEN: "The proxy refused to connect: the API's host name resolved to an internal address. Ask the proxy admin to check the service's target (and its DNS).",
-  UPSTREAM_TLS_FAILED: "The API's TLS certificate could not be verified by the proxy; ask the proxy admin to check the service's certificate settings (caFile).",
+  HOST_NOT_ALLOWED:
+    'Use the proxy\'s own address as the Proxy URL in the "Secure Proxy API" credential; the proxy admin lists accepted host names in listen.allowedHosts.',
+  PROXY_TOKEN_THROTTLED:
+    'Too many requests with a bad proxy token came from this n8n; fix the token in the "Secure Proxy API" credential and retry after the Retry-After time.',
+  UPSTREAM_ADDRESS_FORBIDDEN:
+    "The proxy refused to connect: the API's host name resolved to an internal address. Ask the proxy admin to check the service's target (and its DNS).",
+  UPSTREAM_TLS_FAILED:
+    "The API's TLS certificate could not be verified by the proxy; ask the proxy admin to check the service's certificate settings (caFile).",
   NOT_READY: "Retry in a moment; the platform team should check the proxy's Vault login in its log.",
   SHUTTING_DOWN: 'Retry: another proxy replica will answer.',
   INTERNAL_ERROR: 'Report it to the proxy admin with the proxy request id; the audit log has the details.',

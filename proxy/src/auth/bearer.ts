@@ -18,7 +18,11 @@ export function bearerTokenOf(header: string | undefined): { token: string } | {
   }
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   if (match === null) {
-    return { error: new ProxyError('PROXY_TOKEN_INVALID', 'The Authorization header must use the Bearer scheme: "Authorization: Bearer <token>".', { headers: CHALLENGE }) };
+    return {
+      error: new ProxyError('PROXY_TOKEN_INVALID', 'The Authorization header must use the Bearer scheme: "Authorization: Bearer <token>".', {
+        headers: CHALLENGE,
+      }),
+    };
   }
   if (!isPlausibleToken(match[1])) {
     return { error: new ProxyError('PROXY_TOKEN_INVALID', 'The proxy token is malformed.', { headers: CHALLENGE }) };
@@ -78,7 +82,11 @@ function settle(lookup: TokenLookup, req: Request, res: Response, next: NextFunc
   }
   refuseFailure(
     lookup.reason === 'expired'
-      ? new ProxyError('PROXY_TOKEN_EXPIRED', `The proxy token of client "${lookup.clientId}" expired at ${lookup.expiredAt.toISOString()}; use the rotated token.`, { headers: CHALLENGE })
+      ? new ProxyError(
+          'PROXY_TOKEN_EXPIRED',
+          `The proxy token of client "${lookup.clientId}" expired at ${lookup.expiredAt.toISOString()}; use the rotated token.`,
+          { headers: CHALLENGE },
+        )
       : new ProxyError('PROXY_TOKEN_INVALID', 'The proxy token is not known to this proxy.', { headers: CHALLENGE }),
     req,
     res,

@@ -66,7 +66,9 @@ export function applyEnvDefaults(raw: Record<string, unknown>, env: Env, issues:
 export function formatPath(path: readonly (string | number | symbol)[]): string {
   if (path.length === 0) return '(top level)';
   return path
-    .map((segment, i) => (typeof segment === 'number' || /^\d+$/.test(String(segment)) ? `[${String(segment)}]` : i === 0 ? String(segment) : `.${String(segment)}`))
+    .map((segment, i) =>
+      typeof segment === 'number' || /^\d+$/.test(String(segment)) ? `[${String(segment)}]` : i === 0 ? String(segment) : `.${String(segment)}`,
+    )
     .join('');
 }
 

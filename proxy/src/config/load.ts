@@ -8,7 +8,6 @@ import { configSchema, type ProxyConfig } from './schema';
 import { applyEnvDefaults, formatPath, interpolateEnv } from './env';
 import { ConfigError } from './errors';
 
-
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The environment variable that names the config file when `--config` is not given. */

@@ -13,8 +13,18 @@ const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
 
 /** Headers the proxy must own or that would break framing; injection may not set them. */
 const RESERVED_HEADER_NAMES = new Set([
-  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection',
-  'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-authenticate', 'x-request-id',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'x-request-id',
 ]);
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -51,7 +61,12 @@ const kvPath = z
     message: 'must be a KV path like "team/service" (no leading or trailing slash, no empty, "." or ".." segments)',
   });
 
-const duration = (what: string, def: number) => z.number({ error: `${what} must be a number` }).int().positive().default(def);
+const duration = (what: string, def: number) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int()
+    .positive()
+    .default(def);
 
 /** A PEM CA bundle file, read and checked at load: Node would silently ignore one it cannot parse. */
 const caBundleFile = z
@@ -88,7 +103,11 @@ const vaultSchema = z.strictObject({
   /** Applied to every Vault call: node-vault has no default timeout. */
   timeoutMs: duration('vault.timeoutMs', 5000),
   /** Renew the Vault token once this fraction of its TTL has passed. */
-  renewFraction: z.number().gt(0).lt(1).default(2 / 3),
+  renewFraction: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(2 / 3),
   /** PEM file with the CA that signed Vault's certificate. */
   caFile: caBundleFile.optional(),
 });
@@ -98,7 +117,10 @@ const HOST_ENTRY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-
 const allowedHost = z.string().superRefine((value, ctx) => {
   const match = HOST_ENTRY.exec(value);
   if (match === null || (match[1] !== undefined && Number(match[1]) > 65535)) {
-    ctx.addIssue({ code: 'custom', message: `must be a host name or address with an optional port, like "proxy.internal" or "proxy.internal:8080", got "${value}"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a host name or address with an optional port, like "proxy.internal" or "proxy.internal:8080", got "${value}"`,
+    });
   }
 });
 
@@ -142,38 +164,39 @@ const injectSchema = z.discriminatedUnion('type', [bearerInject, headerInject, b
   error: 'must be one of: bearer, header, basic, query',
 });
 
-const serviceSchema = z.strictObject({
-  target: httpUrl('target'),
-  /** KV path under vault.kvMount. */
-  secret: kvPath,
-  inject: injectSchema,
-  description: z.string().default(''),
-  /** Allowed methods; all when absent. */
-  methods: z.array(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` })).min(1).optional(),
-  /** Allowed path globs relative to the service base ("/users/*", "/v2/**"); all when absent. */
-  paths: z.array(z.string().startsWith('/', 'path patterns start with "/"')).min(1).optional(),
-  /** Time allowed for the upstream to send response headers. */
-  timeoutMs: duration('timeoutMs', 30000),
-  /** Replace the injected secret values in response headers and text bodies with [REDACTED]. */
-  scrub: z.boolean().default(true),
-  /** Largest request body forwarded, in bytes; absent means 10 MiB (DEFAULT_MAX_BODY_BYTES). */
-  maxBodyBytes: z
-    .number({ error: 'must be a number of bytes' })
-    .int('must be a whole number of bytes')
-    .min(0, 'must be 0 (no body) or more')
-    .optional(),
-  /**
-   * Let a host-name target resolve to loopback, private, link-local and other internal
-   * addresses (SSRF guard). Absent means false. IP-literal targets are never checked.
-   */
-  allowPrivateAddresses: z.boolean({ error: 'must be true or false' }).optional(),
-  /** PEM CA bundle the https upstream's certificate must chain to, instead of the public roots. */
-  caFile: caBundleFile.optional(),
-}).superRefine((service, ctx) => {
-  if (service.caFile !== undefined && URL.canParse(service.target) && new URL(service.target).protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'only applies to an https:// target' });
-  }
-});
+const serviceSchema = z
+  .strictObject({
+    target: httpUrl('target'),
+    /** KV path under vault.kvMount. */
+    secret: kvPath,
+    inject: injectSchema,
+    description: z.string().default(''),
+    /** Allowed methods; all when absent. */
+    methods: z
+      .array(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` }))
+      .min(1)
+      .optional(),
+    /** Allowed path globs relative to the service base ("/users/*", "/v2/**"); all when absent. */
+    paths: z.array(z.string().startsWith('/', 'path patterns start with "/"')).min(1).optional(),
+    /** Time allowed for the upstream to send response headers. */
+    timeoutMs: duration('timeoutMs', 30000),
+    /** Replace the injected secret values in response headers and text bodies with [REDACTED]. */
+    scrub: z.boolean().default(true),
+    /** Largest request body forwarded, in bytes; absent means 10 MiB (DEFAULT_MAX_BODY_BYTES). */
+    maxBodyBytes: z.number({ error: 'must be a number of bytes' }).int('must be a whole number of bytes').min(0, 'must be 0 (no body) or more').optional(),
+    /**
+     * Let a host-name target resolve to loopback, private, link-local and other internal
+     * addresses (SSRF guard). Absent means false. IP-literal targets are never checked.
+     */
+    allowPrivateAddresses: z.boolean({ error: 'must be true or false' }).optional(),
+    /** PEM CA bundle the https upstream's certificate must chain to, instead of the public roots. */
+    caFile: caBundleFile.optional(),
+  })
+  .superRefine((service, ctx) => {
+    if (service.caFile !== undefined && URL.canParse(service.target) && new URL(service.target).protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', path: ['caFile'], message: 'only applies to an https:// target' });
+    }
+  });
 
 const SHA256_REF = /^sha256:[0-9a-f]{64}$/;
 const TOKEN_HASH_MESSAGE = 'must be "sha256:" followed by 64 lower-case hex characters';
@@ -268,11 +291,7 @@ export const configSchema = z
     /** Per client address: after maxFailures bad proxy tokens within windowSeconds, further bad ones get 429. */
     authThrottle: z
       .strictObject({
-        maxFailures: z
-          .number({ error: 'must be a number' })
-          .int('must be a whole number')
-          .min(0, 'must be 0 (throttle off) or more')
-          .default(20),
+        maxFailures: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 (throttle off) or more').default(20),
         // A window longer than Node's timer limit (about 24.8 days) would fire its reset timer every millisecond.
         windowSeconds: z
           .number({ error: 'must be a number' })
@@ -298,7 +317,10 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     // Names appear in URLs, metric labels and logs; checked here because zod's record-key
     // errors do not say what a good name looks like.
-    for (const [kind, names] of [['client', Object.keys(config.clients)], ['service', Object.keys(config.services)]] as const) {
+    for (const [kind, names] of [
+      ['client', Object.keys(config.clients)],
+      ['service', Object.keys(config.services)],
+    ] as const) {
       for (const name of names) {
         if (!NAME.test(name)) {
           ctx.addIssue({

@@ -30,14 +30,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trail
  *   client that this proxy does not vouch for (and it adds none itself: xfwd is off), so an
  *   upstream that trusts them cannot be fooled through us.
  */
-const STRIPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([
-  ...HOP_BY_HOP,
-  'authorization',
-  'http2-settings',
-  'expect',
-  'forwarded',
-  'x-real-ip',
-]);
+const STRIPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'authorization', 'http2-settings', 'expect', 'forwarded', 'x-real-ip']);
 
 const STRIPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(HOP_BY_HOP);
 

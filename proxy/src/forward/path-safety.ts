@@ -40,7 +40,7 @@ export function describeNonOriginForm(target: string): string | null {
   if (target.charCodeAt(0) === 0x2f /* / */) return null;
   if (target === '*') return "The asterisk-form request target '*' is not accepted; send a path starting with '/'.";
   if (SCHEME.test(target)) {
-    return 'Absolute-form request targets (a full URL in the request line) are not accepted; send a path starting with \'/\'.';
+    return "Absolute-form request targets (a full URL in the request line) are not accepted; send a path starting with '/'.";
   }
   if (target === '') return "The request target is empty; send a path starting with '/'.";
   return `Authority-form or relative request targets ('${excerpt(target)}') are not accepted; send a path starting with '/'.`;

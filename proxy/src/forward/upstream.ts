@@ -196,7 +196,9 @@ function upstreamFailure(service: string, timeoutMs: number, err: Error): ProxyE
     const remedy = err.allowable
       ? 'Set allowPrivateAddresses: true on the service if this address is intended.'
       : 'Cloud metadata endpoints are never reached through a host name.';
-    return new ProxyError('UPSTREAM_ADDRESS_FORBIDDEN', `The proxy did not connect to the upstream of service '${service}': its ${err.message}. ${remedy}`, { cause: err });
+    return new ProxyError('UPSTREAM_ADDRESS_FORBIDDEN', `The proxy did not connect to the upstream of service '${service}': its ${err.message}. ${remedy}`, {
+      cause: err,
+    });
   }
   const tlsCode = tlsFailureCode(err);
   if (tlsCode !== null) {
@@ -206,7 +208,9 @@ function upstreamFailure(service: string, timeoutMs: number, err: Error): ProxyE
       { cause: err },
     );
   }
-  return new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' could not be reached or dropped the connection (${errorCode(err)}).`, { cause: err });
+  return new ProxyError('UPSTREAM_UNREACHABLE', `The upstream of service '${service}' could not be reached or dropped the connection (${errorCode(err)}).`, {
+    cause: err,
+  });
 }
 
 function abortOnHeaderTimeout(proxyReq: http.ClientRequest, timeoutMs: number): void {
@@ -220,7 +224,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const basePath = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
   const agent =
     options.agent ??
-    createUpstreamAgent({ target, pool: AGENT_OPTIONS, allowPrivateAddresses: options.allowPrivateAddresses === true, ca: options.ca, resolveHost: options.resolveHost });
+    createUpstreamAgent({
+      target,
+      pool: AGENT_OPTIONS,
+      allowPrivateAddresses: options.allowPrivateAddresses === true,
+      ca: options.ca,
+      resolveHost: options.resolveHost,
+    });
   const rewriteLocation = compileLocationRewriter({ service, target: options.target, publicUrl: options.publicUrl });
   const scrub = options.scrub ?? true;
   /** The scrubber of each in-flight request of a scrubbing service. */

@@ -133,7 +133,10 @@ export function createClientErrorHandler(onRecord: (record: ClientErrorRecord) =
  */
 export function createConnectHandler(onRecord: (record: ClientErrorRecord) => void): (req: IncomingMessage, socket: Duplex) => void {
   return (_req, socket) => {
-    const error = new ProxyError('METHOD_NOT_ALLOWED', 'The CONNECT method is not accepted by this proxy: it forwards to configured services only, it opens no tunnels.');
+    const error = new ProxyError(
+      'METHOD_NOT_ALLOWED',
+      'The CONNECT method is not accepted by this proxy: it forwards to configured services only, it opens no tunnels.',
+    );
     const requestId = randomUUID();
     const { answered, remoteAddress } = answerAndClose(socket as Socket, error, requestId, true);
     onRecord({ requestId, errorCode: error.code, status: error.status, parserCode: 'CONNECT', remoteAddress, answered });

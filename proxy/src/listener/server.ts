@@ -63,9 +63,7 @@ export function listen(
 ): Promise<Listening> {
   const limits = serverOptions(options);
   const server: Server =
-    certificate === undefined
-      ? createServer(limits, handler)
-      : createHttpsServer({ ...limits, cert: certificate.cert, key: certificate.key }, handler);
+    certificate === undefined ? createServer(limits, handler) : createHttpsServer({ ...limits, cert: certificate.cert, key: certificate.key }, handler);
   const onClientError = options.onClientError ?? (() => {});
   server.on('clientError', createClientErrorHandler(onClientError));
   server.on('connect', createConnectHandler(onClientError));

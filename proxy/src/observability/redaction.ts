@@ -18,8 +18,7 @@ export const REDACTED = '[REDACTED]';
  */
 export const MIN_SECRET_LENGTH = 4;
 
-const SENSITIVE_KEY =
-  /authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key|x-vault-token|client_token|secret_id/i;
+const SENSITIVE_KEY = /authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key|x-vault-token|client_token|secret_id/i;
 
 /** Keys that match the sensitive pattern but carry no secret, and that we log on purpose. */
 export const SAFE_KEYS: ReadonlySet<string> = new Set([

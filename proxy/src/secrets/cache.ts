@@ -168,10 +168,9 @@ export class SecretCache implements SecretProvider {
     }
     this.entries.delete(path);
     // Keep Vault's reason in front: "older than allowed" alone would hide why Vault failed.
-    throw new ProxyError(
-      'VAULT_UNAVAILABLE',
-      `${err.message}; the cached secret for ${path} is older than the allowed staleness (cache.maxStaleSeconds)`,
-      { cause: err, headers: { ...err.headers } },
-    );
+    throw new ProxyError('VAULT_UNAVAILABLE', `${err.message}; the cached secret for ${path} is older than the allowed staleness (cache.maxStaleSeconds)`, {
+      cause: err,
+      headers: { ...err.headers },
+    });
   }
 }

@@ -43,8 +43,7 @@ export function leaseFromLogin(response: unknown): TokenLease {
 
 /** Reads the lease out of a lookup-self answer's `data` block. */
 export function leaseFromLookup(response: unknown): TokenLease {
-  const data = (response as { data?: { ttl?: unknown; renewable?: unknown; creation_ttl?: unknown; expire_time?: unknown } } | null)
-    ?.data;
+  const data = (response as { data?: { ttl?: unknown; renewable?: unknown; creation_ttl?: unknown; expire_time?: unknown } } | null)?.data;
   if (typeof data?.ttl !== 'number') {
     throw new VaultSessionError({ kind: 'error', status: null, reason: 'Vault token lookup answer has no ttl' });
   }

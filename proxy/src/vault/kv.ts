@@ -137,11 +137,7 @@ function notFound(body: unknown, name: string, version: KvVersion): ProxyError {
       return new ProxyError('SECRET_NOT_FOUND', `the latest version of secret ${name} was destroyed in Vault; write a new version`, { cause });
     }
     if (typeof metadata.deletion_time === 'string' && metadata.deletion_time !== '') {
-      return new ProxyError(
-        'SECRET_NOT_FOUND',
-        `the latest version of secret ${name} was deleted in Vault; undelete it or write a new version`,
-        { cause },
-      );
+      return new ProxyError('SECRET_NOT_FOUND', `the latest version of secret ${name} was deleted in Vault; undelete it or write a new version`, { cause });
     }
   }
   if (!Array.isArray(b.errors) && Array.isArray(b.warnings) && b.warnings.length > 0) {

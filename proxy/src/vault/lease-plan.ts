@@ -39,8 +39,7 @@ export function planNextAuthAction(lease: TokenLease, options: PlanOptions): Nex
   if (lease.ttlSeconds <= 0) return { action: 'none' };
   const ttlMs = lease.ttlSeconds * 1000;
   const atFraction = Math.max(MIN_DELAY_MS, Math.floor(ttlMs * options.renewFraction));
-  const worthRenewing =
-    lease.renewable && lease.ttlSeconds >= MIN_RENEWABLE_TTL_SECONDS && !(options.capped && options.canRelogin);
+  const worthRenewing = lease.renewable && lease.ttlSeconds >= MIN_RENEWABLE_TTL_SECONDS && !(options.capped && options.canRelogin);
   if (worthRenewing) return { action: 'renew', delayMs: atFraction };
   if (options.canRelogin) return { action: 'relogin', delayMs: atFraction };
   return { action: 'expire', delayMs: ttlMs };

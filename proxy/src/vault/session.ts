@@ -139,10 +139,7 @@ export class VaultSession {
     }
     // Still refused, even if a later attempt could not reach Vault at all: say both.
     const since = this.token.reason === refusal ? '' : ` (since then: ${this.token.reason})`;
-    return new VaultSessionError(
-      { kind: 'unavailable', status: null, reason: `${refusal}${since}` },
-      { invalidToken: this.token.dead, refusedByVault: true },
-    );
+    return new VaultSessionError({ kind: 'unavailable', status: null, reason: `${refusal}${since}` }, { invalidToken: this.token.dead, refusedByVault: true });
   }
 
   private async ensureToken(): Promise<void> {

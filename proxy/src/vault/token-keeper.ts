@@ -226,9 +226,7 @@ export class TokenKeeper {
     try {
       // A plain write, not tokenRenewSelf: that one stores the answer's token on the client and
       // could put an old token back after a concurrent re-login.
-      const response: unknown = await this.timed('renew', () =>
-        this.client.write('auth/token/renew-self', { increment: lease.incrementSeconds }),
-      );
+      const response: unknown = await this.timed('renew', () => this.client.write('auth/token/renew-self', { increment: lease.incrementSeconds }));
       if (!this.running || generation !== this.gen) return;
       const renewed = { ...leaseFromLogin(response), incrementSeconds: lease.incrementSeconds };
       const capped = renewed.ttlSeconds < lease.incrementSeconds;

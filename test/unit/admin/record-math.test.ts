@@ -109,7 +109,11 @@ describe('records read from Vault', () => {
   it.each([
     ['a string', 'hello', '(record): '],
     ['tokens missing', { services: [] }, 'tokens: '],
-    ['a bad hash', { services: [], tokens: [{ ...record.tokens[0], hash: 'sha256:SECRETISH' }] }, 'tokens.0.hash: must be "sha256:" followed by 64 lower-case hex characters'],
+    [
+      'a bad hash',
+      { services: [], tokens: [{ ...record.tokens[0], hash: 'sha256:SECRETISH' }] },
+      'tokens.0.hash: must be "sha256:" followed by 64 lower-case hex characters',
+    ],
     ['a bad date', { services: [], tokens: [{ ...record.tokens[0], expiresAt: 'tomorrow' }] }, 'tokens.0.expiresAt: must be an ISO 8601 date-time'],
     ['a duplicate id', { services: [], tokens: [record.tokens[0], { ...record.tokens[1], id: 'never' }] }, 'tokens.1.id: duplicate token id'],
   ])('refuses %s, naming the field and never the value', (_name, raw, problem) => {

@@ -80,9 +80,7 @@ describe('config loading', () => {
 
   it('applies SECURE_PROXY_PORT over the file and rejects a non-numeric one', () => {
     expect(buildConfig(valid(), { ...ENV, SECURE_PROXY_PORT: '9090' }).listen.port).toBe(9090);
-    expect(issuesOf(() => buildConfig(valid(), { ...ENV, SECURE_PROXY_PORT: 'http' }))).toEqual([
-      'SECURE_PROXY_PORT: expected an integer port, got "http"',
-    ]);
+    expect(issuesOf(() => buildConfig(valid(), { ...ENV, SECURE_PROXY_PORT: 'http' }))).toEqual(['SECURE_PROXY_PORT: expected an integer port, got "http"']);
   });
 
   it('accepts tokens with expiry and an id', () => {
@@ -94,7 +92,11 @@ describe('config loading', () => {
   // Each row breaks one thing; the error must name the field and what was wrong.
   const broken: Array<[string, (raw: Record<string, any>) => void, RegExp]> = [
     ['missing environment variable', () => undefined, /^vault\.auth\.secretId: environment variable VAULT_SECRET_ID is not set$/],
-    ['unknown service type', (r) => (r.services.echo.inject = { type: 'oauth2' }), /^services\.echo\.inject\.type: must be one of: bearer, header, basic, query$/],
+    [
+      'unknown service type',
+      (r) => (r.services.echo.inject = { type: 'oauth2' }),
+      /^services\.echo\.inject\.type: must be one of: bearer, header, basic, query$/,
+    ],
     ['bad target URL', (r) => (r.services.echo.target = 'not a url'), /^services\.echo\.target: target must be an absolute http\(s\) URL, got "not a url"$/],
     ['non-http target', (r) => (r.services.echo.target = 'ftp://example.test/'), /^services\.echo\.target: target must use http or https/],
     ['credentials in target', (r) => (r.services.echo.target = 'http://u:p@127.0.0.1/'), /^services\.echo\.target: .*must not carry credentials/],
@@ -103,9 +105,21 @@ describe('config loading', () => {
     ['unknown field', (r) => (r.services.echo.injct = {}), /^services\.echo: unknown field "injct"$/],
     ['client names an unknown service', (r) => r.clients['n8n-prod'].services.push('github'), /^clients\.n8n-prod\.services\[1\]: unknown service "github"$/],
     ['malformed token hash', (r) => (r.clients['n8n-prod'].tokenHashes = ['sha256:xyz']), /^clients\.n8n-prod\.tokenHashes\[0\]: must be "sha256:"/],
-    ['same token hash on two clients', (r) => (r.clients.other = { tokenHashes: [HASH], services: [] }), /^clients\.other\.tokenHashes\[0\]: duplicate token hash, already used by client "n8n-prod"$/],
-    ['reserved injected header', (r) => (r.services.echo.inject = { type: 'header', name: 'Host', template: '{{token}}' }), /^services\.echo\.inject\.name: is reserved/],
-    ['template without placeholder', (r) => (r.services.echo.inject = { type: 'header', name: 'X-Api-Key', template: 'static' }), /^services\.echo\.inject\.template: must reference at least one secret field/],
+    [
+      'same token hash on two clients',
+      (r) => (r.clients.other = { tokenHashes: [HASH], services: [] }),
+      /^clients\.other\.tokenHashes\[0\]: duplicate token hash, already used by client "n8n-prod"$/,
+    ],
+    [
+      'reserved injected header',
+      (r) => (r.services.echo.inject = { type: 'header', name: 'Host', template: '{{token}}' }),
+      /^services\.echo\.inject\.name: is reserved/,
+    ],
+    [
+      'template without placeholder',
+      (r) => (r.services.echo.inject = { type: 'header', name: 'X-Api-Key', template: 'static' }),
+      /^services\.echo\.inject\.template: must reference at least one secret field/,
+    ],
     ['dot segments in secret path', (r) => (r.services.echo.secret = 'a/../b'), /^services\.echo\.secret: must be a KV path/],
     ['bad service name', (r) => (r.services['bad name'] = r.services.echo), /^services\.bad name: service names use 1-64 letters/],
     ['bad port', (r) => (r.listen.port = 70000), /^listen\.port: /],

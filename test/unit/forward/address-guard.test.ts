@@ -131,7 +131,11 @@ describe('createGuardedLookup', () => {
   it('answers every address when asked for all (autoSelectFamily) and the first one otherwise', async () => {
     const resolve = scripted([[v4('1.1.1.1'), v6('2606:4700::1111')]]);
     const lookup = createGuardedLookup({ allowPrivateAddresses: false, resolve });
-    expect(await callLookup(lookup, 'api.example.com', { all: true })).toEqual({ err: null, address: [v4('1.1.1.1'), v6('2606:4700::1111')], family: undefined });
+    expect(await callLookup(lookup, 'api.example.com', { all: true })).toEqual({
+      err: null,
+      address: [v4('1.1.1.1'), v6('2606:4700::1111')],
+      family: undefined,
+    });
     expect(await callLookup(lookup, 'api.example.com', {})).toEqual({ err: null, address: '1.1.1.1', family: 4 });
   });
 

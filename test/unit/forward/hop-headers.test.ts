@@ -14,7 +14,16 @@ describe('stripRequestHeaders', () => {
     ['removes proxy-authorization', { 'proxy-authorization': 'Basic x' }, []],
     [
       'removes hop-by-hop headers',
-      { connection: 'keep-alive', 'keep-alive': 'timeout=5', 'proxy-connection': 'x', te: 'trailers', trailer: 'x', upgrade: 'h2c', 'http2-settings': 'x', accept: 'a' },
+      {
+        connection: 'keep-alive',
+        'keep-alive': 'timeout=5',
+        'proxy-connection': 'x',
+        te: 'trailers',
+        trailer: 'x',
+        upgrade: 'h2c',
+        'http2-settings': 'x',
+        accept: 'a',
+      },
       ['accept'],
     ],
     ['removes headers named in Connection', { connection: 'X-Custom, x-other ,keep-alive', 'x-custom': '1', 'x-other': '2', 'x-kept': '3' }, ['x-kept']],
@@ -28,7 +37,14 @@ describe('stripRequestHeaders', () => {
     ['removes every x-secure-proxy-* header', { 'x-secure-proxy-error': 'X', 'x-secure-proxy-anything': 'y', 'x-secure': 'kept' }, ['x-secure']],
     [
       'removes client forwarding claims',
-      { forwarded: 'for=1.2.3.4', 'x-forwarded-for': '1.2.3.4', 'x-forwarded-host': 'h', 'x-forwarded-proto': 'https', 'x-real-ip': '1.2.3.4', 'x-forwarder': 'kept' },
+      {
+        forwarded: 'for=1.2.3.4',
+        'x-forwarded-for': '1.2.3.4',
+        'x-forwarded-host': 'h',
+        'x-forwarded-proto': 'https',
+        'x-real-ip': '1.2.3.4',
+        'x-forwarder': 'kept',
+      },
       ['x-forwarder'],
     ],
     ['removes expect', { expect: '100-continue', 'content-length': '1' }, ['content-length']],
@@ -43,11 +59,7 @@ describe('stripResponseHeaders', () => {
   const cases: Array<[string, IncomingHttpHeaders, string[]]> = [
     ['keeps end-to-end headers', { 'content-type': 'a', 'set-cookie': ['a=1'], location: '/x', etag: 'e' }, ['content-type', 'etag', 'location', 'set-cookie']],
     ['keeps framing headers', { 'content-length': '1', 'transfer-encoding': 'chunked' }, ['content-length', 'transfer-encoding']],
-    [
-      'removes hop-by-hop headers',
-      { connection: 'close', 'keep-alive': 'timeout=5', 'proxy-authenticate': 'Basic', trailer: 'x', upgrade: 'h2', te: 'x' },
-      [],
-    ],
+    ['removes hop-by-hop headers', { connection: 'close', 'keep-alive': 'timeout=5', 'proxy-authenticate': 'Basic', trailer: 'x', upgrade: 'h2', te: 'x' }, []],
     ['removes headers named in Connection', { connection: 'x-hop', 'x-hop': '1', 'x-end': '2' }, ['x-end']],
     ['removes a spoofed proxy error header', { 'x-secure-proxy-error': 'SPOOFED', 'content-type': 'a' }, ['content-type']],
     ['keeps authorization-like upstream headers (not hop-by-hop)', { 'www-authenticate': 'Bearer' }, ['www-authenticate']],

@@ -14,10 +14,15 @@ function watched(isPaused: () => boolean = () => false): { dog: IdleWatchdog; fi
   let fired = 0;
   let resolveIdle!: () => void;
   const idle = new Promise<void>((resolve) => (resolveIdle = resolve));
-  const dog = idleWatchdog(MS, isPaused, () => {
-    fired += 1;
-    resolveIdle();
-  }, { unref: false });
+  const dog = idleWatchdog(
+    MS,
+    isPaused,
+    () => {
+      fired += 1;
+      resolveIdle();
+    },
+    { unref: false },
+  );
   return { dog, fired: () => fired, idle };
 }
 

@@ -18,7 +18,9 @@ function injectionError(inject: InjectConfig, secret: SecretData): ProxyError {
 }
 
 describe('injectors', () => {
-  const cases: Array<[string, InjectConfig, SecretData, { headers: Array<[string, string]>; query: [string, string] | null; queryString: string | null; secretValues: string[] }]> = [
+  const cases: Array<
+    [string, InjectConfig, SecretData, { headers: Array<[string, string]>; query: [string, string] | null; queryString: string | null; secretValues: string[] }]
+  > = [
     [
       'bearer',
       { type: 'bearer', field: 'token' },

@@ -16,7 +16,7 @@ describe('findUnsafeTarget', () => {
     '/svc/%E2%9C%93',
     '/svc/x?redirect=%2Fhome%2F..%2F&path=a//b', // the query is opaque: encoded slashes and dots are normal there
     '/svc/x?q=a\\b'.replace('\\', '%5C'),
-    "/svc/x;v=1/y",
+    '/svc/x;v=1/y',
     '/svc/~user/a+b',
   ];
   it.each(safe)('accepts %s', (target) => {

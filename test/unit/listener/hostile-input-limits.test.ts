@@ -83,12 +83,21 @@ describe('config: listen limits and services.<name>.maxBodyBytes', () => {
       {},
       'test',
     );
-    expect(config.listen).toMatchObject({ headersTimeoutMs: 5000, maxHeaderBytes: 16384, bodyTimeoutMs: 1000, allowedHosts: ['proxy.internal', 'proxy.internal:8443', '[::1]:8080'] });
+    expect(config.listen).toMatchObject({
+      headersTimeoutMs: 5000,
+      maxHeaderBytes: 16384,
+      bodyTimeoutMs: 1000,
+      allowedHosts: ['proxy.internal', 'proxy.internal:8443', '[::1]:8080'],
+    });
     expect(config.services.echo.maxBodyBytes).toBe(0);
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
-    ['a negative body limit', { services: { echo: { ...BASE.services.echo, maxBodyBytes: -1 } } }, /services\.echo\.maxBodyBytes.*must be 0 \(no body\) or more/],
+    [
+      'a negative body limit',
+      { services: { echo: { ...BASE.services.echo, maxBodyBytes: -1 } } },
+      /services\.echo\.maxBodyBytes.*must be 0 \(no body\) or more/,
+    ],
     ['a fractional body limit', { services: { echo: { ...BASE.services.echo, maxBodyBytes: 1.5 } } }, /maxBodyBytes.*whole number of bytes/],
     ['a tiny header limit', { listen: { maxHeaderBytes: 100 } }, /listen\.maxHeaderBytes.*at least 1024 bytes/],
     ['a zero headers timeout', { listen: { headersTimeoutMs: 0 } }, /listen\.headersTimeoutMs/],

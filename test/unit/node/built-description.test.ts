@@ -62,7 +62,7 @@ describe('built credential', () => {
     expect(byName.ignoreSSLIssues.default).toBe(false);
   });
 
-  it('has no declarative test, so n8n runs the node\'s credentialTest (which names the client)', () => {
+  it("has no declarative test, so n8n runs the node's credentialTest (which names the client)", () => {
     expect(credential.test).toBeUndefined();
   });
 
@@ -110,7 +110,11 @@ describe('built node', () => {
     const dir = join(root, dirname(pkg.n8n.nodes[0]));
     const icon = description.icon as { light: string; dark: string };
     for (const file of [icon.light, icon.dark]) expect(existsSync(join(dir, file.replace(/^file:/, '')))).toBe(true);
-    const codex = JSON.parse(readFileSync(join(dir, 'SecureProxyRequest.node.json'), 'utf8')) as { node: string; categories: string[]; resources: { primaryDocumentation: Array<{ url: string }> } };
+    const codex = JSON.parse(readFileSync(join(dir, 'SecureProxyRequest.node.json'), 'utf8')) as {
+      node: string;
+      categories: string[];
+      resources: { primaryDocumentation: Array<{ url: string }> };
+    };
     expect(codex.node).toBe(NODE_TYPE);
     expect(codex.categories.length).toBeGreaterThan(0);
     expect(codex.resources.primaryDocumentation[0].url).toMatch(/^https:\/\//);

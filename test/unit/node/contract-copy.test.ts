@@ -23,7 +23,10 @@ describe('node copy of the proxy contract', () => {
   });
 
   it('exports no constant the proxy contract lacks, and copies every one it has', () => {
-    const values = (module: object) => Object.keys(module).filter((key) => typeof (module as Record<string, unknown>)[key] !== 'function').sort();
+    const values = (module: object) =>
+      Object.keys(module)
+        .filter((key) => typeof (module as Record<string, unknown>)[key] !== 'function')
+        .sort();
     expect(values(nodeContract)).toEqual(values(proxyContract));
   });
 

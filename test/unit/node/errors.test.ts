@@ -45,11 +45,19 @@ describe('proxy-made errors', () => {
     expect(error?.description).toMatch(hint);
     expect(error?.description).toContain('Proxy request id: req-1.');
     expect(error?.httpCode).toBe(String(ERROR_CODES[code].status));
-    expect(error?.context).toMatchObject({ proxyErrorCode: code, proxyErrorSource: ERROR_CODES[code].source, proxyRequestId: 'req-1', service: 'github', itemIndex: 3 });
+    expect(error?.context).toMatchObject({
+      proxyErrorCode: code,
+      proxyErrorSource: ERROR_CODES[code].source,
+      proxyRequestId: 'req-1',
+      service: 'github',
+      itemIndex: 3,
+    });
   });
 
   it('has a distinct message for every source', () => {
-    const messages = (['PROXY_TOKEN_INVALID', 'SECRET_NOT_FOUND', 'UPSTREAM_TIMEOUT'] as ErrorCode[]).map((code) => errorForResponse(NODE, proxyMade(code), context)?.message.split(' (')[0]);
+    const messages = (['PROXY_TOKEN_INVALID', 'SECRET_NOT_FOUND', 'UPSTREAM_TIMEOUT'] as ErrorCode[]).map(
+      (code) => errorForResponse(NODE, proxyMade(code), context)?.message.split(' (')[0],
+    );
     expect(new Set(messages).size).toBe(3);
   });
 
@@ -116,7 +124,7 @@ describe('connection failures', () => {
     expect(failure.description).toMatch(/CA Certificate/);
   });
 
-  it('passes n8n\'s own setup errors through', () => {
+  it("passes n8n's own setup errors through", () => {
     const setup = new NodeOperationError(NODE, 'Node does not have any credentials set');
     expect(requestFailedError(NODE, setup, context)).toBe(setup);
   });
@@ -131,7 +139,14 @@ describe('no token in errors (canary)', () => {
   const CANARY = 'spt_canary_CANARYcanaryCANARYcanaryCANARYcanary42';
 
   function everything(error: NodeApiError | NodeOperationError): string {
-    return [error.message, error.description ?? '', JSON.stringify(error.context), JSON.stringify(error), JSON.stringify(errorItemJson(error)), String(error.stack)].join('\n');
+    return [
+      error.message,
+      error.description ?? '',
+      JSON.stringify(error.context),
+      JSON.stringify(error),
+      JSON.stringify(errorItemJson(error)),
+      String(error.stack),
+    ].join('\n');
   }
 
   it('keeps the Authorization header of a failed request out of the error', () => {

@@ -35,7 +35,9 @@ describe('credential test (GET /v1/whoami)', () => {
   });
 
   it('says so when the token does not expire or has no services', () => {
-    expect(describeWhoami({ ...whoami, expiresAt: null, services: [] })).toBe('Connected as client "n8n-prod" (no services granted yet; token does not expire)');
+    expect(describeWhoami({ ...whoami, expiresAt: null, services: [] })).toBe(
+      'Connected as client "n8n-prod" (no services granted yet; token does not expire)',
+    );
   });
 
   it('applies the TLS settings', async () => {
@@ -64,7 +66,10 @@ describe('credential test (GET /v1/whoami)', () => {
       throw networkError('ECONNREFUSED');
     });
     const result = await testProxyCredential(fake, credentials);
-    expect(result).toEqual({ status: 'Error', message: expect.stringMatching(/^The secure proxy is unreachable at https:\/\/proxy\.test: connection refused \(ECONNREFUSED\)\. Check/) });
+    expect(result).toEqual({
+      status: 'Error',
+      message: expect.stringMatching(/^The secure proxy is unreachable at https:\/\/proxy\.test: connection refused \(ECONNREFUSED\)\. Check/),
+    });
     expect(result.message).not.toContain(TEST_TOKEN);
   });
 
@@ -75,7 +80,10 @@ describe('credential test (GET /v1/whoami)', () => {
 
   it('refuses incomplete credentials before calling anything', async () => {
     const { fake, calls } = helpers(() => ({}));
-    expect(await testProxyCredential(fake, { url: 'https://proxy.test' })).toEqual({ status: 'Error', message: 'The "Secure Proxy API" credential has no Proxy Token.' });
+    expect(await testProxyCredential(fake, { url: 'https://proxy.test' })).toEqual({
+      status: 'Error',
+      message: 'The "Secure Proxy API" credential has no Proxy Token.',
+    });
     expect(await testProxyCredential(fake, { token: 'x' })).toMatchObject({ status: 'Error' });
     expect(calls).toHaveLength(0);
   });
@@ -112,9 +120,15 @@ describe('service dropdown (GET /v1/services)', () => {
     const { ctx } = createExecuteMock({
       parameters: {},
       respond: () =>
-        jsonResponse(401, { error: { code: 'PROXY_TOKEN_INVALID', message: 'The proxy token is not known to this proxy.', source: 'proxy', requestId: 'r' } }, { 'x-secure-proxy-error': 'PROXY_TOKEN_INVALID' }),
+        jsonResponse(
+          401,
+          { error: { code: 'PROXY_TOKEN_INVALID', message: 'The proxy token is not known to this proxy.', source: 'proxy', requestId: 'r' } },
+          { 'x-secure-proxy-error': 'PROXY_TOKEN_INVALID' },
+        ),
     });
-    await expect(getServices.call(ctx as unknown as ILoadOptionsFunctions)).rejects.toThrow('The secure proxy refused the request (PROXY_TOKEN_INVALID): The proxy token is not known to this proxy.');
+    await expect(getServices.call(ctx as unknown as ILoadOptionsFunctions)).rejects.toThrow(
+      'The secure proxy refused the request (PROXY_TOKEN_INVALID): The proxy token is not known to this proxy.',
+    );
   });
 
   it('refuses an answer that is not the proxy', async () => {

@@ -12,7 +12,11 @@ async function execute(options: ExecuteMockOptions) {
 }
 
 const proxyError = (code: string, status: number, source: string) =>
-  jsonResponse(status, { error: { code, message: `${code} happened.`, source, requestId: 'req-9' } }, { 'x-secure-proxy-error': code, 'x-request-id': 'req-9' });
+  jsonResponse(
+    status,
+    { error: { code, message: `${code} happened.`, source, requestId: 'req-9' } },
+    { 'x-secure-proxy-error': code, 'x-request-id': 'req-9' },
+  );
 
 describe('SecureProxyRequest.execute', () => {
   it('sends each item to /forward/{service}/{path} and returns JSON items paired with their input', async () => {
@@ -47,7 +51,9 @@ describe('SecureProxyRequest.execute', () => {
       parameters: { ...base, path: '/files/logo.png' },
       respond: () => ({ statusCode: 200, headers: { 'content-type': 'image/png' }, body: png }),
     });
-    expect(output).toEqual([{ json: {}, binary: { data: { data: png.toString('base64'), mimeType: 'image/png', fileName: 'logo.png', fileSize: '6' } }, pairedItem: { item: 0 } }]);
+    expect(output).toEqual([
+      { json: {}, binary: { data: { data: png.toString('base64'), mimeType: 'image/png', fileName: 'logo.png', fileSize: '6' } }, pairedItem: { item: 0 } },
+    ]);
   });
 
   it('paginates and returns every page', async () => {
@@ -63,14 +69,18 @@ describe('SecureProxyRequest.execute', () => {
 
   it('gives a proxy error and an API error different messages', async () => {
     const proxy = await execute({ parameters: base, respond: () => proxyError('SERVICE_NOT_ALLOWED', 403, 'proxy') }).catch((e: unknown) => e);
-    const api = await execute({ parameters: base, respond: () => jsonResponse(403, { message: 'Resource not accessible by integration' }) }).catch((e: unknown) => e);
+    const api = await execute({ parameters: base, respond: () => jsonResponse(403, { message: 'Resource not accessible by integration' }) }).catch(
+      (e: unknown) => e,
+    );
     const down = await execute({
       parameters: base,
       respond: () => {
         throw new NodeApiError(NODE, networkError('ECONNREFUSED'));
       },
     }).catch((e: unknown) => e);
-    expect((proxy as NodeApiError).message).toBe('The secure proxy refused the request for service "echo" (SERVICE_NOT_ALLOWED): SERVICE_NOT_ALLOWED happened.');
+    expect((proxy as NodeApiError).message).toBe(
+      'The secure proxy refused the request for service "echo" (SERVICE_NOT_ALLOWED): SERVICE_NOT_ALLOWED happened.',
+    );
     expect((api as NodeApiError).message).toBe('The API of service "echo" answered with 403');
     expect((api as NodeApiError).description).toContain('Resource not accessible by integration');
     expect((down as NodeApiError).message).toBe('The secure proxy is unreachable at http://proxy.test:8080: connection refused (ECONNREFUSED)');
@@ -85,7 +95,11 @@ describe('SecureProxyRequest.execute', () => {
       parameters: { ...base, options: { response: { response: { neverError: true, fullResponse: true } } } },
       respond: () => proxyError('SECRET_NOT_FOUND', 502, 'vault'),
     });
-    expect(output[0].json).toMatchObject({ statusCode: 502, headers: { 'x-secure-proxy-error': 'SECRET_NOT_FOUND' }, body: { error: { code: 'SECRET_NOT_FOUND' } } });
+    expect(output[0].json).toMatchObject({
+      statusCode: 502,
+      headers: { 'x-secure-proxy-error': 'SECRET_NOT_FOUND' },
+      body: { error: { code: 'SECRET_NOT_FOUND' } },
+    });
   });
 
   it('with Continue On Fail, outputs the error for the failing item and goes on', async () => {
@@ -141,7 +155,11 @@ describe('SecureProxyRequest.execute', () => {
   });
 
   it('refuses an unusable credential before sending anything', async () => {
-    const { ctx, requests } = createExecuteMock({ parameters: base, credentials: { url: 'not a url', token: TEST_TOKEN }, respond: () => jsonResponse(200, {}) });
+    const { ctx, requests } = createExecuteMock({
+      parameters: base,
+      credentials: { url: 'not a url', token: TEST_TOKEN },
+      respond: () => jsonResponse(200, {}),
+    });
     await expect(node.execute.call(ctx)).rejects.toThrow(/is not an http:\/\/ or https:\/\/ URL/);
     expect(requests).toHaveLength(0);
   });

@@ -1,12 +1,5 @@
 import type { IDataObject } from 'n8n-workflow';
-import {
-  getField,
-  isEmptyPage,
-  nextLinkOf,
-  paginate,
-  readPaginationSettings,
-  type PaginationSettings,
-} from '../../../nodes/SecureProxyRequest/pagination';
+import { getField, isEmptyPage, nextLinkOf, paginate, readPaginationSettings, type PaginationSettings } from '../../../nodes/SecureProxyRequest/pagination';
 import { sendFollowingRedirects } from '../../../nodes/SecureProxyRequest/redirects';
 import { resolveServiceReference } from '../../../nodes/SecureProxyRequest/service-url';
 import type { PreparedRequest, ProxyResponse } from '../../../nodes/SecureProxyRequest/shared/types';
@@ -174,7 +167,10 @@ describe('paginate', () => {
   });
 
   it('moves an offset by the page size and stops on a results field', async () => {
-    const result = await run({ paginationMode: 'offset', parameterName: 'offset', pageSize: 2, resultsField: 'data' }, [json({ data: [1, 2] }), json({ data: [] })]);
+    const result = await run({ paginationMode: 'offset', parameterName: 'offset', pageSize: 2, resultsField: 'data' }, [
+      json({ data: [1, 2] }),
+      json({ data: [] }),
+    ]);
     expect(result.sent).toEqual(['/items?limit=2&offset=0', '/items?limit=2&offset=2']);
     expect(result.kept).toHaveLength(1);
   });
@@ -189,7 +185,10 @@ describe('paginate', () => {
   });
 
   it('stops on a stop status code without an error, and errors on others', async () => {
-    const stop = await run({ paginationMode: 'pageNumber', parameterName: 'p', stopWhen: 'statusCode', stopStatusCodes: '404' }, [json([1]), json({}, {}, 404)]);
+    const stop = await run({ paginationMode: 'pageNumber', parameterName: 'p', stopWhen: 'statusCode', stopStatusCodes: '404' }, [
+      json([1]),
+      json({}, {}, 404),
+    ]);
     expect(stop.kept).toHaveLength(1);
     await expect(run({ paginationMode: 'pageNumber', parameterName: 'p' }, [json([1]), json({}, {}, 500)])).rejects.toThrow('HTTP 500');
   });

@@ -26,7 +26,15 @@ describe('query', () => {
   });
 
   it('encodes names and values, skips empty names and nulls, nests objects', () => {
-    expect(serializeQuery([['q', 'a b&c'], ['', 'x'], ['n', null], ['f', { a: 1 }], ['ok', true]])).toBe('q=a%20b%26c&f%5Ba%5D=1&ok=true');
+    expect(
+      serializeQuery([
+        ['q', 'a b&c'],
+        ['', 'x'],
+        ['n', null],
+        ['f', { a: 1 }],
+        ['ok', true],
+      ]),
+    ).toBe('q=a%20b%26c&f%5Ba%5D=1&ok=true');
   });
 
   it('replaces one parameter and keeps the others', () => {
@@ -35,7 +43,16 @@ describe('query', () => {
   });
 
   it('joins the query written in the path with the query parameters', async () => {
-    const request = await build({ path: '/items?fixed=1', sendQuery: true, queryParameters: { parameters: [{ name: 'page', value: '2' }, { name: 'page', value: '3' }] } });
+    const request = await build({
+      path: '/items?fixed=1',
+      sendQuery: true,
+      queryParameters: {
+        parameters: [
+          { name: 'page', value: '2' },
+          { name: 'page', value: '3' },
+        ],
+      },
+    });
     expect(request.query).toBe('fixed=1&page=2&page=3');
   });
 
@@ -59,7 +76,9 @@ describe('headers', () => {
   );
 
   it('explains that the proxy owns authentication', async () => {
-    const error = await build({ sendHeaders: true, headerParameters: { parameters: [{ name: 'authorization', value: 'Bearer abc' }] } }).catch((e: unknown) => e);
+    const error = await build({ sendHeaders: true, headerParameters: { parameters: [{ name: 'authorization', value: 'Bearer abc' }] } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(NodeOperationError);
     expect((error as NodeOperationError).message).toBe('The authorization header cannot be set in this node');
     expect((error as NodeOperationError).description).toMatch(/proxy owns authentication/);
@@ -71,17 +90,39 @@ describe('headers', () => {
   });
 
   it('keeps ordinary headers, stringifies non-string JSON values, last value wins', () => {
-    expect(buildHeaders([['Accept', 'text/csv'], ['X-Count', 3], ['accept', 'application/json'], ['', '']], fail)).toEqual({ accept: 'application/json', 'X-Count': '3' });
+    expect(
+      buildHeaders(
+        [
+          ['Accept', 'text/csv'],
+          ['X-Count', 3],
+          ['accept', 'application/json'],
+          ['', ''],
+        ],
+        fail,
+      ),
+    ).toEqual({ accept: 'application/json', 'X-Count': '3' });
   });
 
-  it.each([['bad name', 'x'], ['X-Ok', 'a\r\nInjected: 1']])('refuses header %j: %j', (name, value) => {
+  it.each([
+    ['bad name', 'x'],
+    ['X-Ok', 'a\r\nInjected: 1'],
+  ])('refuses header %j: %j', (name, value) => {
     expect(() => buildHeaders([[name, value]], fail)).toThrow();
   });
 });
 
 describe('body', () => {
   it('sends JSON built from fields', async () => {
-    const request = await build({ sendBody: true, contentType: 'json', bodyParameters: { parameters: [{ name: 'title', value: 'Hi' }, { name: 'n', value: 2 }] } });
+    const request = await build({
+      sendBody: true,
+      contentType: 'json',
+      bodyParameters: {
+        parameters: [
+          { name: 'title', value: 'Hi' },
+          { name: 'n', value: 2 },
+        ],
+      },
+    });
     expect(request.headers['content-type']).toBe('application/json');
     expect(JSON.parse(String(request.body))).toEqual({ title: 'Hi', n: 2 });
     expect(request.jsonBody).toEqual({ title: 'Hi', n: 2 });
@@ -97,7 +138,16 @@ describe('body', () => {
   });
 
   it('sends form-urlencoded fields or a single string', async () => {
-    const fields = await build({ sendBody: true, contentType: 'form-urlencoded', formParameters: { parameters: [{ name: 'a', value: '1 2' }, { name: 'b', value: '&' }] } });
+    const fields = await build({
+      sendBody: true,
+      contentType: 'form-urlencoded',
+      formParameters: {
+        parameters: [
+          { name: 'a', value: '1 2' },
+          { name: 'b', value: '&' },
+        ],
+      },
+    });
     expect(fields.body).toBe('a=1+2&b=%26');
     expect(fields.headers['content-type']).toBe('application/x-www-form-urlencoded');
     const text = await build({ sendBody: true, contentType: 'form-urlencoded', specifyFormBody: 'string', formBody: 'x=1&y=2' });
@@ -135,7 +185,11 @@ describe('body', () => {
 
   it('refuses a multipart file field whose binary property is missing', async () => {
     await expect(
-      build({ sendBody: true, contentType: 'multipart-form-data', multipartParameters: { parameters: [{ parameterType: 'formBinaryData', name: 'f', inputDataFieldName: 'nope' }] } }),
+      build({
+        sendBody: true,
+        contentType: 'multipart-form-data',
+        multipartParameters: { parameters: [{ parameterType: 'formBinaryData', name: 'f', inputDataFieldName: 'nope' }] },
+      }),
     ).rejects.toThrow(/binary file 'nope'/);
   });
 
@@ -153,7 +207,13 @@ describe('body', () => {
     expect(request.body).toEqual(png);
     expect(request.headers['content-type']).toBe('image/png');
     const own = await build(
-      { sendBody: true, contentType: 'binaryData', inputDataFieldName: 'img', sendHeaders: true, headerParameters: { parameters: [{ name: 'Content-Type', value: 'application/octet-stream' }] } },
+      {
+        sendBody: true,
+        contentType: 'binaryData',
+        inputDataFieldName: 'img',
+        sendHeaders: true,
+        headerParameters: { parameters: [{ name: 'Content-Type', value: 'application/octet-stream' }] },
+      },
       items,
     );
     expect(own.headers).toEqual({ 'Content-Type': 'application/octet-stream' });

@@ -1,4 +1,11 @@
-import { checkServiceName, findPathProblem, forwardPath, normalizeServicePath, PATH_HINT, splitServicePath } from '../../../nodes/SecureProxyRequest/request/path';
+import {
+  checkServiceName,
+  findPathProblem,
+  forwardPath,
+  normalizeServicePath,
+  PATH_HINT,
+  splitServicePath,
+} from '../../../nodes/SecureProxyRequest/request/path';
 
 const fail = (message: string, description?: string): never => {
   throw new Error(`${message} | ${description ?? ''}`);

@@ -64,7 +64,7 @@ describe('decodeBody', () => {
   it.each([
     ['attachment; filename="a.txt"', 'a.txt'],
     ['attachment; filename=b.csv', 'b.csv'],
-    ["attachment; filename*=UTF-8''%E2%82%AC%20rates.csv; filename=\"rates.csv\"", '€ rates.csv'],
+    ['attachment; filename*=UTF-8\'\'%E2%82%AC%20rates.csv; filename="rates.csv"', '€ rates.csv'],
     ['inline', undefined],
     [undefined, undefined],
   ])('file name from %j', (header, name) => {
@@ -85,7 +85,9 @@ describe('responseToItems', () => {
 
   it('returns an object as one item and text in the output field', async () => {
     expect(await responseToItems(response('{"a":1}', 'application/json'), settings(), '/x', prepareBinary, fail)).toEqual([{ json: { a: 1 } }]);
-    expect(await responseToItems(response('hi', 'text/plain'), settings({ outputField: 'text' }), '/x', prepareBinary, fail)).toEqual([{ json: { text: 'hi' } }]);
+    expect(await responseToItems(response('hi', 'text/plain'), settings({ outputField: 'text' }), '/x', prepareBinary, fail)).toEqual([
+      { json: { text: 'hi' } },
+    ]);
     expect(await responseToItems(response(''), settings(), '/x', prepareBinary, fail)).toEqual([{ json: {} }]);
   });
 

@@ -6,7 +6,10 @@ import { createExecuteMock, networkError, TEST_TOKEN } from '../../support/n8n-e
 describe('proxy target from the credential', () => {
   it.each([
     [{ url: 'http://proxy.test:8080/' }, { baseUrl: 'http://proxy.test:8080', caCertificate: undefined, skipTlsVerification: false }],
-    [{ url: ' https://gw.test/sp// ', caCertificate: ' -----BEGIN CERTIFICATE-----x ', ignoreSSLIssues: true }, { baseUrl: 'https://gw.test/sp', caCertificate: '-----BEGIN CERTIFICATE-----x', skipTlsVerification: true }],
+    [
+      { url: ' https://gw.test/sp// ', caCertificate: ' -----BEGIN CERTIFICATE-----x ', ignoreSSLIssues: true },
+      { baseUrl: 'https://gw.test/sp', caCertificate: '-----BEGIN CERTIFICATE-----x', skipTlsVerification: true },
+    ],
   ])('reads %j', (credentials, expected) => {
     expect(proxyTargetFrom({ token: TEST_TOKEN, ...credentials })).toEqual({ ok: true, target: expected });
   });
@@ -67,7 +70,10 @@ describe('normalizeResponse', () => {
   });
 
   it('lower-cases header names', () => {
-    expect(normalizeResponse({ statusCode: 200, headers: { 'X-Request-Id': 'r', 'Set-Cookie': ['a'] } }).headers).toEqual({ 'x-request-id': 'r', 'set-cookie': ['a'] });
+    expect(normalizeResponse({ statusCode: 200, headers: { 'X-Request-Id': 'r', 'Set-Cookie': ['a'] } }).headers).toEqual({
+      'x-request-id': 'r',
+      'set-cookie': ['a'],
+    });
   });
 });
 
@@ -75,7 +81,10 @@ describe('sendToProxy', () => {
   const target = { baseUrl: 'http://proxy.test:8080', skipTlsVerification: false };
 
   it('sends through httpRequestWithAuthentication with the secureProxyApi credential', async () => {
-    const { ctx, requests } = createExecuteMock({ parameters: {}, respond: () => ({ statusCode: 200, headers: { 'x-request-id': 'r' }, body: Buffer.from('ok') }) });
+    const { ctx, requests } = createExecuteMock({
+      parameters: {},
+      respond: () => ({ statusCode: 200, headers: { 'x-request-id': 'r' }, body: Buffer.from('ok') }),
+    });
     const response = await sendToProxy.call(ctx, target, { method: 'GET', path: '/forward/echo/hello' });
     expect(response).toEqual({ statusCode: 200, statusMessage: '', headers: { 'x-request-id': 'r' }, body: Buffer.from('ok') });
     expect(requests[0].url).toBe('http://proxy.test:8080/forward/echo/hello');

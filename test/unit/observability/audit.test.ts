@@ -86,9 +86,7 @@ describe('attachAuditLog Vault events', () => {
   ] as const)('auth %s is logged at %s', (state, level) => {
     const { events, mem } = setup();
     events.emit('vault:auth', { state, method: 'approle', ttlSeconds: 300, reason: state === 'failed' ? 'Vault is sealed' : null });
-    expect(mem.entries()).toEqual([
-      expect.objectContaining({ level, msg: 'vault auth', state, method: 'approle', ttlSeconds: 300 }),
-    ]);
+    expect(mem.entries()).toEqual([expect.objectContaining({ level, msg: 'vault auth', state, method: 'approle', ttlSeconds: 300 })]);
   });
 
   it('logs successful Vault calls at debug and failed ones at warn', () => {

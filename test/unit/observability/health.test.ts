@@ -27,7 +27,9 @@ describe('health endpoints', () => {
   });
 
   it('/readyz answers 200 {"status":"ready"} when the check says ready', async () => {
-    const res = await supertest(app(() => ({ ready: true, reason: null })).app).get('/readyz').expect(200);
+    const res = await supertest(app(() => ({ ready: true, reason: null })).app)
+      .get('/readyz')
+      .expect(200);
     expect(res.body).toEqual({ status: 'ready' });
     expect(res.headers['x-secure-proxy-error']).toBeUndefined();
   });

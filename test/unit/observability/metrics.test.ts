@@ -52,7 +52,9 @@ describe('createMetrics', () => {
   it('counts requests with bounded labels', async () => {
     events.emit('request:finish', record());
     events.emit('request:finish', record({ method: 'post', status: 404 }));
-    expect(await valueOf(metrics, 'secure_proxy_requests_total', { route: 'forward', service: 'github', method: 'GET', status_class: '2xx', error_source: '' })).toBe(1);
+    expect(
+      await valueOf(metrics, 'secure_proxy_requests_total', { route: 'forward', service: 'github', method: 'GET', status_class: '2xx', error_source: '' }),
+    ).toBe(1);
     expect(await valueOf(metrics, 'secure_proxy_requests_total', { method: 'POST', status_class: '4xx' })).toBe(1);
   });
 
@@ -73,9 +75,15 @@ describe('createMetrics', () => {
   it('observes request and upstream durations in seconds', async () => {
     events.emit('request:finish', record({ durationMs: 120, upstreamMs: 100 }));
     events.emit('request:finish', record({ service: null, route: 'ops', path: '/healthz', upstreamMs: null, durationMs: 2 }));
-    expect(await valueOf(metrics, 'secure_proxy_request_duration_seconds', { route: 'forward', service: 'github' }, 'secure_proxy_request_duration_seconds_sum')).toBeCloseTo(0.12);
-    expect(await valueOf(metrics, 'secure_proxy_request_duration_seconds', { route: 'ops', service: '' }, 'secure_proxy_request_duration_seconds_count')).toBe(1);
-    expect(await valueOf(metrics, 'secure_proxy_upstream_duration_seconds', { service: 'github' }, 'secure_proxy_upstream_duration_seconds_sum')).toBeCloseTo(0.1);
+    expect(
+      await valueOf(metrics, 'secure_proxy_request_duration_seconds', { route: 'forward', service: 'github' }, 'secure_proxy_request_duration_seconds_sum'),
+    ).toBeCloseTo(0.12);
+    expect(await valueOf(metrics, 'secure_proxy_request_duration_seconds', { route: 'ops', service: '' }, 'secure_proxy_request_duration_seconds_count')).toBe(
+      1,
+    );
+    expect(await valueOf(metrics, 'secure_proxy_upstream_duration_seconds', { service: 'github' }, 'secure_proxy_upstream_duration_seconds_sum')).toBeCloseTo(
+      0.1,
+    );
     expect(await valueOf(metrics, 'secure_proxy_upstream_duration_seconds', { service: '' }, 'secure_proxy_upstream_duration_seconds_count')).toBeUndefined();
   });
 
@@ -88,8 +96,12 @@ describe('createMetrics', () => {
     events.emit('secret:cache', { result: 'stale', path: 'team/github' });
     expect(await valueOf(metrics, 'secure_proxy_vault_requests_total', { operation: 'read', outcome: 'ok' })).toBe(1);
     expect(await valueOf(metrics, 'secure_proxy_vault_requests_total', { operation: 'read', outcome: 'forbidden' })).toBe(1);
-    expect(await valueOf(metrics, 'secure_proxy_vault_request_duration_seconds', { operation: 'read' }, 'secure_proxy_vault_request_duration_seconds_count')).toBe(2);
-    expect(await valueOf(metrics, 'secure_proxy_vault_request_duration_seconds', { operation: 'login' }, 'secure_proxy_vault_request_duration_seconds_sum')).toBeCloseTo(5);
+    expect(
+      await valueOf(metrics, 'secure_proxy_vault_request_duration_seconds', { operation: 'read' }, 'secure_proxy_vault_request_duration_seconds_count'),
+    ).toBe(2);
+    expect(
+      await valueOf(metrics, 'secure_proxy_vault_request_duration_seconds', { operation: 'login' }, 'secure_proxy_vault_request_duration_seconds_sum'),
+    ).toBeCloseTo(5);
     expect(await valueOf(metrics, 'secure_proxy_secret_cache_total', { result: 'hit' })).toBe(2);
     expect(await valueOf(metrics, 'secure_proxy_secret_cache_total', { result: 'stale' })).toBe(1);
     expect(await metrics.render()).not.toContain('team/github');

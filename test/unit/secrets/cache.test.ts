@@ -186,9 +186,7 @@ describe('SecretCache', () => {
     at(TTL + MAX_STALE + 1);
     const err = await cache.get(PATH).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProxyError);
-    expect((err as ProxyError).message).toBe(
-      `Vault is sealed; the cached secret for ${PATH} is older than the allowed staleness (cache.maxStaleSeconds)`,
-    );
+    expect((err as ProxyError).message).toBe(`Vault is sealed; the cached secret for ${PATH} is older than the allowed staleness (cache.maxStaleSeconds)`);
     expect((err as ProxyError).headers).toEqual({ 'Retry-After': '7' });
   });
 

@@ -50,7 +50,10 @@ const codeCases: Array<{ name: string; err: unknown; expected: Expected }> = [
   {
     name: 'TLS: a verify result without its own text (the list shared with upstreams)',
     err: new VaultTransportError('CERT_REVOKED', 'x'),
-    expected: { kind: 'unavailable', reason: "the TLS connection to Vault failed (CERT_REVOKED); set vault.caFile to the CA that signed Vault's certificate, or check vault.address" },
+    expected: {
+      kind: 'unavailable',
+      reason: "the TLS connection to Vault failed (CERT_REVOKED); set vault.caFile to the CA that signed Vault's certificate, or check vault.address",
+    },
   },
   {
     name: 'TLS: https vault.address on a plain HTTP port',
@@ -87,9 +90,7 @@ describe('classifyVaultError', () => {
   });
 
   it('a 307 tells the admin what to do and names only the redirect host', async () => {
-    const failure = classifyVaultError(
-      await apiError(307, {}, { location: 'http://10.0.0.7:8200/v1/secret/data/x?token=should-not-appear' }),
-    );
+    const failure = classifyVaultError(await apiError(307, {}, { location: 'http://10.0.0.7:8200/v1/secret/data/x?token=should-not-appear' }));
     expect(failure.kind).toBe('unavailable');
     const reason = failure.kind === 'unavailable' ? failure.reason : '';
     expect(reason).toContain('10.0.0.7:8200');

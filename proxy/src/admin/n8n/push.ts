@@ -51,7 +51,10 @@ function withoutSecrets(text: string, secrets: readonly string[]): string {
 /** n8n's error text: `{"message": …}` from its API, else the start of the body. */
 function n8nMessage(answer: N8nAnswer, secrets: readonly string[]): string {
   const body = answer.body;
-  const raw = typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string' ? (body as { message: string }).message : String(body ?? '');
+  const raw =
+    typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
+      ? (body as { message: string }).message
+      : String(body ?? '');
   const text = withoutSecrets(raw.replace(/\s+/g, ' ').trim(), secrets);
   return text === '' ? 'no message' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
@@ -78,7 +81,10 @@ async function call(target: N8nTarget, method: string, path: string, secrets: re
   } catch (err) {
     const name = (err as { name?: unknown }).name;
     const cause = (err as { cause?: { code?: unknown } }).cause?.code;
-    const why = name === 'TimeoutError' ? `did not answer ${method} ${path} within ${target.timeoutMs} ms` : `is unreachable (${typeof cause === 'string' ? cause : String(name)})`;
+    const why =
+      name === 'TimeoutError'
+        ? `did not answer ${method} ${path} within ${target.timeoutMs} ms`
+        : `is unreachable (${typeof cause === 'string' ? cause : String(name)})`;
     throw new N8nRefusal(`n8n at ${target.baseUrl} ${why}`, null);
   }
   const text = await response.text();
@@ -131,9 +137,13 @@ export async function checkCredential(target: N8nTarget): Promise<void> {
   if (answer.status === 200) type = typeOf(answer.body);
   else if (answer.status === 403) type = await typeFromList(target);
   else throw refusal(`reading credential ${target.credentialId}`, answer, [target.apiKey]);
-  if (type === undefined) throw new N8nRefusal(`n8n has no credential with id ${target.credentialId} (looked through its credential list); check --n8n-credential-id`, 404);
+  if (type === undefined)
+    throw new N8nRefusal(`n8n has no credential with id ${target.credentialId} (looked through its credential list); check --n8n-credential-id`, 404);
   if (type !== CREDENTIAL_TYPE) {
-    throw new N8nRefusal(`credential ${target.credentialId} in n8n is of type "${type}", not "${CREDENTIAL_TYPE}" (Secure Proxy API); refusing to put a proxy token into it`, null);
+    throw new N8nRefusal(
+      `credential ${target.credentialId} in n8n is of type "${type}", not "${CREDENTIAL_TYPE}" (Secure Proxy API); refusing to put a proxy token into it`,
+      null,
+    );
   }
 }
 

@@ -39,7 +39,8 @@ export function n8nSink(target: N8nTarget, file: TokenSink | null): N8nSink {
         pushed = true;
       } catch (err) {
         // Whatever went wrong, the token must not be lost: every failure takes the fallback below.
-        failure = err instanceof N8nRefusal ? err : new N8nRefusal(`pushing to n8n failed unexpectedly (${err instanceof Error ? err.name : typeof err})`, null);
+        failure =
+          err instanceof N8nRefusal ? err : new N8nRefusal(`pushing to n8n failed unexpectedly (${err instanceof Error ? err.name : typeof err})`, null);
         // Vault already accepts the token: keep it somewhere the admin can take it from.
         if (file === null) await stdoutSink().deliver(token);
       }

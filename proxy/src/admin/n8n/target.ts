@@ -35,7 +35,8 @@ function parseN8nUrl(value: string): URL {
     throw new TokenAdminUsageError(`--n8n-url must be an absolute http(s) URL such as https://n8n.internal, got "${value}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TokenAdminUsageError(`--n8n-url must use http or https, got "${url.protocol}"`);
-  if (url.username !== '' || url.password !== '') throw new TokenAdminUsageError('--n8n-url must not carry credentials; the API key comes from N8N_API_KEY or --n8n-api-key-file');
+  if (url.username !== '' || url.password !== '')
+    throw new TokenAdminUsageError('--n8n-url must not carry credentials; the API key comes from N8N_API_KEY or --n8n-api-key-file');
   if (url.search !== '' || url.hash !== '') throw new TokenAdminUsageError('--n8n-url must not have a query or fragment');
   return url;
 }

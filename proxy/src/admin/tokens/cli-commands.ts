@@ -29,7 +29,8 @@ interface CommonFlags {
 
 async function withVault<T>(flags: CommonFlags, run: (config: ProxyConfig, vault: AdminVault) => Promise<T>): Promise<T> {
   const path = configPathOf(flags);
-  if (path === undefined) throw new TokenAdminUsageError('pass --config FILE (or set SECURE_PROXY_CONFIG): the proxy config says where Vault and the token records are');
+  if (path === undefined)
+    throw new TokenAdminUsageError('pass --config FILE (or set SECURE_PROXY_CONFIG): the proxy config says where Vault and the token records are');
   const config = await loadAdminConfig(path, process.env);
   const vault = await openAdminVault(config);
   try {
@@ -79,7 +80,8 @@ function reportIssued(report: IssuedReport, sink: TokenSink | N8nSink): void {
   say(`created token ${report.id} for client "${report.client}" (${expiry}; services: ${report.services.join(', ') || 'none'})`);
   for (const older of report.shortened) say(`token ${older.id} now expires ${older.expiresAt ?? 'never'}`);
   const failure = 'pushFailure' in sink ? sink.pushFailure : null;
-  if (!report.checkedAndSet) say('warning: the KV mount is version 1, which has no check-and-set; concurrent changes to this client could overwrite each other');
+  if (!report.checkedAndSet)
+    say('warning: the KV mount is version 1, which has no check-and-set; concurrent changes to this client could overwrite each other');
   if (failure !== null) {
     // Vault accepts the token already: say so, and where it is, so the admin can finish by hand.
     const deadline = report.shortened.map((t) => t.expiresAt).find((at) => at !== null);
@@ -99,7 +101,7 @@ function reportIssued(report: IssuedReport, sink: TokenSink | N8nSink): void {
 /** Adds the flags that push a new token into n8n's credential. */
 function withN8nFlags(command: Command): Command {
   return command
-    .option('--n8n-url <url>', 'n8n base URL: put the new token into the credential --n8n-credential-id through n8n\'s public API (after Vault holds it)')
+    .option('--n8n-url <url>', "n8n base URL: put the new token into the credential --n8n-credential-id through n8n's public API (after Vault holds it)")
     .option('--n8n-credential-id <id>', 'id of the "Secure Proxy API" credential in n8n to update')
     .option(
       '--n8n-api-key-file <file>',
@@ -180,7 +182,7 @@ export function registerTokenLifecycleCommands(token: Command): void {
 
   token
     .command('list')
-    .description('List the tokens in Vault: client, id, created, expires, state. Never a token or hash. Last use is in the proxy\'s audit log and metrics.')
+    .description("List the tokens in Vault: client, id, created, expires, state. Never a token or hash. Last use is in the proxy's audit log and metrics.")
     .option(...CONFIG_FLAG)
     .option('--client <name>', 'only this client')
     .option('--json', 'print JSON')

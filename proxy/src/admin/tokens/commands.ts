@@ -31,7 +31,9 @@ export function checkClientName(config: ProxyConfig, client: string): void {
     throw new TokenAdminUsageError(`--client must be 1-64 letters, digits, ".", "_" and "-", starting with a letter or digit, got "${client}"`);
   }
   if (Object.hasOwn(config.clients, client)) {
-    throw new TokenAdminUsageError(`client "${client}" is defined in the config file's clients, which wins over a Vault record; pick another name or remove it there`);
+    throw new TokenAdminUsageError(
+      `client "${client}" is defined in the config file's clients, which wins over a Vault record; pick another name or remove it there`,
+    );
   }
 }
 
@@ -91,7 +93,9 @@ export function createToken(config: ProxyConfig, store: TokenRecordStore, sink: 
   else if (!options.add) throw new TokenAdminUsageError('--services is required for a new client, e.g. --services github,stripe');
   return issue(store, sink, options.client, (current, now, token) => {
     if (current !== null && !options.add) {
-      throw new TokenAdminUsageError(`client "${options.client}" already has a record; use --add to give it another token, or "token rotate" to replace its tokens`);
+      throw new TokenAdminUsageError(
+        `client "${options.client}" already has a record; use --add to give it another token, or "token rotate" to replace its tokens`,
+      );
     }
     if (current === null && options.services === undefined) {
       throw new TokenAdminUsageError(`client "${options.client}" has no record yet; pass --services to create it`);
@@ -173,7 +177,11 @@ export async function listTokens(store: TokenRecordStore, client: string | undef
       continue;
     }
     const parsed = parseTokenRecord(stored.raw);
-    listed.push(parsed.ok ? { client: name, tokens: parsed.record.tokens, problem: null } : { client: name, tokens: [], problem: `malformed record: ${parsed.problems.join('; ')}` });
+    listed.push(
+      parsed.ok
+        ? { client: name, tokens: parsed.record.tokens, problem: null }
+        : { client: name, tokens: [], problem: `malformed record: ${parsed.problems.join('; ')}` },
+    );
   }
   return listed;
 }

@@ -42,9 +42,25 @@ function rowsOf(listed: readonly ListedClient[], now: number): Row[] {
 /** A fixed-width table with a header line. */
 export function formatListText(listed: readonly ListedClient[], now: number = Date.now()): string {
   const header = ['CLIENT', 'ID', 'CREATED', 'EXPIRES', 'STATE', 'LAST USED'];
-  const lines = rowsOf(listed, now).map((row) => [row.client, row.id, row.createdAt ?? UNKNOWN, row.expiresAt ?? (row.createdAt === null ? UNKNOWN : 'never'), row.state, UNKNOWN]);
+  const lines = rowsOf(listed, now).map((row) => [
+    row.client,
+    row.id,
+    row.createdAt ?? UNKNOWN,
+    row.expiresAt ?? (row.createdAt === null ? UNKNOWN : 'never'),
+    row.state,
+    UNKNOWN,
+  ]);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
-  return [header, ...lines].map((line) => line.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    [header, ...lines]
+      .map((line) =>
+        line
+          .map((cell, i) => cell.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** One JSON document: `{"tokens": [{client, id, createdAt, expiresAt, state, lastUsed: null}], "problems": [...]}`. */

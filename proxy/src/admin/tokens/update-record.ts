@@ -46,7 +46,9 @@ export async function updateRecord<T>(
       const stored = await store.read(client);
       if (refusedAtVersion !== null && stored.casVersion === refusedAtVersion) {
         // Refused although nobody else wrote: not a conflict, so trying again cannot help.
-        throw new TokenAdminFailure(`Vault refused: writing the record of client "${client}" was rejected (400) although it did not change; check the mount's KV settings`);
+        throw new TokenAdminFailure(
+          `Vault refused: writing the record of client "${client}" was rejected (400) although it did not change; check the mount's KV settings`,
+        );
       }
       let current: TokenRecord | null = null;
       if (stored.raw !== null) {

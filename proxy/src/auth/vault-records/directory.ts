@@ -117,7 +117,8 @@ export class TokenStoreDirectory implements TokenDirectory {
       this.emit(trigger, 'ok', null);
     } catch (err) {
       // Never thrown on: a timer or a waiting request is the caller, and the last good index must keep serving.
-      const reason = err instanceof TokenStoreError ? advice(err, this.options.store.location) : `unexpected error (${err instanceof Error ? err.name : typeof err})`;
+      const reason =
+        err instanceof TokenStoreError ? advice(err, this.options.store.location) : `unexpected error (${err instanceof Error ? err.name : typeof err})`;
       if (!this.failing) {
         this.options.logger.error('cannot read the token records from Vault; tokens known from the last successful read keep working', {
           location: this.options.store.location,
@@ -142,7 +143,11 @@ export class TokenStoreDirectory implements TokenDirectory {
         // A record the proxy may not read fails closed for that client alone; an outage fails the whole re-read.
         if (!(err instanceof TokenStoreError) || !err.forbidden) throw err;
         seen.add(`forbidden:${client}`);
-        this.reportOnce(`forbidden:${client}`, client, `Vault denied reading the token record (${err.apiPath}); grant the proxy's policy read on it; its tokens are refused`);
+        this.reportOnce(
+          `forbidden:${client}`,
+          client,
+          `Vault denied reading the token record (${err.apiPath}); grant the proxy's policy read on it; its tokens are refused`,
+        );
       }
     }
     const { clients, problems } = grantsFromRecords({

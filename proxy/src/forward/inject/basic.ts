@@ -14,7 +14,10 @@ export const basic: InjectionType<BasicConfig> = {
       const password = requireField(secret, passwordField, secretPath, 'encoded');
       if (username.includes(':')) {
         // RFC 7617: the user-id cannot contain a colon; the server would split it wrongly.
-        throw new ProxyError('SECRET_FIELD_MISSING', `Secret '${secretPath}' field '${usernameField}' contains ':', which Basic auth cannot carry in a username.`);
+        throw new ProxyError(
+          'SECRET_FIELD_MISSING',
+          `Secret '${secretPath}' field '${usernameField}' contains ':', which Basic auth cannot carry in a username.`,
+        );
       }
       const credentials = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
       return freezeInjection({

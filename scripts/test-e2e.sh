@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-node.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm_config_yes=true npm ci --no-audit --no-fund # see scripts/test.sh
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -d node_modules/jest ]; then
+  npm ci --no-audit --no-fund
 fi
 N8N_BIN="$(bash scripts/install-n8n.sh | tail -n 1)"
 export N8N_BIN

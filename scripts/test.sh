@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Installs everything from the lockfile, builds, type-checks, runs n8n's community-node lint and
-# scanner on the package, and runs the whole test suite.
+# Installs everything from the lockfile, builds, checks formatting, type-checks, lints (n8n's
+# community-node rules on the package, type-checked rules on the proxy, dev mode, tests, bench
+# and scripts), runs n8n's scanner on the package, and runs the unit and integration suites.
 # Works on a fresh machine with any Node.js + npm: Node 24 is provisioned when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-node.sh
-# eslint-plugin-n8n-nodes-base (n8n's lint rules) runs `npx only-allow pnpm` on install where npm
-# runs install scripts; let npx fetch it without a prompt.
-export npm_config_yes=true
 npm ci --no-audit --no-fund
 npm run build
+npm run format:check
 npm run typecheck
 npm run lint
+if command -v shellcheck >/dev/null; then npm run lint:shell; else echo 'test.sh: shellcheck is not installed; scripts/install-test-tools.sh installs it' >&2; fi
 npm run scan
 npm test

@@ -72,7 +72,7 @@ export async function runChild(start: () => Promise<RunningServer>): Promise<voi
         send({ type: 'ack' });
         break;
       case 'stop':
-        server.close().finally(() => process.exit(0));
+        void server.close().finally(() => process.exit(0));
         break;
     }
   });

@@ -11,6 +11,7 @@ import { configOption, configPathOf, loadConfigFile } from './config/load';
 import { ConfigError } from './config/errors';
 import { generateToken, hashToken } from './auth/token-format';
 import { runProxy } from './app/run';
+import { ListenError } from './listener/server';
 import { formatCheckJson, formatCheckText, runCheck } from './admin/check';
 import { DevModeUnavailableError, startDevMode } from './cli/dev-mode';
 import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
@@ -33,11 +34,17 @@ export function buildProgram(): Command {
     .option('--dev-port <port>', 'dev mode only: port for the proxy', parsePort, 8080)
     .action(async (options: { config?: string; devPort: number }) => {
       const configPath = configPathOf(options);
-      if (configPath === undefined) {
-        await startDevMode(options.devPort);
-        return;
+      try {
+        if (configPath === undefined) await startDevMode(options.devPort);
+        else await runProxy(await loadConfigFile(configPath), { configFile: configPath });
+      } catch (err) {
+        if (!(err instanceof ListenError)) throw err;
+        const fix =
+          configPath === undefined
+            ? 'Pick another port with --dev-port <port>, or --dev-port 0 for a free one.'
+            : 'Change listen.port in the config (or set SECURE_PROXY_PORT), or stop what holds the port.';
+        throw new Error(`${err.message}. ${fix}`);
       }
-      await runProxy(await loadConfigFile(configPath), { configFile: configPath });
     });
 
   program
@@ -119,4 +126,13 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (require.main === module) void main(process.argv);
+/**
+ * After a command failed, the process must end even if something it started still holds the
+ * event loop (a socket, a timer): the failure is final and the message is written. The timer
+ * is unref'd, so a process that empties its loop sooner exits on its own.
+ */
+function exitSoonAfterFailure(): void {
+  if (process.exitCode !== undefined && process.exitCode !== 0) setTimeout(() => process.exit(), 2_000).unref();
+}
+
+if (require.main === module) void main(process.argv).then(exitSoonAfterFailure);

@@ -75,7 +75,7 @@ function proxyNode(parameters: Record<string, unknown>): Record<string, unknown>
 }
 
 function nodeError(result: ExecuteResult, node: string): { message?: string; description?: string } {
-  return (result.runData?.[node]?.[0]?.error ?? {}) as { message?: string; description?: string };
+  return result.runData?.[node]?.[0]?.error ?? {};
 }
 
 describe('Secure Proxy Request inside a real n8n', () => {

@@ -92,9 +92,9 @@ function codesOf(report: CheckReport): Record<string, string | null> {
 function docHclBlocks(): string[] {
   const doc = readFileSync(DOC_PATH, 'utf8');
   return [...doc.matchAll(/^( *)```hcl\n([\s\S]*?)^\1```$/gm)].map(([, indent, body]) =>
-    (body as string)
+    body
       .split('\n')
-      .map((line) => line.slice((indent as string).length))
+      .map((line) => line.slice(indent.length))
       .join('\n'),
   );
 }

@@ -77,7 +77,10 @@ export function createExecuteMock(options: ExecuteMockOptions) {
     helpers: {
       async httpRequestWithAuthentication(credentialType: string, request: IHttpRequestOptions) {
         if (credentialType !== 'secureProxyApi') throw new Error(`unexpected credential type ${credentialType}`);
-        const sent = { ...request, headers: { ...(request.headers ?? {}), Authorization: `Bearer ${String(credentials.token)}` } };
+        const sent = {
+          ...request,
+          headers: { ...(request.headers ?? {}), Authorization: `Bearer ${typeof credentials.token === 'string' ? credentials.token : ''}` },
+        };
         requests.push(sent);
         if (options.respond === undefined) throw new Error('no respond function');
         const raw = await options.respond(sent, requests.length - 1);

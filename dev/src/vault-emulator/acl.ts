@@ -80,7 +80,7 @@ function parseJsonPolicy(text: string): PolicyRule[] {
     ? paths.flatMap((item) => Object.entries(item as Record<string, unknown>))
     : Object.entries(paths as Record<string, unknown>);
   return entries.map(([pattern, body]) => {
-    const block = Array.isArray(body) ? body[0] : body;
+    const block: unknown = Array.isArray(body) ? body[0] : body;
     const caps = (block as { capabilities?: unknown } | null)?.capabilities;
     if (!Array.isArray(caps)) throw badRequest(`failed to parse policy: path "${pattern}": capabilities must be a list`);
     return { pattern, capabilities: caps.map((c) => String(c).toLowerCase() as Capability) };

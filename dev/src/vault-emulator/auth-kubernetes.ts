@@ -11,7 +11,7 @@
 import type { EmulatorCore } from './core';
 import { parseDurationSeconds } from './durations';
 import { VaultError, badRequest, multiError } from './http';
-import { listResponse, sanitizePolicies, str, stringList, type Backend, type LogicalRequest, type LogicalResponse } from './logical';
+import { fieldText, listResponse, sanitizePolicies, str, stringList, type Backend, type LogicalRequest, type LogicalResponse } from './logical';
 import { newEntityId } from './tokens';
 import { calculateTtl } from './ttl';
 
@@ -193,10 +193,10 @@ function serviceAccountFromJwt(jwt: string, audience: string): ServiceAccount {
     };
   }
   return {
-    name: String(claims['kubernetes.io/serviceaccount/service-account.name'] ?? ''),
-    namespace: String(claims['kubernetes.io/serviceaccount/namespace'] ?? ''),
-    uid: String(claims['kubernetes.io/serviceaccount/service-account.uid'] ?? ''),
-    secretName: String(claims['kubernetes.io/serviceaccount/secret.name'] ?? ''),
+    name: fieldText(claims['kubernetes.io/serviceaccount/service-account.name'] ?? ''),
+    namespace: fieldText(claims['kubernetes.io/serviceaccount/namespace'] ?? ''),
+    uid: fieldText(claims['kubernetes.io/serviceaccount/service-account.uid'] ?? ''),
+    secretName: fieldText(claims['kubernetes.io/serviceaccount/secret.name'] ?? ''),
   };
 }
 

@@ -152,11 +152,16 @@ export function renderLogical(req: LogicalRequest, resp: LogicalResponse | null 
   return { status: resp.status ?? 200, body, headers: resp.headers };
 }
 
+/** A request field as text, the way Vault's weak decoding reads scalars; objects and lists as JSON. */
+export function fieldText(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
 /** Reads a string field from request data, or '' when absent. */
 export function str(data: Record<string, unknown>, key: string): string {
   const value = data[key];
   if (value === undefined || value === null) return '';
-  return typeof value === 'string' ? value : String(value);
+  return typeof value === 'string' ? value : fieldText(value);
 }
 
 /**
@@ -166,7 +171,7 @@ export function str(data: Record<string, unknown>, key: string): string {
 export function stringList(data: Record<string, unknown>, key: string): string[] | undefined {
   const value = data[key];
   if (value === undefined || value === null) return undefined;
-  const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
+  const items = Array.isArray(value) ? value.map(fieldText) : fieldText(value).split(',');
   return items.map((s) => s.trim()).filter((s) => s !== '');
 }
 
@@ -175,7 +180,7 @@ export function bool(data: Record<string, unknown>, key: string, fallback: boole
   const value = data[key];
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'boolean') return value;
-  const text = String(value);
+  const text = fieldText(value);
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
   throw new VaultError(400, [`error converting input ${JSON.stringify(value)} for field "${key}": cannot parse '' as bool`]);

@@ -139,7 +139,7 @@ const notFound: RequestHandler = (req, res) => {
 
 /** Last resort: anything thrown becomes a contract error; unknown errors are logged without their details leaking out. */
 function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
+  return (err: unknown, _req, res, _next) => {
     const error = toProxyError(err);
     if (error.code === 'INTERNAL_ERROR') logger.error('unexpected error', { requestId: contextOf(res)?.requestId, error: err });
     refuse(res, error);

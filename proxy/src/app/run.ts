@@ -50,12 +50,17 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   // Listen even when Vault is not reachable yet: /readyz reports it, requests fail closed
   // with VAULT_UNAVAILABLE, and the session keeps retrying the login.
   await appSwitch.current().start();
-  const { server, url } = await listen(appSwitch.handler, config.listen.host, config.listen.port, certificate, {
+  const listening = await listen(appSwitch.handler, config.listen.host, config.listen.port, certificate, {
     headersTimeoutMs: config.listen.headersTimeoutMs,
     maxHeaderBytes: config.listen.maxHeaderBytes,
     // Refused before any request exists: the app serving now logs and counts it.
     onClientError: (record) => appSwitch.current().events.emit('client:error', record),
+  }).catch(async (err: unknown) => {
+    // Nothing serves without the listener: release Vault and timers so the process can exit.
+    await appSwitch.current().stop();
+    throw err;
   });
+  const { server, url } = listening;
   logger().info('proxy listening', { url, services: Object.keys(config.services).length, clients: Object.keys(config.clients).length });
 
   const certificates =

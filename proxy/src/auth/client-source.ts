@@ -46,7 +46,7 @@ function createDirectory(config: ProxyConfig, session: KvSession, events: ProxyE
       logger.warn('no clients: the config has no clients and no tokenStore, so every proxy token is refused');
     }
     const registry = new ClientRegistry(config.clients);
-    return { directory: registry, start: async () => undefined, stop: () => undefined };
+    return { directory: registry, start: () => Promise.resolve(), stop: () => undefined };
   }
   const directory = new TokenStoreDirectory({
     config: config.tokenStore,

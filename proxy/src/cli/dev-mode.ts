@@ -26,15 +26,19 @@ export class DevModeUnavailableError extends Error {
 }
 
 function isMissingDevPackage(err: unknown): boolean {
-  const error = err as NodeJS.ErrnoException;
-  return error?.code === 'MODULE_NOT_FOUND' && typeof error.message === 'string' && error.message.includes(`'${DEV_PACKAGE}'`);
+  const error = err as NodeJS.ErrnoException | null;
+  return (
+    (error?.code === 'ERR_MODULE_NOT_FOUND' || error?.code === 'MODULE_NOT_FOUND') &&
+    typeof error.message === 'string' &&
+    error.message.includes(`'${DEV_PACKAGE}'`)
+  );
 }
 
 /** Starts dev mode on `port` (0: a free one); resolves once the proxy listens. */
 export async function startDevMode(port: number): Promise<RunningProxy> {
   let devMode: DevModePackage;
   try {
-    devMode = require(DEV_PACKAGE) as DevModePackage;
+    devMode = (await import(DEV_PACKAGE)) as DevModePackage;
   } catch (err) {
     if (isMissingDevPackage(err)) throw new DevModeUnavailableError();
     throw err;

@@ -91,11 +91,11 @@ function embeddedIpv4(address: ipaddr.IPv6, range: string): { ipv4: ipaddr.IPv4;
     case 'ipv4Mapped':
       return { ipv4: address.toIPv4Address(), form: 'an IPv4-mapped form of' };
     case 'rfc6145':
-      return { ipv4: ipv4FromParts(parts[6]!, parts[7]!), form: 'an IPv4-translated form of' };
+      return { ipv4: ipv4FromParts(parts[6], parts[7]), form: 'an IPv4-translated form of' };
     case '6to4':
-      return { ipv4: ipv4FromParts(parts[1]!, parts[2]!), form: 'a 6to4 form of' };
+      return { ipv4: ipv4FromParts(parts[1], parts[2]), form: 'a 6to4 form of' };
     case 'rfc6052':
-      return address.match(NAT64_WELL_KNOWN) ? { ipv4: ipv4FromParts(parts[6]!, parts[7]!), form: 'a NAT64 form of' } : null;
+      return address.match(NAT64_WELL_KNOWN) ? { ipv4: ipv4FromParts(parts[6], parts[7]), form: 'a NAT64 form of' } : null;
     default:
       return null;
   }

@@ -53,7 +53,29 @@ function serverOptions(options: ListenOptions) {
   };
 }
 
-/** Starts listening (HTTPS when a certificate is given); resolves once the port is bound. */
+/** The listener could not bind its address (in use, not allowed, no such address); `code` is Node's (EADDRINUSE, EACCES, EADDRNOTAVAIL). */
+export class ListenError extends Error {
+  readonly code: string;
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, code: string) {
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the address is already in use'
+        : code === 'EACCES'
+          ? 'permission denied (ports below 1024 need privileges)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'no network interface has this address'
+            : 'the system refused';
+    super(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why} (${code})`);
+    this.name = 'ListenError';
+    this.code = code;
+    this.host = host;
+    this.port = port;
+  }
+}
+
+/** Starts listening (HTTPS when a certificate is given); resolves once the port is bound, rejects with a ListenError when it cannot be. */
 export function listen(
   handler: RequestListener,
   host: string,
@@ -69,9 +91,10 @@ export function listen(
   server.on('connect', createConnectHandler(onClientError));
   const scheme = certificate === undefined ? 'http' : 'https';
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (err: NodeJS.ErrnoException) => reject(new ListenError(host, port, err.code ?? 'UNKNOWN'));
+    server.once('error', refused);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       resolve({ server, url: `${scheme}://${shownHost}:${address.port}` });

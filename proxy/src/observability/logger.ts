@@ -74,15 +74,16 @@ function splitInfo(info: Info): { msg: unknown; fields: Record<string, unknown> 
 function secureJson(redactor: SecretRedactor, enabled: (level: string) => boolean, limits?: SanitizeLimits): winston.Logform.Format {
   const sanitize = createSanitizer(redactor, limits);
   return winston.format((info) => {
-    const level = String(info[LEVEL] ?? info.level);
+    const tagged: unknown = info[LEVEL];
+    const level = typeof tagged === 'string' ? tagged : info.level;
     // winston runs the logger's format before transports filter by level: skip the work for lines nobody writes.
     if (!enabled(level)) return false;
-    const { msg, fields } = splitInfo(info as Info);
+    const { msg, fields } = splitInfo(info);
     const safeMsg = typeof msg === 'string' ? sanitize(msg) : msg === undefined ? '' : JSON.stringify(sanitize(msg));
     const safeFields = sanitize(fields) as Record<string, unknown>;
     const line = { timestamp: new Date().toISOString(), level: info.level, msg: safeMsg, ...safeFields };
     // A fresh info object: the caller's object (winston passes it through as-is for logger.info(obj)) is never mutated.
-    return { ...line, message: safeMsg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) } as winston.Logform.TransformableInfo;
+    return { ...line, message: safeMsg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) };
   })();
 }
 

@@ -58,7 +58,10 @@ export function createSanitizer(redactor: SecretRedactor, limits: Readonly<Sanit
 
   const summarize = (err: Error, depth: number): ErrorSummary => {
     const raw = err as unknown as Record<string, unknown>;
-    const summary: ErrorSummary = { name: text(String(raw.name ?? 'Error')), message: text(String(raw.message ?? '')) };
+    const summary: ErrorSummary = {
+      name: text(typeof raw.name === 'string' ? raw.name : 'Error'),
+      message: text(typeof raw.message === 'string' ? raw.message : ''),
+    };
     if (typeof raw.code === 'string') summary.code = text(raw.code);
     else if (typeof raw.code === 'number') summary.code = raw.code;
     const status = statusOf(raw);

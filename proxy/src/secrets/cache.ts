@@ -120,7 +120,7 @@ export class SecretCache implements SecretProvider {
       pending = this.reader.read(path);
     } catch (err) {
       // A reader that throws instead of rejecting still must not break the caller's promise chain.
-      pending = Promise.reject(err);
+      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const read = pending.then(
       (value) => this.store(path, value, epoch),

@@ -64,7 +64,7 @@ interface ResponseErrorShape {
 
 function isResponseError(err: unknown): err is ResponseErrorShape {
   if (typeof err !== 'object' || err === null || !('response' in err)) return false;
-  const response = (err as { response: unknown }).response;
+  const response = err.response;
   return typeof response === 'object' && response !== null && typeof (response as { statusCode?: unknown }).statusCode === 'number';
 }
 

@@ -89,11 +89,12 @@ export class VaultSession {
   }
 
   /** Clears every timer and closes pooled sockets; in-flight calls fail. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.state = 'stopped';
     this.token.stop();
     this.probeTimer.clear();
     this.transport.close();
+    return Promise.resolve();
   }
 
   /** Whether the proxy can use Vault now, and if not, why (safe text). */

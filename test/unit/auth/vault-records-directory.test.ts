@@ -128,9 +128,10 @@ describe('TokenStoreDirectory re-reads on a miss', () => {
     clock.now += 10 * INTERVAL_MS;
     const scheduled = directory.refresh('schedule');
     const waiting = Array.from({ length: 50 }, () => directory.refreshAfterMiss());
+    expect(waiting.filter((read) => read === null)).toHaveLength(0);
     await settleMiss(
       store,
-      Promise.all(waiting).then(() => undefined),
+      Promise.all(waiting as Promise<void>[]).then(() => undefined),
     );
     await scheduled;
     expect(store.lists).toBe(3); // start, schedule, one shared miss re-read

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ICredentialType, INodeProperties, INodePropertyCollection, INodeType } from 'n8n-workflow';
+import type { ICredentialType, INodeProperties, INodeType } from 'n8n-workflow';
 
 /**
  * Checks the BUILT package (dist/, what n8n loads) for the facts n8n relies on. Run
@@ -26,8 +26,8 @@ const node = load<INodeType>(pkg.n8n.nodes[0]);
 function allProperties(properties: INodeProperties[]): INodeProperties[] {
   return properties.flatMap((property) => {
     const nested = (property.options ?? []).flatMap((option) => {
-      if ('values' in option) return allProperties((option as INodePropertyCollection).values);
-      if ('type' in option) return allProperties([option as INodeProperties]);
+      if ('values' in option) return allProperties(option.values);
+      if ('type' in option) return allProperties([option]);
       return [];
     });
     return [property, ...nested];

@@ -149,7 +149,7 @@ describe('errors with request baggage', () => {
     ['logger.warn(msg, { nested: [{ cause }] })', (l, e) => l.warn('vault login failed', { nested: [{ cause: e }] })],
     ['child.warn(msg, err)', (l, e) => l.child({ component: 'vault' }).warn('vault login failed', e)],
     ['child.error(err)', (l, e) => l.child({ component: 'vault' }).error(e)],
-    ['logger.warn(err.toJSON())', (l, e) => l.warn(e.toJSON() as object)],
+    ['logger.warn(err.toJSON())', (l, e) => l.warn(e.toJSON())],
     ['logger.warn(msg, { data: err.toJSON() })', (l, e) => l.warn('x', { data: e.toJSON() })],
     ['wrapped as cause', (l, e) => l.error('wrapped', { error: new Error('vault call failed', { cause: e }) })],
   ];
@@ -196,7 +196,7 @@ describe('bounds', () => {
     const { logger, mem } = setup();
     const deep: Record<string, unknown> = {};
     let cursor = deep;
-    for (let i = 0; i < 20; i++) cursor = (cursor.child = {}) as Record<string, unknown>;
+    for (let i = 0; i < 20; i++) cursor = cursor.child = {};
     const cyclic: Record<string, unknown> = { name: 'loop' };
     cyclic.self = cyclic;
     logger.info('bounded', { deep, cyclic });

@@ -48,7 +48,7 @@ function harness(): Harness {
   app.all('/forward/:service/*rest', (req, res) => {
     const ctx = contextOf(res);
     ctx.client = { id: 'n8n-prod', tokenId: 'abc123', expiresAt: null, services: new Set(['github']) };
-    ctx.service = req.params.service as string;
+    ctx.service = req.params.service;
     ctx.upstreamMs = 5;
     res.status(201).send('created');
   });

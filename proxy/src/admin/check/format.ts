@@ -45,9 +45,9 @@ export function formatCheckText(report: CheckReport): string {
   const header = ['SERVICE', 'RESULT', 'SECRET', 'INJECT'];
   const rows = report.services.map((s) => [s.name, s.code ?? 'ok', s.secret, s.inject]);
   const table = columns([header, ...rows]);
-  lines.push(table[0] as string);
+  lines.push(table[0]);
   report.services.forEach((service, i) => {
-    lines.push(table[i + 1] as string);
+    lines.push(table[i + 1]);
     // Messages are long; under the row they keep the table readable.
     if (service.message !== null) lines.push(`    ${service.message}`);
   });

@@ -54,7 +54,9 @@ function n8nMessage(answer: N8nAnswer, secrets: readonly string[]): string {
   const raw =
     typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
       ? (body as { message: string }).message
-      : String(body ?? '');
+      : typeof body === 'string'
+        ? body
+        : JSON.stringify(body ?? '');
   const text = withoutSecrets(raw.replace(/\s+/g, ' ').trim(), secrets);
   return text === '' ? 'no message' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
@@ -115,10 +117,10 @@ async function typeFromList(target: N8nTarget): Promise<string | undefined> {
   let cursor: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
     const query = new URLSearchParams({ limit: '100', ...(cursor === undefined ? {} : { cursor }) });
-    const answer = await call(target, 'GET', `/credentials?${query}`, [target.apiKey]);
+    const answer = await call(target, 'GET', `/credentials?${query.toString()}`, [target.apiKey]);
     if (answer.status !== 200) throw refusal('listing its credentials', answer, [target.apiKey]);
     const body = answer.body as { data?: unknown; nextCursor?: unknown };
-    const found = Array.isArray(body.data) ? body.data.find((c: { id?: unknown }) => c?.id === target.credentialId) : undefined;
+    const found: unknown = Array.isArray(body.data) ? (body.data as Array<{ id?: unknown } | null>).find((c) => c?.id === target.credentialId) : undefined;
     if (found !== undefined) return typeOf(found) ?? '(unknown)';
     if (typeof body.nextCursor !== 'string' || body.nextCursor === '') return undefined;
     cursor = body.nextCursor;

@@ -23,10 +23,11 @@ export interface TokenSink {
 export function stdoutSink(): TokenSink {
   return {
     description: 'standard output',
-    deliver: async (token) => {
+    deliver: (token) => {
       process.stdout.write(`${token}\n`);
+      return Promise.resolve();
     },
-    abandon: async () => undefined,
+    abandon: () => Promise.resolve(),
   };
 }
 

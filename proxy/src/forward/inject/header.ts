@@ -16,7 +16,7 @@ export function compileTemplate(template: string): TemplatePart[] {
   let last = 0;
   for (const match of template.matchAll(TEMPLATE_PLACEHOLDER)) {
     if (match.index > last) parts.push({ literal: template.slice(last, match.index) });
-    parts.push({ field: match[1] as string });
+    parts.push({ field: match[1] });
     last = match.index + match[0].length;
   }
   if (last < template.length) parts.push({ literal: template.slice(last) });

@@ -1,0 +1,3 @@
+import { sourceConfig } from '../eslint.code.mjs';
+
+export default sourceConfig();

@@ -1,0 +1,3 @@
+import { testConfig } from '../eslint.code.mjs';
+
+export default testConfig();

@@ -228,7 +228,9 @@ describe('token CLI changes to an existing client', () => {
     const rotated = await issue(['rotate', '--client', 'n8n-list', '--grace', '2h']);
     const text = await cli(['list', '--client', 'n8n-list']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^n8n-list\\s+${idOf(old)}\\s+\\S+\\s+\\S+\\s+rotated to ${idOf(rotated)}, ends in (2 hours|1 hour|\\d+ minutes)\\s+—$`, 'm'));
+    expect(text.stdout).toMatch(
+      new RegExp(`^n8n-list\\s+${idOf(old)}\\s+\\S+\\s+\\S+\\s+rotated to ${idOf(rotated)}, ends in (2 hours|1 hour|\\d+ minutes)\\s+—$`, 'm'),
+    );
     expect(text.stdout).toMatch(new RegExp(`^n8n-list\\s+${idOf(rotated)}\\s+\\S+\\s+\\S+\\s+active\\s+—$`, 'm'));
     const json = JSON.parse((await cli(['list', '--client', 'n8n-list', '--json'])).stdout) as { tokens: Array<{ id: string; replacedBy: string | null }> };
     expect(json.tokens.map((token) => [token.id, token.replacedBy])).toEqual([

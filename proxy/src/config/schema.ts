@@ -337,7 +337,11 @@ export const configSchema = z
     for (const [clientName, client] of Object.entries(config.clients)) {
       client.services.forEach((service, i) => {
         if (!serviceNames.has(service)) {
-          ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'services', i], message: `unknown service "${service}"${didYouMean(service, serviceNames)}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', clientName, 'services', i],
+            message: `unknown service "${service}"${didYouMean(service, serviceNames)}`,
+          });
         }
       });
       client.tokenHashes.forEach((entry, i) => {

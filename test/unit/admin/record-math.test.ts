@@ -2,7 +2,18 @@
  * Rotation rules and record validation as pure functions: exact expiries for rotate, revoke
  * and prune, the states `token list` shows, and which records the proxy trusts.
  */
-import { addToken, grant, inheritedTtl, PRUNE_AFTER_MS, prune, revokeAll, revokeById, rotate, tokenState, ungrant } from '../../../proxy/src/admin/tokens/record-math';
+import {
+  addToken,
+  grant,
+  inheritedTtl,
+  PRUNE_AFTER_MS,
+  prune,
+  revokeAll,
+  revokeById,
+  rotate,
+  tokenState,
+  ungrant,
+} from '../../../proxy/src/admin/tokens/record-math';
 import { describeChange, diffRecords } from '../../../proxy/src/admin/tokens/record-diff';
 import { parseDurationFlag, parseTtlFlag } from '../../../proxy/src/admin/tokens/durations';
 import { TokenAdminUsageError } from '../../../proxy/src/admin/tokens/errors';
@@ -143,7 +154,10 @@ describe('record diff (before → after)', () => {
 
 describe('add, revoke, prune, state', () => {
   it('addToken keeps the other tokens untouched', () => {
-    expect(addToken(record, fresh, NOW, DAY).tokens).toEqual([...record.tokens, { ...fresh, createdAt: iso(NOW), expiresAt: iso(NOW + DAY), ttlSeconds: 86400 }]);
+    expect(addToken(record, fresh, NOW, DAY).tokens).toEqual([
+      ...record.tokens,
+      { ...fresh, createdAt: iso(NOW), expiresAt: iso(NOW + DAY), ttlSeconds: 86400 },
+    ]);
   });
 
   it('revokeById removes exactly that token and reports it; an unknown id revokes nothing', () => {

@@ -105,7 +105,11 @@ describe('config loading', () => {
     ['unknown field', (r) => (r.services.echo.injct = {}), /^services\.echo: unknown field "injct" \(did you mean "inject"\?\)$/],
     ['unknown field unlike any', (r) => (r.services.echo.colour = 'red'), /^services\.echo: unknown field "colour"$/],
     ['client names an unknown service', (r) => r.clients['n8n-prod'].services.push('github'), /^clients\.n8n-prod\.services\[1\]: unknown service "github"$/],
-    ['client names a mistyped service', (r) => r.clients['n8n-prod'].services.push('ecko'), /^clients\.n8n-prod\.services\[1\]: unknown service "ecko" \(did you mean "echo"\?\)$/],
+    [
+      'client names a mistyped service',
+      (r) => r.clients['n8n-prod'].services.push('ecko'),
+      /^clients\.n8n-prod\.services\[1\]: unknown service "ecko" \(did you mean "echo"\?\)$/,
+    ],
     ['malformed token hash', (r) => (r.clients['n8n-prod'].tokenHashes = ['sha256:xyz']), /^clients\.n8n-prod\.tokenHashes\[0\]: must be "sha256:"/],
     [
       'same token hash on two clients',

@@ -37,7 +37,12 @@ export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[];
   for (const { client, raw } of input.records) {
     if (raw === null) continue;
     if (!NAME_SHAPE.test(client)) {
-      problems.push({ key: `name:${client}`, kind: 'name', client, message: 'the record name is not a valid client name (1-64 letters, digits, ".", "_" and "-"); ignored' });
+      problems.push({
+        key: `name:${client}`,
+        kind: 'name',
+        client,
+        message: 'the record name is not a valid client name (1-64 letters, digits, ".", "_" and "-"); ignored',
+      });
       continue;
     }
     if (input.staticClients.has(client)) {

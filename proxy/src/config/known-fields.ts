@@ -58,7 +58,7 @@ function chooseOption(options: readonly SchemaNode[], discriminator: string | un
  * "inject"]`), or null when the schema has no fixed set of fields there.
  */
 export function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[], input: unknown): string[] | null {
-  let node: SchemaNode | null = schema as unknown as SchemaNode;
+  let node: SchemaNode | null = schema;
   let value: unknown = input;
   for (const segment of path) {
     node = node === null ? null : settle(node, value);

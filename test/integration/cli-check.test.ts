@@ -30,6 +30,9 @@ import type { VaultTarget } from '../support/vault-target';
 
 const DOC_PATH = join(__dirname, '../../docs/vault-admin.md');
 
+// Tests run the built command up to three times; a loaded machine may take seconds per run.
+jest.setTimeout(120_000);
+
 let harness: ProxyHarness;
 let vault: VaultTarget;
 let dir: string;

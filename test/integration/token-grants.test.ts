@@ -16,6 +16,9 @@ import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/
 import { createToken, revokeToken, vaultCall } from '../support/vault-setup';
 
 const SECRET = canary('svc');
+
+// Each test runs the built command several times; a loaded machine may take seconds per run.
+jest.setTimeout(180_000);
 const DAY = 24 * 3600_000;
 
 interface StoredRecord {

@@ -14,6 +14,7 @@ import { runProxy } from './app/run';
 import { ListenError } from './listener/server';
 import { formatCheckJson, formatCheckText, runCheck } from './admin/check';
 import { DevModeUnavailableError, startDevMode } from './cli/dev-mode';
+import { EXAMPLE_CONFIG } from './cli/example-config';
 import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
 import { TokenAdminUsageError } from './admin/tokens/errors';
 
@@ -58,7 +59,9 @@ export function buildProgram(): Command {
     .action(async (options: { config?: string; json?: boolean }) => {
       const configPath = configPathOf(options);
       if (configPath === undefined) {
-        throw new UsageError('check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG (dev mode has no config to check)');
+        throw new UsageError(
+          `check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG (dev mode has no config to check; an example to start from: ${EXAMPLE_CONFIG})`,
+        );
       }
       const report = await runCheck(await loadConfigFile(configPath), { source: configPath });
       process.stdout.write(options.json === true ? formatCheckJson(report) : formatCheckText(report));

@@ -242,10 +242,11 @@ describe('secure-proxy check', () => {
     expectNothingLeaked(result);
   });
 
-  it('exits 2 without a config, saying one is needed', async () => {
+  it('exits 2 without a config, saying one is needed and where the example config is', async () => {
     const result = await check([]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG/);
+    expect(result.stderr).toContain(`an example to start from: ${join(__dirname, '../../proxy/examples/proxy.yaml')}`);
   });
 
   it('reads the config from SECURE_PROXY_CONFIG and warns about a root token', async () => {

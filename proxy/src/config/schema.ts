@@ -2,8 +2,9 @@
  * The proxy's configuration shape, validated once at start. Every problem is reported with
  * the dotted path of the field and what was expected, all problems in one error.
  *
- * The shape in the README (`listen`, `vault`, `clients`, `services`) is a promise: fields
- * may be added, none renamed or removed.
+ * The shape documented in docs/configuration.md (`listen`, `vault`, `clients`, `services`) is a
+ * promise: fields may be added, none renamed or removed. Its reference table lists every field
+ * with its default; test/unit/config/docs-reference.test.ts keeps the two in step.
  */
 import { z } from 'zod';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from './defaults';

@@ -6,8 +6,8 @@ import { ConfigError } from '../../../proxy/src/config/errors';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 
-/** The shape promised in the README, as YAML. */
-const README_YAML = `
+/** The shape promised in docs/configuration.md, as YAML. */
+const DOCUMENTED_YAML = `
 listen: { host: 127.0.0.1, port: 8080 }
 vault:
   address: http://127.0.0.1:8200
@@ -27,7 +27,7 @@ services:
 const ENV = { VAULT_ROLE_ID: 'role-1', VAULT_SECRET_ID: 'sid-1' };
 
 function valid(): Record<string, any> {
-  return parseConfigText(README_YAML, 'test') as Record<string, any>;
+  return parseConfigText(DOCUMENTED_YAML, 'test') as Record<string, any>;
 }
 
 function issuesOf(fn: () => unknown): string[] {

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from './defaults';
 import { caBundleProblem } from './ca-bundle';
+import { didYouMean } from '../shared/suggest';
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -337,7 +338,11 @@ export const configSchema = z
     for (const [clientName, client] of Object.entries(config.clients)) {
       client.services.forEach((service, i) => {
         if (!serviceNames.has(service)) {
-          ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'services', i], message: `unknown service "${service}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', clientName, 'services', i],
+            message: `unknown service "${service}"${didYouMean(service, serviceNames)}`,
+          });
         }
       });
       client.tokenHashes.forEach((entry, i) => {

@@ -47,7 +47,7 @@ describe('credential test (GET /v1/whoami)', () => {
   });
 
   it.each([
-    ['PROXY_TOKEN_EXPIRED', 401, /refused the request \(PROXY_TOKEN_EXPIRED\): expired\. What to do: Put the rotated proxy token/],
+    ['PROXY_TOKEN_EXPIRED', 401, /refused the request \(PROXY_TOKEN_EXPIRED\): Put the rotated proxy token.* The proxy said: expired\./],
     ['PROXY_TOKEN_INVALID', 401, /PROXY_TOKEN_INVALID/],
   ])('reports %s with what to do', async (code, status, message) => {
     const { fake } = helpers(() => ({
@@ -127,7 +127,7 @@ describe('service dropdown (GET /v1/services)', () => {
         ),
     });
     await expect(getServices.call(ctx as unknown as ILoadOptionsFunctions)).rejects.toThrow(
-      'The secure proxy refused the request (PROXY_TOKEN_INVALID): The proxy token is not known to this proxy.',
+      'The secure proxy refused the request (PROXY_TOKEN_INVALID): Check the proxy token in the "Secure Proxy API" credential',
     );
   });
 

@@ -79,8 +79,9 @@ describe('SecureProxyRequest.execute', () => {
       },
     }).catch((e: unknown) => e);
     expect((proxy as NodeApiError).message).toBe(
-      'The secure proxy refused the request for service "echo" (SERVICE_NOT_ALLOWED): SERVICE_NOT_ALLOWED happened.',
+      'The secure proxy refused the request for service "echo" (SERVICE_NOT_ALLOWED): Pick another service from the Service list (it shows the services this token may use), or ask the proxy admin to grant this one to your proxy client.',
     );
+    expect((proxy as NodeApiError).description).toMatch(/^The proxy said: SERVICE_NOT_ALLOWED happened\./);
     expect((api as NodeApiError).message).toBe('The API of service "echo" answered with 403');
     expect((api as NodeApiError).description).toContain('Resource not accessible by integration');
     expect((down as NodeApiError).message).toBe('The secure proxy is unreachable at http://proxy.test:8080: connection refused (ECONNREFUSED)');

@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ICredentialType, INodeProperties, INodePropertyCollection, INodeType } from 'n8n-workflow';
+import {
+  injectDomainRestrictionFields,
+  NodeHelpers,
+  type ICredentialType,
+  type INodeProperties,
+  type INodePropertyCollection,
+  type INodeType,
+} from 'n8n-workflow';
 
 /**
  * Checks the BUILT package (dist/, what n8n loads) for the facts n8n relies on. Run
@@ -60,6 +67,26 @@ describe('built credential', () => {
     const byName = Object.fromEntries(credential.properties.map((property) => [property.name, property]));
     expect(byName.caCertificate.default).toBe('');
     expect(byName.ignoreSSLIssues.default).toBe(false);
+  });
+
+  it('says in the dialog, first, that it only works in the Secure Proxy Request node', () => {
+    const [first] = credential.properties;
+    expect(first.type).toBe('notice');
+    expect(first.displayName).toMatch(/only in the Secure Proxy Request node/);
+  });
+
+  it('hides n8n\'s "Allowed HTTP Request Domains" and presets it to None, the strictest value', () => {
+    expect(credential.hideDomainRestrictionFields).toBe(true);
+    // What n8n makes of the properties when it loads the credential (load-nodes-and-credentials):
+    // no "All" field of its own added, ours kept hidden and set to 'none'.
+    const loaded = injectDomainRestrictionFields(credential);
+    const domains = loaded.filter((property) => property.name === 'allowedHttpRequestDomains');
+    expect(domains).toEqual([expect.objectContaining({ type: 'hidden', default: 'none' })]);
+    expect(loaded.map((property) => property.name)).not.toContain('allowedDomains');
+    // A credential saved without the field (imported, or older) gets 'none' when n8n applies the defaults.
+    expect(NodeHelpers.getNodeParameters(credential.properties, { url: 'http://x', token: 't' }, true, false, null, null)).toMatchObject({
+      allowedHttpRequestDomains: 'none',
+    });
   });
 
   it("has no declarative test, so n8n runs the node's credentialTest (which names the client)", () => {

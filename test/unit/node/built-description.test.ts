@@ -4,6 +4,7 @@ import {
   injectDomainRestrictionFields,
   NodeHelpers,
   type ICredentialType,
+  type INodeParameters,
   type INodeProperties,
   type INodePropertyCollection,
   type INodeType,
@@ -129,8 +130,71 @@ describe('built node', () => {
     const names = allProperties(description.properties).map((property) => property.name);
     expect(names).not.toEqual(expect.arrayContaining(['url']));
     expect(names).not.toEqual(expect.arrayContaining(['authentication']));
-    const service = description.properties.find((property) => property.name === 'service');
-    expect(service?.typeOptions?.loadOptionsMethod).toBe('getServices');
+    expect(typeof node.methods?.listSearch?.searchServices).toBe('function');
+  });
+
+  it('is version 2 for new nodes and still knows version 1', () => {
+    expect(description.version).toEqual([1, 2]);
+    expect(description.defaultVersion).toBe(2);
+  });
+
+  /** The properties n8n shows for a node of `version` with these parameter values. */
+  function shown(version: number, parameters: INodeParameters = {}): INodeProperties[] {
+    return description.properties.filter((property) => NodeHelpers.displayParameter(parameters, property, { typeVersion: version } as never, description));
+  }
+
+  it('version 1 keeps its Service dropdown (n8n names such dropdowns "… Name or ID")', () => {
+    const services = shown(1).filter((property) => property.name === 'service');
+    expect(services).toHaveLength(1);
+    expect(services[0]).toMatchObject({ displayName: 'Service Name or ID', type: 'options', typeOptions: { loadOptionsMethod: 'getServices' } });
+  });
+
+  it('version 2 has a Service resource locator, from the list or by name, that says services have names only', () => {
+    const services = shown(2).filter((property) => property.name === 'service');
+    expect(services).toHaveLength(1);
+    const [service] = services;
+    expect(service).toMatchObject({ displayName: 'Service', type: 'resourceLocator', required: true, default: { mode: 'list', value: '' } });
+    expect(service.modes?.map((mode) => [mode.name, mode.displayName, mode.type])).toEqual([
+      ['list', 'From List', 'list'],
+      ['name', 'By Name', 'string'],
+    ]);
+    expect(service.modes?.[0].typeOptions?.searchListMethod).toBe('searchServices');
+    expect(`${service.displayName} ${service.description} ${service.hint}`).not.toMatch(/\bID\b/);
+    expect(service.description).toMatch(/names only/);
+  });
+
+  it('keeps version 1 parameters as saved, and runs version 2 with the choice it stores', () => {
+    // n8n drops the parameters a node version does not show when it loads a workflow.
+    const saved = (version: number, parameters: INodeParameters) =>
+      NodeHelpers.getNodeParameters(description.properties, parameters, true, false, { typeVersion: version }, description);
+    const responseOptions = (format: string) => ({ options: { response: { response: { responseFormat: format, outputPropertyName: 'out' } } } });
+
+    const v1 = saved(1, { service: 'github', method: 'GET', path: '/x', ...responseOptions('json') });
+    expect(v1).toMatchObject({ service: 'github', options: { response: { response: { outputPropertyName: 'out' } } } });
+
+    const list = { __rl: true, mode: 'list', value: 'github', cachedResultName: 'github — GitHub' };
+    expect(saved(2, { service: list, method: 'GET', path: '/x', ...responseOptions('text') })).toMatchObject({
+      service: list,
+      options: { response: { response: { outputPropertyName: 'out' } } },
+    });
+    // "Put Output in Field" is shown (and kept) only for the formats that use it.
+    for (const [format, kept] of [
+      ['autodetect', true],
+      ['file', true],
+      ['text', true],
+      ['json', false],
+    ] as const) {
+      const response = (saved(2, { service: list, ...responseOptions(format) }) as { options: { response: { response: Record<string, unknown> } } }).options
+        .response.response;
+      expect([format, 'outputPropertyName' in response]).toEqual([format, kept]);
+    }
+  });
+
+  it('names method, service and path in its subtitle, for a version 1 string and a version 2 choice', () => {
+    const body = description.subtitle!.replace(/^=\{\{/, '').replace(/\}\}$/, '');
+    const subtitle = new Function('$parameter', `return ${body}`) as (parameter: Record<string, unknown>) => string;
+    expect(subtitle({ method: 'GET', service: 'github', path: '/user' })).toBe('GET github/user');
+    expect(subtitle({ method: 'POST', service: { __rl: true, mode: 'list', value: 'github' }, path: '/repos' })).toBe('POST github/repos');
   });
 
   it('ships its icons and codex file in dist', () => {

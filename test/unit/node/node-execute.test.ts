@@ -174,3 +174,22 @@ describe('SecureProxyRequest.execute', () => {
     expect(output[0].json).toEqual({ moved: true });
   });
 });
+
+describe('version 2 Service (resource locator)', () => {
+  it.each([
+    ['From List', { __rl: true, mode: 'list', value: 'github', cachedResultName: 'github — GitHub REST API · GET' }],
+    ['By Name', { __rl: true, mode: 'name', value: 'github' }],
+    ['version 1 plain string', 'github'],
+  ])('sends to the service chosen %s', async (_label, service) => {
+    const { requests } = await execute({ parameters: { ...base, service }, respond: () => jsonResponse(200, {}) });
+    expect(requests[0].url).toBe('http://proxy.test:8080/forward/github/hello');
+  });
+
+  it('refuses an empty choice with what to do in the editor', async () => {
+    const error = await execute({ parameters: { ...base, service: { __rl: true, mode: 'list', value: '' } }, respond: () => jsonResponse(200, {}) }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('No service selected');
+    expect((error as { description?: string }).description).toMatch(/^Pick a service from the Service list/);
+  });
+});

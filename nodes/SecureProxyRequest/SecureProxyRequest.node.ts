@@ -9,6 +9,7 @@ import {
 } from 'n8n-workflow';
 import { nodeProperties } from './description';
 import { asNodeError, errorItemJson } from './errors';
+import { addClientHint, wantsClientHint } from './methods/client-hint';
 import { secureProxyApiTest } from './methods/credential-test';
 import { getServices, searchServices } from './methods/load-options';
 import { readBatchSettings } from './node-options';
@@ -22,7 +23,8 @@ import { runItem } from './run-item';
  *
  * This file assembles the node; the work happens in the helper modules (request/,
  * response/, pagination.ts, errors.ts, transport.ts, methods/). execute() only loops over the
- * items, in batches, with per-item error handling and paired items.
+ * items, in batches, with per-item error handling and paired items; a run from the editor
+ * also gets a hint naming the proxy client (methods/client-hint.ts).
  */
 export class SecureProxyRequest implements INodeType {
   description: INodeTypeDescription = {
@@ -79,6 +81,7 @@ export class SecureProxyRequest implements INodeType {
         results.push(outcome);
       }
     }
+    if (wantsClientHint(this)) await addClientHint.call(this, target);
     return [results.flat()];
   }
 }

@@ -37,7 +37,8 @@ export class SecureProxyRequest implements INodeType {
     version: [1, 2],
     defaultVersion: 2,
     // Service is a plain string in version 1 and `{ __rl, mode, value }` from version 2.
-    subtitle: '={{$parameter["method"] + " " + ($parameter["service"].value || $parameter["service"]) + $parameter["path"]}}',
+    subtitle:
+      '={{$parameter["method"] + " " + (typeof $parameter["service"] === "object" ? $parameter["service"].value : $parameter["service"]) + $parameter["path"]}}',
     description: 'Call an API through the secure proxy, which adds the API credential from Vault',
     defaults: { name: 'Secure Proxy Request' },
     usableAsTool: true,

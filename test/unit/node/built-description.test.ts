@@ -195,6 +195,7 @@ describe('built node', () => {
     const subtitle = new Function('$parameter', `return ${body}`) as (parameter: Record<string, unknown>) => string;
     expect(subtitle({ method: 'GET', service: 'github', path: '/user' })).toBe('GET github/user');
     expect(subtitle({ method: 'POST', service: { __rl: true, mode: 'list', value: 'github' }, path: '/repos' })).toBe('POST github/repos');
+    expect(subtitle({ method: 'GET', service: { __rl: true, mode: 'list', value: '' }, path: '/x' })).toBe('GET /x');
   });
 
   it('ships its icons and codex file in dist', () => {

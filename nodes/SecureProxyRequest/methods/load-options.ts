@@ -51,6 +51,7 @@ export interface ServiceDetails {
   paths?: string;
 }
 
+/** Reads a service's description and, when it restricts them, its methods and paths. */
 export function serviceDetails(service: ServiceSummary): ServiceDetails {
   const description = typeof service.description === 'string' ? service.description.trim() : '';
   const methods = Array.isArray(service.methods) ? service.methods.filter((method) => typeof method === 'string') : [];

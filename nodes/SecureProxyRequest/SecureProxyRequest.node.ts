@@ -9,8 +9,9 @@ import {
 } from 'n8n-workflow';
 import { nodeProperties } from './description';
 import { asNodeError, errorItemJson } from './errors';
+import { addClientHint, wantsClientHint } from './methods/client-hint';
 import { secureProxyApiTest } from './methods/credential-test';
-import { getServices } from './methods/load-options';
+import { getServices, searchServices } from './methods/load-options';
 import { readBatchSettings } from './node-options';
 import { readProxyTarget } from './proxy-target';
 import { runItem } from './run-item';
@@ -21,8 +22,9 @@ import { runItem } from './run-item';
  * "Secure Proxy API" credential (proxy URL + proxy token).
  *
  * This file assembles the node; the work happens in the helper modules (request/,
- * response/, pagination.ts, errors.ts, transport.ts). execute() only loops over the items,
- * in batches, with per-item error handling and paired items.
+ * response/, pagination.ts, errors.ts, transport.ts, methods/). execute() only loops over the
+ * items, in batches, with per-item error handling and paired items; a run from the editor
+ * also gets a hint naming the proxy client (methods/client-hint.ts).
  */
 export class SecureProxyRequest implements INodeType {
   description: INodeTypeDescription = {
@@ -30,8 +32,13 @@ export class SecureProxyRequest implements INodeType {
     name: 'secureProxyRequest',
     icon: { light: 'file:secureProxy.svg', dark: 'file:secureProxy.dark.svg' },
     group: ['output'],
-    version: 1,
-    subtitle: '={{$parameter["method"] + " " + $parameter["service"] + $parameter["path"]}}',
+    // Version 2 turned Service into a resource locator (From List / By Name); version 1
+    // workflows keep the dropdown that stores the name as a plain string.
+    version: [1, 2],
+    defaultVersion: 2,
+    // Service is a plain string in version 1 and `{ __rl, mode, value }` from version 2.
+    subtitle:
+      '={{$parameter["method"] + " " + (typeof $parameter["service"] === "object" ? $parameter["service"].value : $parameter["service"]) + $parameter["path"]}}',
     description: 'Call an API through the secure proxy, which adds the API credential from Vault',
     defaults: { name: 'Secure Proxy Request' },
     usableAsTool: true,
@@ -43,6 +50,7 @@ export class SecureProxyRequest implements INodeType {
 
   methods = {
     loadOptions: { getServices },
+    listSearch: { searchServices },
     credentialTest: { secureProxyApiTest },
   };
 
@@ -74,6 +82,7 @@ export class SecureProxyRequest implements INodeType {
         results.push(outcome);
       }
     }
+    if (wantsClientHint(this)) await addClientHint.call(this, target);
     return [results.flat()];
   }
 }

@@ -71,7 +71,11 @@ export function readProxyError(response: ProxyResponse): ProxyErrorInfo | null {
   };
 }
 
-/** Headline and details of a proxy-made error. */
+/**
+ * Headline and details of a proxy-made error. The headline says which side failed and what to
+ * do, in the editor's words ("Pick a service from the Service list"); the proxy's own message,
+ * written for whoever runs the proxy ("GET /v1/services lists …"), follows in the details.
+ */
 export function describeProxyError(info: ProxyErrorInfo, service?: string): { message: string; description: string } {
   const forService = service === undefined ? '' : ` for service "${service}"`;
   const side =
@@ -82,8 +86,8 @@ export function describeProxyError(info: ProxyErrorInfo, service?: string): { me
         : `The secure proxy refused the request${forService}`;
   const requestId = info.requestId === undefined ? '' : ` Proxy request id: ${info.requestId}.`;
   return {
-    message: `${side} (${info.code}): ${info.message}`,
-    description: `What to do: ${hintFor(info.code)}${requestId}`,
+    message: `${side} (${info.code}): ${hintFor(info.code)}`,
+    description: `The proxy said: ${info.message}${requestId}`,
   };
 }
 

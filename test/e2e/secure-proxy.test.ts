@@ -64,11 +64,12 @@ function workflow(name: string, node: Record<string, unknown>): Record<string, u
   };
 }
 
-function proxyNode(parameters: Record<string, unknown>): Record<string, unknown> {
+/** The node as saved in a workflow; version 1 (a plain service name) unless told otherwise. */
+function proxyNode(parameters: Record<string, unknown>, typeVersion = 1): Record<string, unknown> {
   return {
     name: 'Proxy',
     type: 'n8n-nodes-secure-proxy.secureProxyRequest',
-    typeVersion: 1,
+    typeVersion,
     parameters: { service: 'api', method: 'GET', ...parameters },
     credentials: { secureProxyApi: CREDENTIAL },
   };
@@ -129,6 +130,17 @@ describe('Secure Proxy Request inside a real n8n', () => {
     expect(outputItems(result, 'Proxy')).toEqual([{ page: 1, items: [{ id: 11 }, { id: 12 }] }]);
     expect(api.authorizations.slice(before)).toEqual([`Bearer ${UPSTREAM_SECRET}`]);
   });
+
+  it('runs a version 2 node, whose service is chosen from the list, like a version 1 node saved with a plain name', async () => {
+    const v2 = await run(
+      'json-v2',
+      proxyNode({ path: '/api/items', service: { __rl: true, mode: 'list', value: 'api', cachedResultName: 'api — Items API' } }, 2),
+    );
+    expect(v2.code).toBe(0);
+    expect(outputItems(v2, 'Proxy')).toEqual([{ page: 1, items: [{ id: 11 }, { id: 12 }] }]);
+    const byName = await run('json-v2-name', proxyNode({ path: '/api/items', service: { __rl: true, mode: 'name', value: 'api' } }, 2));
+    expect(outputItems(byName, 'Proxy')).toEqual([{ page: 1, items: [{ id: 11 }, { id: 12 }] }]);
+  }, 240_000);
 
   it('returns a binary response as a file with name and MIME type', async () => {
     const result = await run('binary', proxyNode({ path: '/api/report.pdf', options: { response: { response: { responseFormat: 'file' } } } }));

@@ -1,10 +1,19 @@
 /**
  * A small stand-in for n8n's IExecuteFunctions / ILoadOptionsFunctions: node parameters per
- * item, input items with binary data, the credential, continueOnFail, and the helpers the
- * node uses. `httpRequestWithAuthentication` records each request (with the Authorization
+ * item (resource locators included), input items with binary data, the credential,
+ * continueOnFail, the execution mode and hints, and the helpers the node uses. `httpRequestWithAuthentication` records each request (with the Authorization
  * header n8n's generic `authenticate` would add) and answers through `respond`.
  */
-import type { IBinaryData, ICredentialDataDecryptedObject, IExecuteFunctions, IHttpRequestOptions, INode, INodeExecutionData, JsonObject } from 'n8n-workflow';
+import type {
+  IBinaryData,
+  ICredentialDataDecryptedObject,
+  IExecuteFunctions,
+  IHttpRequestOptions,
+  INode,
+  INodeExecutionData,
+  JsonObject,
+  NodeExecutionHint,
+} from 'n8n-workflow';
 
 /** A full response as n8n's helper returns it with `returnFullResponse: true`. */
 export interface RawFullResponse {
@@ -22,6 +31,8 @@ export interface ExecuteMockOptions {
   /** Answers a request (or throws, like a refused connection). */
   respond?: (options: IHttpRequestOptions, index: number) => RawFullResponse | Promise<RawFullResponse>;
   continueOnFail?: boolean;
+  /** n8n's execution mode; 'manual' is a run started in the editor. Default 'cli'. */
+  mode?: string;
 }
 
 export const TEST_TOKEN = 'spt_testid_TESTSECRETtestsecretTESTSECRETtestsecret0123';
@@ -63,13 +74,20 @@ export function createExecuteMock(options: ExecuteMockOptions) {
     return binary;
   };
 
+  const hints: NodeExecutionHint[] = [];
   const ctx = {
     getNode: () => NODE,
+    getMode: () => options.mode ?? 'cli',
+    addExecutionHints: (...added: NodeExecutionHint[]) => hints.push(...added),
+    getCurrentNodeParameter: (name: string) => lookup(parametersFor(0), name),
     getInputData: () => items,
     continueOnFail: () => options.continueOnFail === true,
     getCredentials: async () => credentials,
-    getNodeParameter(name: string, itemIndex: number, fallback?: unknown) {
+    getNodeParameter(name: string, itemIndex: number, fallback?: unknown, parameterOptions?: { extractValue?: boolean }) {
       const value = lookup(parametersFor(itemIndex), name);
+      // Like n8n, extractValue turns a resource locator (`{ __rl, mode, value }`) into its value.
+      if (parameterOptions?.extractValue && typeof value === 'object' && value !== null && '__rl' in value)
+        return (value as unknown as { value: unknown }).value;
       if (value !== undefined) return value;
       if (fallback !== undefined) return fallback;
       throw new Error(`Could not get parameter "${name}"`);
@@ -95,7 +113,7 @@ export function createExecuteMock(options: ExecuteMockOptions) {
       },
     },
   };
-  return { ctx: ctx as unknown as IExecuteFunctions, requests };
+  return { ctx: ctx as unknown as IExecuteFunctions, requests, hints };
 }
 
 /** An axios-like network error as n8n's helper throws it (config with the Authorization header attached). */

@@ -202,6 +202,11 @@ export class N8nInstance {
     return createApiKey(this.baseUrl, this.owner, scopes);
   }
 
+  /** The env-managed owner's email and password, for logging into the editor (a browser test). */
+  ownerLogin(): { email: string; password: string } {
+    return { email: this.owner.email, password: this.owner.password };
+  }
+
   /** Calls the public REST API (`/api/v1/...`) with an API key; JSON in, JSON (or text) out. */
   async api(apiKey: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
     const response = await fetch(`${this.baseUrl}/api/v1${path}`, {

@@ -4,6 +4,7 @@
  * belong to the "Secure Proxy API" credential).
  */
 import type { INodeProperties } from 'n8n-workflow';
+import { FROM_VERSION_2, VERSION_1 } from './versions';
 
 const PARAMETER_MODES = ['pageNumber', 'offset', 'cursor'];
 
@@ -274,6 +275,23 @@ export const optionsProperty: INodeProperties = {
               description: 'Whether to succeed also when the status code is not 2xx (proxy errors included)',
             },
             {
+              displayName: 'Put Output in Field',
+              name: 'outputPropertyName',
+              type: 'string',
+              default: 'data',
+              displayOptions: { show: { '@version': [VERSION_1] } },
+              description: 'Field for text and non-object JSON, and the binary property for files',
+            },
+            {
+              displayName: 'Put Output in Field',
+              name: 'outputPropertyName',
+              type: 'string',
+              default: 'data',
+              // JSON objects become items and need no field; other JSON values go into "data".
+              displayOptions: { show: { '@version': [FROM_VERSION_2], responseFormat: ['autodetect', 'file', 'text'] } },
+              description: 'Field for a text response, or the binary property for a file (with Autodetect, whichever the response is)',
+            },
+            {
               displayName: 'Response Format',
               name: 'responseFormat',
               type: 'options',
@@ -281,18 +299,11 @@ export const optionsProperty: INodeProperties = {
               options: [
                 { name: 'Autodetect', value: 'autodetect', description: 'JSON and text by content type, anything else as a file' },
                 { name: 'File', value: 'file', description: 'Binary data with file name and MIME type' },
-                { name: 'JSON', value: 'json', description: 'Parse the body as JSON' },
+                { name: 'JSON', value: 'json', description: 'Parse the body as JSON: objects become items, other values go into one field' },
                 { name: 'Text', value: 'text', description: 'The body as text' },
               ],
               default: 'autodetect',
               description: 'The format of the response body',
-            },
-            {
-              displayName: 'Put Output in Field',
-              name: 'outputPropertyName',
-              type: 'string',
-              default: 'data',
-              description: 'Field for text and non-object JSON, and the binary property for files',
             },
           ],
         },

@@ -19,6 +19,7 @@ import { proxyTargetFrom } from '../proxy-target';
 import { WHOAMI_PATH, type WhoamiResponse } from '../shared/contract';
 import { parseJsonBody } from '../shared/response';
 import { normalizeResponse } from '../transport';
+import { describeClient, expiryWarning, isWhoami } from './whoami';
 
 /** The test waits this long for the proxy. */
 const TEST_TIMEOUT = 15_000;
@@ -26,33 +27,14 @@ const TEST_TIMEOUT = 15_000;
 /** The HTTP helper n8n hands to credential tests. */
 export type CredentialTestHelpers = ICredentialTestFunctions['helpers'];
 
-function isWhoami(value: unknown): value is WhoamiResponse {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as WhoamiResponse).clientId === 'string' && Array.isArray((value as WhoamiResponse).services)
-  );
-}
-
-/** Roughly how long until expiry, for people: "3 days", "5 hours", "less than an hour". */
-function timeLeft(seconds: number): string {
-  const days = Math.floor(seconds / 86_400);
-  if (days >= 1) return `${days} day${days === 1 ? '' : 's'}`;
-  const hours = Math.floor(seconds / 3_600);
-  return hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : 'less than an hour';
-}
-
 /**
  * The success message: client, services and token expiry, plus a warning when the proxy says
  * the token expires within its warning window (older proxies do not say; then no warning).
  */
 export function describeWhoami(whoami: WhoamiResponse): string {
-  const services = whoami.services.length === 0 ? 'no services granted yet' : `services: ${whoami.services.join(', ')}`;
-  const expiry = whoami.expiresAt === null ? 'token does not expire' : `token expires ${whoami.expiresAt}`;
-  const connected = `Connected as client "${whoami.clientId}" (${services}; ${expiry})`;
-  if (whoami.expiringSoon !== true || typeof whoami.expiresInSeconds !== 'number') return connected;
-  return (
-    `${connected}. Warning: the proxy token expires in ${timeLeft(whoami.expiresInSeconds)}; ` +
-    `ask the proxy admin to rotate it (secure-proxy token rotate --client ${whoami.clientId}) and put the new token into this credential`
-  );
+  const connected = `Connected as ${describeClient(whoami)}`;
+  const warning = expiryWarning(whoami, 'this credential');
+  return warning === '' ? connected : `${connected}. ${warning}`;
 }
 
 /** Runs the test with the given helpers and credential data. */

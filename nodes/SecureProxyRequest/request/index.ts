@@ -91,7 +91,8 @@ export async function buildRequest(this: IExecuteFunctions, itemIndex: number, o
     throw parameterError(node, message, { description, itemIndex });
   };
 
-  const service = checkServiceName(String(this.getNodeParameter('service', itemIndex, '')), fail);
+  // A plain string in version 1; from version 2 a resource locator whose value is the name.
+  const service = checkServiceName(String(this.getNodeParameter('service', itemIndex, '', { extractValue: true }) ?? ''), fail);
   const method = String(this.getNodeParameter('method', itemIndex, 'GET')).toUpperCase();
   if (!METHODS.has(method)) fail(`Unknown method "${method}"`, `Use one of ${[...METHODS].join(', ')}.`);
   const { path, query: pathQuery } = splitServicePath(String(this.getNodeParameter('path', itemIndex, '')), fail);

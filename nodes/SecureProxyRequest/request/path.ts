@@ -18,7 +18,8 @@ const NON_HIERARCHICAL_SCHEME = /^(?:https?|wss?|ftp|file|data|javascript|mailto
 /** `.` or `..` as a whole segment, each dot raw or percent-encoded (`%2e`, also `%252e`). */
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%(?:25)*2e){1,2}(?:;[^/]*)?(?=\/|$)/i;
 /** Same rule as the proxy's config: 1-64 letters, digits, '.', '_' and '-', starting with a letter or digit. */
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SERVICE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+const SERVICE_NAME = new RegExp(SERVICE_NAME_PATTERN);
 
 /** Percent-encodes what may not appear raw in a URL (spaces, controls, non-ASCII), leaving the rest as written. */
 export function encodeUnsafeCharacters(text: string): string {

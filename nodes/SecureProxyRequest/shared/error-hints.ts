@@ -1,6 +1,6 @@
 /**
  * What to do about each error code of the proxy contract, in one table beside the node's copy
- * of the codes (contract.ts). errors.ts puts the hint into the error description.
+ * of the codes (contract.ts). errors.ts puts the hint into the error's headline, before the proxy's own message.
  */
 import { ERROR_CODES, type ErrorCode } from './contract';
 
@@ -10,13 +10,14 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   PROXY_TOKEN_INVALID: 'Check the proxy token in the "Secure Proxy API" credential; ask the proxy admin for a new token if it was revoked.',
   PROXY_TOKEN_EXPIRED: 'Put the rotated proxy token into the "Secure Proxy API" credential (the proxy admin issues it with "secure-proxy token generate").',
   SERVICE_UNKNOWN: 'Pick a service from the Service list (it shows the services this token may use), or fix the service name in the expression.',
-  SERVICE_NOT_ALLOWED: "Ask the proxy admin to add this service to your proxy client's services, or pick another service from the list.",
+  SERVICE_NOT_ALLOWED:
+    'Pick another service from the Service list (it shows the services this token may use), or ask the proxy admin to grant this one to your proxy client.',
   METHOD_NOT_ALLOWED: "Use a method the service allows: the Service list shows each service's methods.",
-  PATH_NOT_ALLOWED: "Use a path the service allows: ask the proxy admin for the service's allowed paths, or to allow this one.",
+  PATH_NOT_ALLOWED: "Use a path the service allows (the proxy's message names them), or ask the proxy admin to allow this one.",
   PATH_REJECTED: 'Write a plain path relative to the service, like /users/42: no "..", no encoded slashes or backslashes, no full URL.',
   ROUTE_NOT_FOUND: 'Check that the Proxy URL in the "Secure Proxy API" credential points at the proxy itself (no extra path).',
   SECRET_NOT_FOUND: "Ask the Vault admin to write the service's secret at the path configured in the proxy.",
-  SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (named in the message) to the service's secret in Vault.",
+  SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (the proxy's message names it) to the service's secret in Vault.",
   VAULT_FORBIDDEN: "Ask the Vault admin to grant the proxy's Vault policy read access to the service's secret.",
   VAULT_UNAVAILABLE:
     "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited) and the proxy's Vault login (the message says when Vault refused it).",

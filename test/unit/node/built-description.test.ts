@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ICredentialType, INodeProperties, INodeType } from 'n8n-workflow';
+import {
+  injectDomainRestrictionFields,
+  NodeHelpers,
+  type ICredentialType,
+  type INodeParameters,
+  type INodeProperties,
+  type INodeType,
+} from 'n8n-workflow';
 
 /**
  * Checks the BUILT package (dist/, what n8n loads) for the facts n8n relies on. Run
@@ -62,6 +69,26 @@ describe('built credential', () => {
     expect(byName.ignoreSSLIssues.default).toBe(false);
   });
 
+  it('says in the dialog, first, that it only works in the Secure Proxy Request node', () => {
+    const [first] = credential.properties;
+    expect(first.type).toBe('notice');
+    expect(first.displayName).toMatch(/only in the Secure Proxy Request node/);
+  });
+
+  it('hides n8n\'s "Allowed HTTP Request Domains" and presets it to None, the strictest value', () => {
+    expect(credential.hideDomainRestrictionFields).toBe(true);
+    // What n8n makes of the properties when it loads the credential (load-nodes-and-credentials):
+    // no "All" field of its own added, ours kept hidden and set to 'none'.
+    const loaded = injectDomainRestrictionFields(credential);
+    const domains = loaded.filter((property) => property.name === 'allowedHttpRequestDomains');
+    expect(domains).toEqual([expect.objectContaining({ type: 'hidden', default: 'none' })]);
+    expect(loaded.map((property) => property.name)).not.toContain('allowedDomains');
+    // A credential saved without the field (imported, or older) gets 'none' when n8n applies the defaults.
+    expect(NodeHelpers.getNodeParameters(credential.properties, { url: 'http://x', token: 't' }, true, false, null, null)).toMatchObject({
+      allowedHttpRequestDomains: 'none',
+    });
+  });
+
   it("has no declarative test, so n8n runs the node's credentialTest (which names the client)", () => {
     expect(credential.test).toBeUndefined();
   });
@@ -102,8 +129,72 @@ describe('built node', () => {
     const names = allProperties(description.properties).map((property) => property.name);
     expect(names).not.toEqual(expect.arrayContaining(['url']));
     expect(names).not.toEqual(expect.arrayContaining(['authentication']));
-    const service = description.properties.find((property) => property.name === 'service');
-    expect(service?.typeOptions?.loadOptionsMethod).toBe('getServices');
+    expect(typeof node.methods?.listSearch?.searchServices).toBe('function');
+  });
+
+  it('is version 2 for new nodes and still knows version 1', () => {
+    expect(description.version).toEqual([1, 2]);
+    expect(description.defaultVersion).toBe(2);
+  });
+
+  /** The properties n8n shows for a node of `version` with these parameter values. */
+  function shown(version: number, parameters: INodeParameters = {}): INodeProperties[] {
+    return description.properties.filter((property) => NodeHelpers.displayParameter(parameters, property, { typeVersion: version } as never, description));
+  }
+
+  it('version 1 keeps its Service dropdown (n8n names such dropdowns "… Name or ID")', () => {
+    const services = shown(1).filter((property) => property.name === 'service');
+    expect(services).toHaveLength(1);
+    expect(services[0]).toMatchObject({ displayName: 'Service Name or ID', type: 'options', typeOptions: { loadOptionsMethod: 'getServices' } });
+  });
+
+  it('version 2 has a Service resource locator, from the list or by name, that says services have names only', () => {
+    const services = shown(2).filter((property) => property.name === 'service');
+    expect(services).toHaveLength(1);
+    const [service] = services;
+    expect(service).toMatchObject({ displayName: 'Service', type: 'resourceLocator', required: true, default: { mode: 'list', value: '' } });
+    expect(service.modes?.map((mode) => [mode.name, mode.displayName, mode.type])).toEqual([
+      ['list', 'From List', 'list'],
+      ['name', 'By Name', 'string'],
+    ]);
+    expect(service.modes?.[0].typeOptions?.searchListMethod).toBe('searchServices');
+    expect(`${service.displayName} ${service.description} ${service.hint}`).not.toMatch(/\bID\b/);
+    expect(service.description).toMatch(/names only/);
+  });
+
+  it('keeps version 1 parameters as saved, and runs version 2 with the choice it stores', () => {
+    // n8n drops the parameters a node version does not show when it loads a workflow.
+    const saved = (version: number, parameters: INodeParameters) =>
+      NodeHelpers.getNodeParameters(description.properties, parameters, true, false, { typeVersion: version }, description);
+    const responseOptions = (format: string) => ({ options: { response: { response: { responseFormat: format, outputPropertyName: 'out' } } } });
+
+    const v1 = saved(1, { service: 'github', method: 'GET', path: '/x', ...responseOptions('json') });
+    expect(v1).toMatchObject({ service: 'github', options: { response: { response: { outputPropertyName: 'out' } } } });
+
+    const list = { __rl: true, mode: 'list', value: 'github', cachedResultName: 'github — GitHub' };
+    expect(saved(2, { service: list, method: 'GET', path: '/x', ...responseOptions('text') })).toMatchObject({
+      service: list,
+      options: { response: { response: { outputPropertyName: 'out' } } },
+    });
+    // "Put Output in Field" is shown (and kept) only for the formats that use it.
+    for (const [format, kept] of [
+      ['autodetect', true],
+      ['file', true],
+      ['text', true],
+      ['json', false],
+    ] as const) {
+      const response = (saved(2, { service: list, ...responseOptions(format) }) as { options: { response: { response: Record<string, unknown> } } }).options
+        .response.response;
+      expect([format, 'outputPropertyName' in response]).toEqual([format, kept]);
+    }
+  });
+
+  it('names method, service and path in its subtitle, for a version 1 string and a version 2 choice', () => {
+    const body = description.subtitle!.replace(/^=\{\{/, '').replace(/\}\}$/, '');
+    const subtitle = new Function('$parameter', `return ${body}`) as (parameter: Record<string, unknown>) => string;
+    expect(subtitle({ method: 'GET', service: 'github', path: '/user' })).toBe('GET github/user');
+    expect(subtitle({ method: 'POST', service: { __rl: true, mode: 'list', value: 'github' }, path: '/repos' })).toBe('POST github/repos');
+    expect(subtitle({ method: 'GET', service: { __rl: true, mode: 'list', value: '' }, path: '/x' })).toBe('GET /x');
   });
 
   it('ships its icons and codex file in dist', () => {

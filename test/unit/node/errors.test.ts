@@ -32,18 +32,19 @@ function relayed(statusCode: number, body: string, contentType = 'application/js
 
 describe('proxy-made errors', () => {
   it.each([
-    ['PROXY_TOKEN_EXPIRED', /^The secure proxy refused the request for service "github" \(PROXY_TOKEN_EXPIRED\): Proxy says no\.$/, /rotated proxy token/],
-    ['SERVICE_NOT_ALLOWED', /^The secure proxy refused the request/, /Ask the proxy admin to add this service/],
-    ['SECRET_NOT_FOUND', /^The secure proxy could not get the API credential for service "github" from Vault \(SECRET_NOT_FOUND\)/, /Vault admin/],
-    ['VAULT_UNAVAILABLE', /from Vault \(VAULT_UNAVAILABLE\)/, /Retry later/],
-    ['UPSTREAM_TIMEOUT', /^The secure proxy could not reach the API for service "github" \(UPSTREAM_TIMEOUT\)/, /timeoutMs/],
-    ['UPSTREAM_UNREACHABLE', /could not reach the API/, /status page/],
-  ] as Array<[ErrorCode, RegExp, RegExp]>)('%s says which side failed, the code and what to do', (code, message, hint) => {
+    ['PROXY_TOKEN_EXPIRED', /^The secure proxy refused the request for service "github" \(PROXY_TOKEN_EXPIRED\): Put the rotated proxy token/],
+    ['SERVICE_UNKNOWN', /^The secure proxy refused the request for service "github" \(SERVICE_UNKNOWN\): Pick a service from the Service list/],
+    ['SERVICE_NOT_ALLOWED', /^The secure proxy refused the request .*: Pick another service from the Service list/],
+    ['METHOD_NOT_ALLOWED', /\(METHOD_NOT_ALLOWED\): Use a method the service allows: the Service list shows/],
+    ['SECRET_NOT_FOUND', /^The secure proxy could not get the API credential for service "github" from Vault \(SECRET_NOT_FOUND\): Ask the Vault admin/],
+    ['VAULT_UNAVAILABLE', /from Vault \(VAULT_UNAVAILABLE\): Retry later/],
+    ['UPSTREAM_TIMEOUT', /^The secure proxy could not reach the API for service "github" \(UPSTREAM_TIMEOUT\): .*timeoutMs/],
+    ['UPSTREAM_UNREACHABLE', /could not reach the API .*status page/],
+  ] as Array<[ErrorCode, RegExp]>)('%s says which side failed, the code and what to do in the headline, then what the proxy said', (code, message) => {
     const error = errorForResponse(NODE, proxyMade(code), context);
     expect(error).toBeInstanceOf(NodeApiError);
     expect(error?.message).toMatch(message);
-    expect(error?.description).toMatch(hint);
-    expect(error?.description).toContain('Proxy request id: req-1.');
+    expect(error?.description).toBe('The proxy said: Proxy says no. Proxy request id: req-1.');
     expect(error?.httpCode).toBe(String(ERROR_CODES[code].status));
     expect(error?.context).toMatchObject({
       proxyErrorCode: code,
@@ -52,6 +53,17 @@ describe('proxy-made errors', () => {
       service: 'github',
       itemIndex: 3,
     });
+  });
+
+  it("puts the editor's words before the admin's", () => {
+    const error = errorForResponse(
+      NODE,
+      proxyMade('SERVICE_UNKNOWN', "No service named 'gihub' is configured in the proxy. GET /v1/services lists the services this token may use."),
+      context,
+    );
+    const text = `${error?.message}\n${error?.description}`;
+    expect(error?.message).not.toContain('/v1/services');
+    expect(text.indexOf('Service list')).toBeLessThan(text.indexOf('GET /v1/services'));
   });
 
   it('has a distinct message for every source', () => {
@@ -64,7 +76,7 @@ describe('proxy-made errors', () => {
   it('reads a code newer than this node from the header when the body is not the contract', () => {
     const response: ProxyResponse = { statusCode: 429, statusMessage: '', headers: { 'x-secure-proxy-error': 'RATE_LIMITED' }, body: Buffer.from('slow down') };
     expect(readProxyError(response)).toMatchObject({ code: 'RATE_LIMITED', source: 'proxy', message: 'The secure proxy reported an error.' });
-    expect(errorForResponse(NODE, response, context)?.description).toMatch(/error code list/);
+    expect(errorForResponse(NODE, response, context)?.message).toMatch(/\(RATE_LIMITED\): See the proxy's error code list/);
   });
 
   it('is not built for successful responses', () => {

@@ -1,7 +1,6 @@
-import type { ICredentialTestFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
+import type { ICredentialTestFunctions } from 'n8n-workflow';
 import { describeWhoami, secureProxyApiTest, testProxyCredential, type CredentialTestHelpers } from '../../../nodes/SecureProxyRequest/methods/credential-test';
-import { getServices, serviceOptions } from '../../../nodes/SecureProxyRequest/methods/load-options';
-import { createExecuteMock, jsonResponse, networkError, TEST_TOKEN } from '../../support/n8n-execute-mock';
+import { networkError, TEST_TOKEN } from '../../support/n8n-execute-mock';
 
 const credentials = { url: 'https://proxy.test', token: TEST_TOKEN };
 
@@ -47,7 +46,7 @@ describe('credential test (GET /v1/whoami)', () => {
   });
 
   it.each([
-    ['PROXY_TOKEN_EXPIRED', 401, /refused the request \(PROXY_TOKEN_EXPIRED\): expired\. What to do: Put the rotated proxy token/],
+    ['PROXY_TOKEN_EXPIRED', 401, /refused the request \(PROXY_TOKEN_EXPIRED\): Put the rotated proxy token.* The proxy said: expired\./],
     ['PROXY_TOKEN_INVALID', 401, /PROXY_TOKEN_INVALID/],
   ])('reports %s with what to do', async (code, status, message) => {
     const { fake } = helpers(() => ({
@@ -93,50 +92,5 @@ describe('credential test (GET /v1/whoami)', () => {
     const ctx = { helpers: fake } as unknown as ICredentialTestFunctions;
     const result = await secureProxyApiTest.call(ctx, { id: '1', name: 'c', type: 'secureProxyApi', data: credentials });
     expect(result.status).toBe('OK');
-  });
-});
-
-describe('service dropdown (GET /v1/services)', () => {
-  it('lists the services with description and allowed methods and paths', async () => {
-    const { ctx, requests } = createExecuteMock({
-      parameters: {},
-      respond: () =>
-        jsonResponse(200, {
-          services: [
-            { name: 'echo', description: 'Echo test API', methods: ['GET', 'POST'], paths: ['/**'] },
-            { name: 'github', description: '', methods: ['GET'], paths: ['/repos/**', '/user'] },
-          ],
-        }),
-    });
-    const options = await getServices.call(ctx as unknown as ILoadOptionsFunctions);
-    expect(options).toEqual([
-      { name: 'echo', value: 'echo', description: 'Echo test API Methods: GET, POST.' },
-      { name: 'github', value: 'github', description: 'No description. Methods: GET. Paths: /repos/**, /user.' },
-    ]);
-    expect(requests[0]).toMatchObject({ method: 'GET', url: 'http://proxy.test:8080/v1/services' });
-  });
-
-  it('shows the proxy error when the token is refused', async () => {
-    const { ctx } = createExecuteMock({
-      parameters: {},
-      respond: () =>
-        jsonResponse(
-          401,
-          { error: { code: 'PROXY_TOKEN_INVALID', message: 'The proxy token is not known to this proxy.', source: 'proxy', requestId: 'r' } },
-          { 'x-secure-proxy-error': 'PROXY_TOKEN_INVALID' },
-        ),
-    });
-    await expect(getServices.call(ctx as unknown as ILoadOptionsFunctions)).rejects.toThrow(
-      'The secure proxy refused the request (PROXY_TOKEN_INVALID): The proxy token is not known to this proxy.',
-    );
-  });
-
-  it('refuses an answer that is not the proxy', async () => {
-    const { ctx } = createExecuteMock({ parameters: {}, respond: () => jsonResponse(200, { hello: 'world' }) });
-    await expect(getServices.call(ctx as unknown as ILoadOptionsFunctions)).rejects.toThrow(/did not answer \/v1\/services like the secure proxy/);
-  });
-
-  it('builds an option per service', () => {
-    expect(serviceOptions([{ name: 's', description: ' d ', methods: [], paths: [] }])).toEqual([{ name: 's', value: 's', description: 'd' }]);
   });
 });

@@ -79,8 +79,9 @@ describe('SecureProxyRequest.execute', () => {
       },
     }).catch((e: unknown) => e);
     expect((proxy as NodeApiError).message).toBe(
-      'The secure proxy refused the request for service "echo" (SERVICE_NOT_ALLOWED): SERVICE_NOT_ALLOWED happened.',
+      'The secure proxy refused the request for service "echo" (SERVICE_NOT_ALLOWED): Pick another service from the Service list (it shows the services this token may use), or ask the proxy admin to grant this one to your proxy client.',
     );
+    expect((proxy as NodeApiError).description).toMatch(/^The proxy said: SERVICE_NOT_ALLOWED happened\./);
     expect((api as NodeApiError).message).toBe('The API of service "echo" answered with 403');
     expect((api as NodeApiError).description).toContain('Resource not accessible by integration');
     expect((down as NodeApiError).message).toBe('The secure proxy is unreachable at http://proxy.test:8080: connection refused (ECONNREFUSED)');
@@ -171,5 +172,24 @@ describe('SecureProxyRequest.execute', () => {
     });
     expect(requests.map((r) => r.url)).toEqual(['http://proxy.test:8080/forward/echo/hello', 'http://proxy.test:8080/forward/echo/moved']);
     expect(output[0].json).toEqual({ moved: true });
+  });
+});
+
+describe('version 2 Service (resource locator)', () => {
+  it.each([
+    ['From List', { __rl: true, mode: 'list', value: 'github', cachedResultName: 'github — GitHub REST API · GET' }],
+    ['By Name', { __rl: true, mode: 'name', value: 'github' }],
+    ['version 1 plain string', 'github'],
+  ])('sends to the service chosen %s', async (_label, service) => {
+    const { requests } = await execute({ parameters: { ...base, service }, respond: () => jsonResponse(200, {}) });
+    expect(requests[0].url).toBe('http://proxy.test:8080/forward/github/hello');
+  });
+
+  it('refuses an empty choice with what to do in the editor', async () => {
+    const error = await execute({ parameters: { ...base, service: { __rl: true, mode: 'list', value: '' } }, respond: () => jsonResponse(200, {}) }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('No service selected');
+    expect((error as { description?: string }).description).toMatch(/^Pick a service from the Service list/);
   });
 });

@@ -22,7 +22,9 @@
  *
  * So a dropdown gets a NodeOperationError whose message holds the whole text, and the
  * resource locator a NodeApiError with message and description, dashes in the message written
- * as look-alike characters the editor does not split at.
+ * as look-alike characters the editor does not split at. Look-alikes must never be the only
+ * copy of a URL or name a builder may paste somewhere: when the message had dashes, the
+ * description starts with the message as it is.
  */
 import { NodeApiError, NodeOperationError, type INode } from 'n8n-workflow';
 import { apiError, parameterError } from '../errors';
@@ -66,5 +68,7 @@ export function keepDashes(text: string): string {
 
 /** The error a resource locator's list (`searchListMethod`) throws: headline, details and status apart. */
 export function searchListError(node: INode, failure: ListFailure): NodeApiError {
-  return apiError(node, { message: keepDashes(failure.message), description: failure.description, httpCode: failure.httpCode });
+  const shown = keepDashes(failure.message);
+  const description = shown === failure.message ? failure.description : failureText(failure);
+  return apiError(node, { message: shown, description, httpCode: failure.httpCode });
 }

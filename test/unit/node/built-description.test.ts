@@ -1,13 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  injectDomainRestrictionFields,
-  NodeHelpers,
-  type ICredentialType,
-  type INodeParameters,
-  type INodeProperties,
-  type INodeType,
-} from 'n8n-workflow';
+import { runInNewContext } from 'node:vm';
+import { injectDomainRestrictionFields, NodeHelpers, type ICredentialType, type INodeParameters, type INodeProperties, type INodeType } from 'n8n-workflow';
 
 /**
  * Checks the BUILT package (dist/, what n8n loads) for the facts n8n relies on. Run
@@ -139,7 +133,9 @@ describe('built node', () => {
 
   /** The properties n8n shows for a node of `version` with these parameter values. */
   function shown(version: number, parameters: INodeParameters = {}): INodeProperties[] {
-    return description.properties.filter((property) => NodeHelpers.displayParameter(parameters, property, { typeVersion: version } as never, description));
+    return description.properties.filter((property) =>
+      NodeHelpers.displayParameter(parameters, property, { typeVersion: version }, description),
+    );
   }
 
   it('version 1 keeps its Service dropdown (n8n names such dropdowns "… Name or ID")', () => {
@@ -191,7 +187,8 @@ describe('built node', () => {
 
   it('names method, service and path in its subtitle, for a version 1 string and a version 2 choice', () => {
     const body = description.subtitle!.replace(/^=\{\{/, '').replace(/\}\}$/, '');
-    const subtitle = new Function('$parameter', `return ${body}`) as (parameter: Record<string, unknown>) => string;
+    // n8n evaluates the subtitle as an expression with $parameter in scope; a fresh context does the same here.
+    const subtitle = (parameter: Record<string, unknown>): unknown => runInNewContext(body, { $parameter: parameter });
     expect(subtitle({ method: 'GET', service: 'github', path: '/user' })).toBe('GET github/user');
     expect(subtitle({ method: 'POST', service: { __rl: true, mode: 'list', value: 'github' }, path: '/repos' })).toBe('POST github/repos');
     expect(subtitle({ method: 'GET', service: { __rl: true, mode: 'list', value: '' }, path: '/x' })).toBe('GET /x');

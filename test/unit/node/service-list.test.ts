@@ -134,7 +134,10 @@ describe('version 2 resource locator list (searchServices)', () => {
     const editorShows = error.message.split(/\s*[-–—]\s*/).join(' ');
     expect(editorShows).toBe(error.message);
     expect(editorShows.replace(/\u2011/g, '-')).toContain('http://secure-proxy.internal:8080');
-    expect(error.description).toMatch(/^Check that the proxy is running/);
+    // The exact text, real dashes included, stays copyable in the details.
+    expect(error.description).toMatch(
+      /^The secure proxy is unreachable at http:\/\/secure-proxy\.internal:8080: connection refused \(ECONNREFUSED\)\. Check that the proxy is running/,
+    );
   });
 
   it('turns a credential problem into the same shape', async () => {
@@ -142,7 +145,10 @@ describe('version 2 resource locator list (searchServices)', () => {
     const error = (await searchServices.call(ctx).catch((e: unknown) => e)) as NodeApiError;
     expect(error).toBeInstanceOf(NodeApiError);
     expect(error.message).toMatch(/is not an http:\/\/ or https:\/\/ URL/);
-    expect(error.description).toBe('Fix the "Secure Proxy API" credential.');
+    // The message had a dash (in its example URL): the details repeat it exactly, then say what to do.
+    expect(error.description).toMatch(
+      /is not an http:\/\/ or https:\/\/ URL, e\.g\. https:\/\/secure-proxy\.internal:8080\. Fix the "Secure Proxy API" credential\.$/,
+    );
   });
 });
 

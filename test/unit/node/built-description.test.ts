@@ -133,9 +133,7 @@ describe('built node', () => {
 
   /** The properties n8n shows for a node of `version` with these parameter values. */
   function shown(version: number, parameters: INodeParameters = {}): INodeProperties[] {
-    return description.properties.filter((property) =>
-      NodeHelpers.displayParameter(parameters, property, { typeVersion: version }, description),
-    );
+    return description.properties.filter((property) => NodeHelpers.displayParameter(parameters, property, { typeVersion: version }, description));
   }
 
   it('version 1 keeps its Service dropdown (n8n names such dropdowns "… Name or ID")', () => {

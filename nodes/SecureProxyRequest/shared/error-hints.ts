@@ -40,6 +40,9 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   NOT_READY: "Retry in a moment; the platform team should check the proxy's Vault login in its log.",
   SHUTTING_DOWN: 'Retry: another proxy replica will answer.',
   INTERNAL_ERROR: 'Report it to the proxy admin with the proxy request id; the audit log has the details.',
+  UPSTREAM_RESPONSE_INVALID:
+    "The API's answer was malformed or cut short, so the proxy did not relay it; retry, and if it repeats ask the proxy admin to check the API (the audit log names what was wrong).",
+  EXPECTATION_UNSUPPORTED: "Remove the Expect header from the node's custom headers; only 'Expect: 100-continue' is supported.",
 };
 
 function isKnownCode(code: string): code is ErrorCode {

@@ -92,6 +92,17 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, source: 'proxy', meaning: 'The proxy is not ready (Vault not reachable or not authenticated).' },
   SHUTTING_DOWN: { status: 503, source: 'proxy', meaning: 'The proxy is shutting down and takes no new requests.' },
   INTERNAL_ERROR: { status: 500, source: 'proxy', meaning: 'An unexpected error inside the proxy; the request id finds it in the audit log.' },
+  UPSTREAM_RESPONSE_INVALID: {
+    status: 502,
+    source: 'upstream',
+    meaning:
+      'The upstream answered something the proxy cannot relay faithfully (malformed status line, headers or framing, a protocol switch or interim response nobody asked for), or its connection ended before a complete answer; nothing of that answer was relayed.',
+  },
+  EXPECTATION_UNSUPPORTED: {
+    status: 417,
+    source: 'proxy',
+    meaning: 'The request carries an Expect header other than 100-continue, which the proxy does not support.',
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -96,6 +96,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
     kvMountLabel: config.vault.kvMount,
     publicUrl: config.listen.publicUrl,
     bodyTimeoutMs: config.listen.bodyTimeoutMs,
+    onUnexpected: (error, requestId) => events.emit('request:unexpected', { requestId, error }),
   });
   app.use(FORWARD_PREFIX, auth, forward);
   app.use(notFound);

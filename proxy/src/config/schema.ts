@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from './defaults';
 import { caBundleProblem } from './ca-bundle';
 
+/** `type/subtype` or `type/*`, lower case. */
+const MEDIA_RANGE = /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/;
+
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /** Headers the proxy must own or that would break framing; injection may not set them. */
@@ -180,8 +183,20 @@ const serviceSchema = z
     paths: z.array(z.string().startsWith('/', 'path patterns start with "/"')).min(1).optional(),
     /** Time allowed for the upstream to send response headers. */
     timeoutMs: duration('timeoutMs', 30000),
-    /** Replace the injected secret values in response headers and text bodies with [REDACTED]. */
+    /** Replace the injected secret values in the response status line, headers and bodies with [REDACTED]. */
     scrub: z.boolean().default(true),
+    /**
+     * Content types (`type/subtype` or `type/*`) whose bodies are relayed without scrubbing, e.g.
+     * a large binary download; their headers are still scrubbed. Absent: every body is scrubbed.
+     */
+    scrubSkipContentTypes: z
+      .array(
+        z
+          .string()
+          .transform((value) => value.trim().toLowerCase())
+          .refine((value) => MEDIA_RANGE.test(value), { message: 'must be a media type like "image/png" or a whole type like "image/*"' }),
+      )
+      .optional(),
     /** Largest request body forwarded, in bytes; absent means 10 MiB (DEFAULT_MAX_BODY_BYTES). */
     maxBodyBytes: z.number({ error: 'must be a number of bytes' }).int('must be a whole number of bytes').min(0, 'must be 0 (no body) or more').optional(),
     /**

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'winston';
 import type { ErrorCode } from '../contract/contract';
-import type { AuthEvent, AuthThrottledEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
+import type { AuthEvent, AuthThrottledEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, UnexpectedErrorEvent, VaultCallEvent } from './events';
 
 /** Proxy-made 503s that are states, not faults: probes hit them every few seconds while they last. */
 const EXPECTED_UNAVAILABLE: ReadonlySet<ErrorCode> = new Set(['NOT_READY', 'SHUTTING_DOWN']);
@@ -62,7 +62,13 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
     log('warn', 'client error', record);
   };
 
+  // A bug met in one request's path: that request ended with INTERNAL_ERROR; this line says what it was.
+  const onUnexpected = (event: UnexpectedErrorEvent): void => {
+    log('error', 'unexpected error', { requestId: event.requestId, error: event.error });
+  };
+
   events.on('request:finish', onRequest);
+  events.on('request:unexpected', onUnexpected);
   events.on('vault:auth', onAuth);
   events.on('vault:call', onVaultCall);
   events.on('secret:cache', onCache);
@@ -70,6 +76,7 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
   events.on('client:error', onClientError);
   return () => {
     events.off('request:finish', onRequest);
+    events.off('request:unexpected', onUnexpected);
     events.off('vault:auth', onAuth);
     events.off('vault:call', onVaultCall);
     events.off('secret:cache', onCache);

@@ -67,6 +67,7 @@ function buildRecord(req: Request, res: Response, ctx: RequestContext, aborted: 
     service: ctx.service,
     errorCode: ctx.errorCode,
     errorSource: ctx.errorSource,
+    errorDetail: ctx.errorDetail,
     durationMs: Number(process.hrtime.bigint() - ctx.startedAt) / 1e6,
     secretMs: ctx.secretMs,
     upstreamMs: ctx.upstreamMs,

@@ -100,6 +100,7 @@ describe('requestTracking', () => {
       service: 'github',
       errorCode: null,
       errorSource: null,
+      errorDetail: null,
       durationMs: expect.any(Number),
       secretMs: null,
       upstreamMs: 5,

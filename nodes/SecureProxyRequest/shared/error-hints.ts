@@ -13,7 +13,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   SERVICE_NOT_ALLOWED: "Ask the proxy admin to add this service to your proxy client's services, or pick another service from the list.",
   METHOD_NOT_ALLOWED: "Use a method the service allows: the Service list shows each service's methods.",
   PATH_NOT_ALLOWED: "Use a path the service allows: ask the proxy admin for the service's allowed paths, or to allow this one.",
-  PATH_REJECTED: 'Write a plain path relative to the service, like /users/42: no "..", no encoded slashes or backslashes, no full URL.',
+  PATH_REJECTED:
+    'Write a plain path relative to the service, like /users/42: no "..", no encoded slashes or backslashes, no full URL, and characters percent-encoded as UTF-8 (%C3%A9, not %u00e9).',
   ROUTE_NOT_FOUND: 'Check that the Proxy URL in the "Secure Proxy API" credential points at the proxy itself (no extra path).',
   SECRET_NOT_FOUND: "Ask the Vault admin to write the service's secret at the path configured in the proxy.",
   SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (named in the message) to the service's secret in Vault.",

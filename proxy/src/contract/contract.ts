@@ -45,7 +45,8 @@ export const ERROR_CODES = {
   PATH_REJECTED: {
     status: 400,
     source: 'proxy',
-    meaning: 'The request path could leave the service base (dot segments, encoded slashes, backslashes, NUL, absolute URL).',
+    meaning:
+      'The request path could leave the service base (dot segments, encoded slashes, backslashes, NUL, absolute URL) or is not standard percent-encoding (%u escapes, invalid or overlong UTF-8, characters that normalise to a dot or slash).',
   },
   ROUTE_NOT_FOUND: { status: 404, source: 'proxy', meaning: 'No proxy route matches; data plane requests go to /forward/{service}/{path}.' },
   SECRET_NOT_FOUND: { status: 502, source: 'vault', meaning: "The service's secret does not exist in Vault (missing, deleted or destroyed)." },

@@ -6,7 +6,13 @@
  * may be added, none renamed or removed.
  */
 import { z } from 'zod';
-import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from './defaults';
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_HEADER_BYTES,
+} from './defaults';
 import { caBundleProblem } from './ca-bundle';
 
 /** `type/subtype` or `type/*`, lower case. */
@@ -291,8 +297,30 @@ export const configSchema = z
         bodyTimeoutMs: duration('listen.bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
         /** Host header values the proxy answers for (name, or name:port); absent: any. */
         allowedHosts: z.array(allowedHost).min(1, 'must list at least one host name, or be left out to accept any Host').optional(),
+        /** Client connections open at once; a connection beyond it is closed as it arrives (and counted). */
+        maxConnections: z
+          .number({ error: 'listen.maxConnections must be a number of connections' })
+          .int('must be a whole number of connections')
+          .min(1, 'must be at least 1')
+          .max(1_000_000, 'must be at most 1000000')
+          .default(DEFAULT_MAX_CONNECTIONS),
+        /** How long an idle keep-alive client connection stays open between requests. */
+        keepAliveTimeoutMs: duration('listen.keepAliveTimeoutMs', DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
       })
       .prefault({}),
+    /**
+     * A second listener for operations: `/metrics` and `/readyz` with its reason (and
+     * `/healthz`). When set, the main listener no longer serves `/metrics`.
+     */
+    ops: z
+      .strictObject(
+        {
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.number({ error: 'ops.port must be a port number' }).int().min(0).max(65535),
+        },
+        { error: 'ops must be a mapping { host, port }' },
+      )
+      .optional(),
     vault: vaultSchema,
     cache: z
       .strictObject({

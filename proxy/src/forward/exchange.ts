@@ -34,7 +34,7 @@ import { describeNonOriginForm, findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
-import { compileScrubber, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { compileScrubber, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl } from './split-url';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
@@ -290,6 +290,10 @@ export class Exchange implements UpstreamHandler {
   }
 
   onRelayError(err: Error): void {
+    if (err instanceof ScrubFailure) {
+      this.crash(err.cause);
+      return;
+    }
     try {
       if (this.phase === 'relaying') this.fail(bodyFailure(this.route!.name, err));
     } catch (second) {

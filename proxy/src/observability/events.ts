@@ -113,6 +113,19 @@ export interface UnexpectedErrorEvent {
   error: unknown;
 }
 
+/** A client connection closed as it arrived because `listen.maxConnections` were open. */
+export interface ConnectionDroppedEvent {
+  remoteAddress: string | null;
+}
+
+/** An exception nothing caught outside any request's guard (a timer, an event of a connection); the process kept serving. */
+export interface ProcessUnexpectedEvent {
+  /** Node's origin: `uncaughtException` or `unhandledRejection`. */
+  origin: string;
+  /** Logged only through the sanitiser: as name, code and (redacted) message. */
+  error: unknown;
+}
+
 export interface ProxyEventMap {
   'request:finish': [RequestRecord];
   'request:unexpected': [UnexpectedErrorEvent];
@@ -121,6 +134,8 @@ export interface ProxyEventMap {
   'secret:cache': [CacheEvent];
   'auth:throttled': [AuthThrottledEvent];
   'client:error': [ClientErrorRecord];
+  'connection:dropped': [ConnectionDroppedEvent];
+  'process:unexpected': [ProcessUnexpectedEvent];
   'tokens:refresh': [TokenStoreRefreshEvent];
   'tokens:expiry': [TokenExpiryEvent];
 }

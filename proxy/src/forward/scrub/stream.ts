@@ -9,6 +9,15 @@ export { compileScrubber, containsSecretCaseless, REDACTED, scrubBuffer, type Sc
 
 const EMPTY = Buffer.alloc(0);
 
+/** The scrubber itself failed (a bug, not the upstream's doing): the relay ends with INTERNAL_ERROR, never with unscrubbed bytes. */
+export class ScrubFailure extends Error {
+  readonly code = 'ERR_SCRUB_FAILED';
+  constructor(cause: unknown) {
+    super('scrubbing the response body failed', { cause });
+    this.name = 'ScrubFailure';
+  }
+}
+
 /** Scrubs a header value or reason phrase (Node hands them over as latin1 strings, one char per byte). */
 export function scrubHeaderValue(scrubber: Scrubber, value: string): string {
   if (scrubber.patterns.length === 0) return value;
@@ -33,19 +42,34 @@ export class ScrubStream extends Transform {
     return this.carry.length;
   }
 
+  // Node does not catch what _transform throws: it would surface inside the upstream socket's
+  // 'data' event, outside any request. A failure is this stream's error instead.
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-    const out: Buffer[] = [];
-    const emitted = scrubInto(this.scrubber, data, false, out);
-    // Copy: the held bytes must not pin the whole chunk.
-    this.carry = emitted === data.length ? EMPTY : Buffer.from(data.subarray(emitted));
+    let out: Buffer[];
+    try {
+      const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+      out = [];
+      const emitted = scrubInto(this.scrubber, data, false, out);
+      // Copy: the held bytes must not pin the whole chunk.
+      this.carry = emitted === data.length ? EMPTY : Buffer.from(data.subarray(emitted));
+    } catch (err) {
+      callback(new ScrubFailure(err));
+      return;
+    }
     if (out.length > 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.carry.length > 0) this.push(scrubBuffer(this.scrubber, this.carry));
+    let last: Buffer;
+    try {
+      last = this.carry.length > 0 ? scrubBuffer(this.scrubber, this.carry) : EMPTY;
+    } catch (err) {
+      callback(new ScrubFailure(err));
+      return;
+    }
     this.carry = EMPTY;
+    if (last.length > 0) this.push(last);
     callback();
   }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `secure-proxy` command line. `serve --config FILE` runs the proxy; `serve` without a
- * config starts dev mode. `check --config FILE` proves a config against Vault without serving.
+ * config starts dev mode; serve is also what runs without a command. `check --config FILE` proves a config against Vault without serving.
  * Exit codes: 0 ok, 1 runtime failure (or a failed check), 2 bad usage or config.
  */
 import { Command, CommanderError } from 'commander';
@@ -14,6 +14,7 @@ import { runProxy } from './app/run';
 import { ListenError } from './listener/server';
 import { formatCheckJson, formatCheckText, runCheck } from './admin/check';
 import { DevModeUnavailableError, startDevMode } from './cli/dev-mode';
+import { EXAMPLE_CONFIG } from './cli/example-config';
 import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
 import { TokenAdminUsageError } from './admin/tokens/errors';
 
@@ -28,8 +29,8 @@ export function buildProgram(): Command {
     .exitOverride();
 
   program
-    .command('serve', { isDefault: true })
-    .description('Run the proxy. Without --config (or SECURE_PROXY_CONFIG) it starts dev mode: NOT for production.')
+    .command(DEFAULT_COMMAND)
+    .description('Run the proxy (the default command). Without --config (or SECURE_PROXY_CONFIG) it starts dev mode: NOT for production.')
     .option(...configOption('YAML or JSON config file'))
     .option('--dev-port <port>', 'dev mode only: port for the proxy', parsePort, 8080)
     .action(async (options: { config?: string; devPort: number }) => {
@@ -58,7 +59,9 @@ export function buildProgram(): Command {
     .action(async (options: { config?: string; json?: boolean }) => {
       const configPath = configPathOf(options);
       if (configPath === undefined) {
-        throw new UsageError('check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG (dev mode has no config to check)');
+        throw new UsageError(
+          `check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG (dev mode has no config to check; an example to start from: ${EXAMPLE_CONFIG})`,
+        );
       }
       const report = await runCheck(await loadConfigFile(configPath), { source: configPath });
       process.stdout.write(options.json === true ? formatCheckJson(report) : formatCheckText(report));
@@ -67,7 +70,9 @@ export function buildProgram(): Command {
 
   const token = program
     .command('token')
-    .description('Proxy tokens: create, rotate, revoke and list token records in Vault (tokenStore); generate and hash for static config-file clients.');
+    .description(
+      'Proxy tokens: create, rotate, revoke and list token records in Vault (tokenStore), grant and ungrant their services; generate and hash for static config-file clients.',
+    );
   registerTokenLifecycleCommands(token);
   token
     .command('generate')
@@ -102,6 +107,22 @@ export function buildProgram(): Command {
 
 class UsageError extends Error {}
 
+/** What runs when the first argument is not a command: `secure-proxy` and `secure-proxy --config x` serve. */
+const DEFAULT_COMMAND = 'serve';
+
+/**
+ * Puts the default command in front when the arguments start with none (nothing, or an
+ * option such as --config), so that a mistyped command (`chek`) is not taken as an argument
+ * of serve but reported as unknown, with the closest command suggested. The program's own
+ * --help and --version stay its own.
+ */
+export function withDefaultCommand(program: Command, argv: readonly string[]): string[] {
+  const [node, script, first, ...rest] = argv;
+  const own = first === '-h' || first === '--help' || program.options.some((option) => first === option.short || first === option.long);
+  if (first !== undefined && (own || !first.startsWith('-'))) return [...argv];
+  return [node, script, DEFAULT_COMMAND, ...(first === undefined ? [] : [first]), ...rest];
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--dev-port must be 0-65535, got "${value}"`);
@@ -110,7 +131,8 @@ function parsePort(value: string): number {
 
 async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    await program.parseAsync(withDefaultCommand(program, argv));
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 2;

@@ -6,7 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { CheckReport } from '../../proxy/src/admin/check';
+import { createTestCa, writePemFiles } from '../support/certs';
 import { cleanEnv, runCli, type CliResult } from '../support/cli';
 import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness } from '../support/proxy-harness';
@@ -21,11 +23,15 @@ import {
   serviceAccountJwt,
   vaultCall,
   vaultFetch,
+  writePolicy,
   writeSecret,
 } from '../support/vault-setup';
 import type { VaultTarget } from '../support/vault-target';
 
 const DOC_PATH = join(__dirname, '../../docs/vault-admin.md');
+
+// Tests run the built command up to three times; a loaded machine may take seconds per run.
+jest.setTimeout(120_000);
 
 let harness: ProxyHarness;
 let vault: VaultTarget;
@@ -159,7 +165,7 @@ describe('secure-proxy check', () => {
     expect(resultOf(result.stdout, 'stripe')).toBe('SECRET_NOT_FOUND');
     expect(resultOf(result.stdout, 'billing')).toBe('VAULT_FORBIDDEN');
     expect(resultOf(result.stdout, 'slack')).toBe('SECRET_FIELD_MISSING');
-    expect(result.stdout).toContain(`Secret '${mount}/svc/slack' has no field 'bot_token'`);
+    expect(result.stdout).toContain(`Secret '${mount}/svc/slack' has no field 'bot_token'; its field is 'token'.`);
     expect(result.stdout).toMatch(/^FAILED: 2 of 5 services ok$/m);
     expectNothingLeaked(result);
   });
@@ -236,10 +242,11 @@ describe('secure-proxy check', () => {
     expectNothingLeaked(result);
   });
 
-  it('exits 2 without a config, saying one is needed', async () => {
+  it('exits 2 without a config, saying one is needed and where the example config is', async () => {
     const result = await check([]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/check needs a config: pass --config FILE or set SECURE_PROXY_CONFIG/);
+    expect(result.stderr).toContain(`an example to start from: ${join(__dirname, '../../proxy/examples/proxy.yaml')}`);
   });
 
   it('reads the config from SECURE_PROXY_CONFIG and warns about a root token', async () => {
@@ -273,6 +280,199 @@ describe('secure-proxy check', () => {
     expect(report.vault.login).toMatchObject({ method: 'kubernetes', ok: true });
     expect(codesOf(report)).toEqual({ github: null, jira: null });
     expectNothingLeaked(result, [jwt]);
+  });
+});
+
+describe('secure-proxy check: token records', () => {
+  const DAY = 24 * 3600_000;
+  const hashCanary = canary('record-hash');
+  let records: { roleId: string; secretId: string };
+
+  const token = (id: string, label: string, expiresInMs: number | null, extra: Record<string, unknown> = {}) => ({
+    id,
+    hash: `sha256:${createHash('sha256').update(canary(label)).digest('hex')}`,
+    createdAt: new Date(Date.now() - DAY).toISOString(),
+    expiresAt: expiresInMs === null ? null : new Date(Date.now() + expiresInMs).toISOString(),
+    ...extra,
+  });
+  const writeRecord = (folder: string, client: string, record: unknown) => vaultCall(vault, 'POST', `${mount}/data/${folder}/${client}`, { data: record });
+
+  /** A config whose proxy login may list and read the records under both test folders. */
+  function recordsConfig(path: string, extra: Record<string, unknown> = {}): string {
+    return writeConfig({
+      vault: approleVault({ auth: { method: 'approle', roleId: records.roleId, secretId: '${VAULT_SECRET_ID}', mount: approleMount } }),
+      services: SERVICES_OK,
+      tokenStore: { path },
+      ...extra,
+    });
+  }
+  const checkRecords = (args: string[]) => runCli(['check', ...args], { env: cleanEnv({ VAULT_SECRET_ID: records.secretId }) });
+
+  beforeAll(async () => {
+    // The documented proxy policy for records: list on the folder's metadata, read on its data.
+    const paths: Record<string, { capabilities: string[] }> = {};
+    for (const folder of ['check-records/clients', 'check-good/clients']) {
+      paths[`${mount}/metadata/${folder}/`] = { capabilities: ['list'] };
+      paths[`${mount}/data/${folder}/*`] = { capabilities: ['read'] };
+    }
+    await writePolicy(vault, `${vault.prefix}-check-records`, { path: paths });
+    records = await createAppRole(vault, approleMount, 'proxy-check-records', {
+      policies: [`${vault.prefix}-proxy`, `${vault.prefix}-check-records`],
+      tokenTtl: '1h',
+      tokenMaxTtl: '4h',
+    });
+    const folder = 'check-records/clients';
+    await writeRecord(folder, 'n8n-ok', { services: ['github'], tokens: [token('ok1', 'ok', 60 * DAY)] });
+    await writeRecord(folder, 'n8n-soon', { services: ['github', 'retired'], tokens: [token('soon1', 'soon', 2 * DAY)] });
+    await writeRecord(folder, 'n8n-rotated', {
+      services: ['jira'],
+      tokens: [token('old1', 'old', 10 * 60_000, { rotatedAt: new Date().toISOString(), replacedBy: 'new1' }), token('new1', 'new', 60 * DAY)],
+    });
+    await writeRecord(folder, 'n8n-expired', { services: ['github'], tokens: [token('gone1', 'gone', -DAY)] });
+    await writeRecord(folder, 'n8n-bad', { services: ['github'], tokens: [{ ...token('bad1', 'bad', DAY), hash: `sha256:${hashCanary}` }] });
+    await writeRecord('check-good/clients', 'n8n-fine', {
+      services: ['github', 'jira'],
+      tokens: [token('fine1', 'fine', 2 * DAY), token('never1', 'never', null)],
+    });
+  });
+
+  it('judges every record as the proxy would: exit 1 for a malformed record or one whose tokens all expired; expiring tokens and unknown services are warnings', async () => {
+    const file = recordsConfig('check-records/clients');
+    const result = await checkRecords(['--json', '--config', file]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as CheckReport;
+    expect(codesOf(report)).toEqual({ github: null, jira: null });
+    const store = report.tokenStore!;
+    expect(store).toMatchObject({ location: `${mount}/check-records/clients`, ok: false, error: null, expiryWarningSeconds: 604800 });
+    const byClient = Object.fromEntries(store.clients.map((c) => [c.client, c]));
+    expect(Object.keys(byClient)).toEqual(['n8n-bad', 'n8n-expired', 'n8n-ok', 'n8n-rotated', 'n8n-soon']);
+    expect(byClient['n8n-ok']).toMatchObject({ ok: true, code: null, services: ['github'], validTokens: 1, expiringSoon: [], expiredTokens: 0 });
+    expect(byClient['n8n-soon']).toMatchObject({ ok: true, services: ['github'], validTokens: 1, expiringSoon: [{ id: 'soon1', replacedBy: null }] });
+    expect(byClient['n8n-rotated']).toMatchObject({ ok: true, validTokens: 2, expiringSoon: [{ id: 'old1', replacedBy: 'new1' }] });
+    expect(byClient['n8n-expired']).toMatchObject({ ok: false, code: 'PROXY_TOKEN_EXPIRED', validTokens: 0, expiredTokens: 1 });
+    expect(byClient['n8n-expired'].message).toContain('every token of client "n8n-expired" has expired');
+    expect(byClient['n8n-bad']).toMatchObject({ ok: false, code: 'PROXY_TOKEN_INVALID' });
+    expect(byClient['n8n-bad'].message).toContain('tokens.0.hash: must be "sha256:" followed by 64 lower-case hex characters');
+    expect(report.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^client "n8n-soon": token soon1 expires at \S+; rotate it with secure-proxy token rotate --client n8n-soon$/),
+        expect.stringContaining(
+          'token record of client "n8n-soon": the token record names services this proxy does not define, ignored: retired; take them away with secure-proxy token ungrant --client n8n-soon --services retired',
+        ),
+      ]),
+    );
+    // A token a rotation replaced ends on purpose: no warning.
+    expect(report.warnings.join('\n')).not.toContain('old1');
+
+    const text = await checkRecords(['--config', file]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain(`Token store  "${mount}/check-records/clients": 5 client records`);
+    expect(text.stdout).toMatch(/^CLIENT +RESULT +SERVICES +TOKENS$/m);
+    expect(text.stdout).toMatch(/^n8n-ok +ok +github +1 valid, next expiry \S+$/m);
+    expect(text.stdout).toMatch(/^n8n-expired +PROXY_TOKEN_EXPIRED +github +0 valid, 1 expired$/m);
+    expect(text.stdout).toMatch(/^n8n-bad +PROXY_TOKEN_INVALID +— +—$/m);
+    expect(text.stdout).toMatch(/^n8n-rotated +ok +jira +2 valid, 1 rotated \(in grace\), next expiry \S+$/m);
+    expect(text.stdout).toMatch(/^FAILED: 2 of 2 services ok; 2 token records with no usable token$/m);
+    for (const r of [result, text]) expectNothingLeaked(r, [hashCanary, records.secretId]);
+    expect(text.stdout + result.stdout).not.toMatch(/sha256:[0-9a-f]{64}/);
+  });
+
+  it('exits 0 when the records only have warnings', async () => {
+    const result = await checkRecords(['--config', recordsConfig('check-good/clients')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^n8n-fine +ok +github, jira +2 valid, 1 expiring soon, next expiry \S+$/m);
+    expect(result.stdout).toMatch(/^ {2}- client "n8n-fine": token fine1 expires at /m);
+    expect(result.stdout).toMatch(/^OK: 2 of 2 services ok$/m);
+    expectNothingLeaked(result, [records.secretId]);
+  });
+
+  it("exits 1 with VAULT_FORBIDDEN when the proxy's policy may not list the records", async () => {
+    const file = writeConfig({ vault: approleVault(), services: SERVICES_OK, tokenStore: { path: 'check-records/clients' } });
+    const result = await check(['--json', '--config', file]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as CheckReport;
+    expect(codesOf(report)).toEqual({ github: null, jira: null });
+    expect(report.tokenStore).toMatchObject({ ok: false, clients: [], error: { code: 'VAULT_FORBIDDEN' } });
+    expect(report.tokenStore!.error!.message).toContain(`listing ${mount}/metadata/check-records/clients/: Vault denied it (403)`);
+    const text = await check(['--config', file]);
+    expect(text.stdout).toMatch(/^FAILED: 2 of 2 services ok; the token records could not be read$/m);
+    expectNothingLeaked(result);
+  });
+
+  it('without tokenStore the report has none', async () => {
+    const result = await check(['--json', '--config', writeConfig({ vault: approleVault(), services: SERVICES_OK })]);
+    expect((JSON.parse(result.stdout) as CheckReport).tokenStore).toBeNull();
+  });
+});
+
+describe('secure-proxy check: CA files', () => {
+  let files: Record<'good.pem' | 'expired.pem' | 'mixed.pem', string>;
+
+  beforeAll(async () => {
+    const ca = await createTestCa('check test CA');
+    const now = Date.now();
+    const expired = await ca.issue(['old.example'], { notBefore: new Date(now - 10 * 86400_000), notAfter: new Date(now - 86400_000) });
+    files = writePemFiles(dir, { 'good.pem': ca.caPem, 'expired.pem': expired.certPem, 'mixed.pem': `${expired.certPem}\n${ca.caPem}` });
+  });
+
+  const httpsService = (caFile: string) => ({ target: 'https://127.0.0.1:9/api', secret: 'svc/github', inject: { type: 'bearer' }, caFile });
+
+  it('reads every caFile once, lists its certificates, and warns about expired or soon-expiring ones without failing', async () => {
+    const file = writeConfig({
+      vault: approleVault({ caFile: files['good.pem'] }),
+      services: { ...SERVICES_OK, secure: httpsService(files['good.pem']), mixed: httpsService(files['mixed.pem']) },
+    });
+    const result = await check(['--json', '--config', file]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as CheckReport;
+    expect(report.caFiles).toEqual([
+      {
+        path: files['good.pem'],
+        usedBy: ['vault.caFile', 'services.secure.caFile'],
+        ok: true,
+        problem: null,
+        certificates: [{ subject: 'CN=check test CA', notBefore: expect.any(String), notAfter: expect.any(String) }],
+      },
+      expect.objectContaining({ path: files['mixed.pem'], usedBy: ['services.mixed.caFile'], ok: true }),
+    ]);
+    expect(report.caFiles[1].certificates.map((c) => c.subject)).toEqual(['CN=old.example', 'CN=check test CA']);
+    // The test CA is valid for a day: within the 30-day warning.
+    expect(report.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          new RegExp(
+            `^CA file ${files['good.pem']} \\(vault.caFile, services.secure.caFile\\): certificate "CN=check test CA" expires at \\S+; put its successor`,
+          ),
+        ),
+        expect.stringMatching(new RegExp(`^CA file ${files['mixed.pem']} \\(services.mixed.caFile\\): certificate "CN=old.example" expired at `)),
+      ]),
+    );
+    const text = await check(['--config', file]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^CA FILE +RESULT +USED BY +CERTIFICATES$/m);
+    expect(text.stdout).toMatch(new RegExp(`^${files['good.pem']} +ok +vault.caFile, services.secure.caFile +1, first expiry \\S+$`, 'm'));
+    expectNothingLeaked(result);
+  });
+
+  it('exits 1 when none of the certificates in a caFile is valid now', async () => {
+    const file = writeConfig({ vault: approleVault(), services: { ...SERVICES_OK, old: httpsService(files['expired.pem']) } });
+    const result = await check(['--json', '--config', file]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as CheckReport;
+    expect(codesOf(report)).toEqual({ github: null, jira: null, old: null });
+    expect(report.caFiles).toEqual([expect.objectContaining({ path: files['expired.pem'], ok: false })]);
+    expect(report.caFiles[0].problem).toContain('none of its 1 certificate is valid now');
+    const text = await check(['--config', file]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(new RegExp(`^${files['expired.pem']} +FAILED +services.old.caFile +1, first expiry \\S+$`, 'm'));
+    expect(text.stdout).toMatch(/^FAILED: 3 of 3 services ok; 1 CA file unusable$/m);
+  });
+
+  it('a caFile that cannot be read is still a config error (exit 2) naming the field', async () => {
+    const file = writeConfig({ vault: approleVault(), services: { ...SERVICES_OK, gone: httpsService(join(dir, 'nowhere.pem')) } });
+    const result = await check(['--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/services\.gone\.caFile: cannot use CA file ".*nowhere\.pem": the file cannot be read \(ENOENT\)/);
   });
 });
 

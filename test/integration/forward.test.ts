@@ -111,6 +111,7 @@ describe('forward (integration)', () => {
       'team/basic': { username: 'alice', password: `pw-${CANARY}` },
       'team/query': { token: `q ${CANARY}` },
       'team/broken': { token: `${CANARY}\n` },
+      'team/misnamed': { api_token: `at-${CANARY}`, user: 'bot' },
     });
     const u = upstream.url;
     const services: Record<string, ServiceConfig> = {
@@ -121,6 +122,7 @@ describe('forward (integration)', () => {
       query: service(u, 'team/query', { type: 'query', param: 'api_key', field: 'token' }),
       policy: service(u, 'team/bearer', { type: 'bearer', field: 'token' }, { methods: ['GET'], paths: ['/allowed/**'] }),
       broken: service(u, 'team/broken', { type: 'bearer', field: 'token' }),
+      misnamed: service(u, 'team/misnamed', { type: 'bearer', field: 'token' }),
       missing: service(u, 'team/nowhere', { type: 'bearer', field: 'token' }),
       forbidden: service(u, 'team/bearer', { type: 'bearer', field: 'token' }),
       down: service(`http://127.0.0.1:${deadPort}`, 'team/bearer', { type: 'bearer', field: 'token' }),
@@ -523,6 +525,14 @@ describe('forward (integration)', () => {
       const body = expectProxyError(res, 'SECRET_FIELD_MISSING', 502, 'vault');
       expect(body.error.message).toContain("'secret/team/broken'");
       expect(body.error.message).toContain("'token'");
+      expect(upstream.received).toHaveLength(0);
+    });
+
+    it("a secret without the field → 502 SECRET_FIELD_MISSING listing the secret's field names, never a value", async () => {
+      const body = expectProxyError(await get('/forward/misnamed/x'), 'SECRET_FIELD_MISSING', 502, 'vault');
+      expect(body.error.message).toBe(
+        "Secret 'secret/team/misnamed' has no field 'token'; its fields are 'api_token', 'user'. Add the field in Vault or fix the service's inject config.",
+      );
       expect(upstream.received).toHaveLength(0);
     });
 

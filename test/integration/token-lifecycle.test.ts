@@ -161,6 +161,7 @@ describe('proxy token lifecycle with records in Vault', () => {
         createdAt: expect.any(String),
         expiresAt: expect.any(String),
         state: 'active',
+        replacedBy: null,
         lastUsed: null,
       },
     ]);

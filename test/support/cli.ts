@@ -12,6 +12,12 @@ export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
 }
 
+/**
+ * How long a command may run before it is killed: a guard that stops a hung command, not a
+ * speed check. A loaded 2-core machine has taken more than 15 s to start one.
+ */
+const RUN_TIMEOUT_MS = 60_000;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -30,7 +36,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`secure-proxy ${args.join(' ')} did not exit in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 15000);
+    }, options.timeoutMs ?? RUN_TIMEOUT_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

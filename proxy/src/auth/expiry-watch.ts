@@ -4,7 +4,8 @@
  * swapped (a tokenStore re-read) and every minute, since a token crosses into the window by
  * time passing alone. Each computation is published as a `tokens:expiry` event (the metrics
  * listen), and each token in the window gets one warn line per day: its id, client and
- * expiry, and the command that fixes it. Never a hash.
+ * expiry, and the command that fixes it, or, for a token a rotation already replaced, that
+ * this is the end of its grace period. Never a hash.
  */
 import prettyMs from 'pretty-ms';
 import type { Logger } from 'winston';
@@ -33,6 +34,13 @@ export function expiryWarning(token: TokenExpiry, now: number): string {
   const expiresAt = token.expiresAt as Date;
   const which = token.tokenId === null ? `a proxy token (without id) of client ${client}` : `proxy token ${token.tokenId} of client ${client}`;
   const left = prettyMs(Math.max(0, expiresAt.getTime() - now), { unitCount: 2, secondsDecimalDigits: 0 });
+  if (token.replacedBy !== null) {
+    // Rotating again would not help: the end of a grace period is expected, unless something still uses this token.
+    return (
+      `${which} was already rotated (replaced by ${token.replacedBy}); its grace period ends at ${expiresAt.toISOString()} (in ${left}). ` +
+      `Nothing to do if n8n uses the new token; a request with this one after that gets PROXY_TOKEN_EXPIRED`
+    );
+  }
   // Config-file clients are not in Vault: `token rotate` refuses them, so name what works.
   const fix = token.fromConfigFile
     ? `issue a new one with secure-proxy token generate and add it to clients.${client}.tokenHashes in the config file`
@@ -90,6 +98,7 @@ export class ExpiryWatch {
         client: token.clientId,
         tokenId: token.tokenId,
         expiresAt: (token.expiresAt as Date).toISOString(),
+        rotated: token.replacedBy !== null,
       });
     }
     for (const key of this.lastWarned.keys()) if (!inWindow.has(key)) this.lastWarned.delete(key);

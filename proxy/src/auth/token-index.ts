@@ -14,13 +14,15 @@ import { hashToken, tokenIdOf } from './token-format';
 export interface ClientTokens {
   clientId: string;
   services: readonly string[];
-  tokens: ReadonlyArray<{ hash: string; id: string | null; expiresAt: Date | null }>;
+  /** `replacedBy`: the token that replaced this one when a rotation cut it short (Vault records only). */
+  tokens: ReadonlyArray<{ hash: string; id: string | null; expiresAt: Date | null; replacedBy?: string | null }>;
 }
 
 interface IndexedToken {
   clientId: string;
   tokenId: string | null;
   expiresAt: Date | null;
+  replacedBy: string | null;
   /** expiresAt in epoch ms, Infinity for no expiry: one comparison on the hot path. */
   expiresAtMs: number;
   services: ReadonlySet<string>;
@@ -42,6 +44,8 @@ export interface TokenExpiry {
   expiresAt: Date | null;
   /** The client is defined in the config file (rotated by hand), not in the Vault token records. */
   fromConfigFile: boolean;
+  /** Already rotated: the id of the token that replaced it, so its expiry is the end of a grace period. Null otherwise. */
+  replacedBy: string | null;
 }
 
 /** Immutable index of token hashes: the configured clients first, then `stored` ones. */
@@ -78,8 +82,8 @@ export class ClientRegistry {
 
   private add(client: ClientTokens): void {
     const services: ReadonlySet<string> = new Set(client.services);
-    for (const { hash, id, expiresAt } of client.tokens) {
-      const base = { clientId: client.clientId, tokenId: id, expiresAt, services };
+    for (const { hash, id, expiresAt, replacedBy } of client.tokens) {
+      const base = { clientId: client.clientId, tokenId: id, expiresAt, replacedBy: replacedBy ?? null, services };
       const hit: TokenLookup | null =
         id === null ? null : Object.freeze({ ok: true as const, client: Object.freeze({ id: client.clientId, tokenId: id, expiresAt, services }) });
       this.byHash.set(hash, { ...base, expiresAtMs: expiresAt === null ? Infinity : expiresAt.getTime(), hit });
@@ -93,6 +97,7 @@ export class ClientRegistry {
       tokenId: t.tokenId,
       expiresAt: t.expiresAt,
       fromConfigFile: this.configFileClients.has(t.clientId),
+      replacedBy: t.replacedBy,
     }));
   }
 

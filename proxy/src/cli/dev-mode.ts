@@ -6,6 +6,7 @@
  * without it says how to get a working first run instead.
  */
 import type { RunningProxy } from '../app/run';
+import { EXAMPLE_CONFIG } from './example-config';
 
 /** What this command needs of the `secure-proxy-dev` package. */
 interface DevModePackage {
@@ -18,7 +19,7 @@ const DEV_PACKAGE = 'secure-proxy-dev';
 export class DevModeUnavailableError extends Error {
   constructor() {
     super(
-      'no config: pass --config FILE or set SECURE_PROXY_CONFIG (see proxy/examples/proxy.yaml). ' +
+      `no config: pass --config FILE or set SECURE_PROXY_CONFIG (an example to start from: ${EXAMPLE_CONFIG}). ` +
         'Dev mode, which needs no config and no Vault, runs from a clone of the repository: ./scripts/dev.sh',
     );
     this.name = 'DevModeUnavailableError';

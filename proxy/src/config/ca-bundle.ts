@@ -17,11 +17,17 @@ export class CaBundleError extends Error {
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
+/** A PEM bundle as read: its text (for Node's `ca` option) and its parsed certificates. */
+export interface CaBundle {
+  text: string;
+  certificates: X509Certificate[];
+}
+
 /**
  * Reads a PEM bundle and checks that it holds at least one certificate and that every
- * certificate block parses. Returns the text to give Node's `ca` option.
+ * certificate block parses.
  */
-export function readCaBundle(path: string): string {
+export function loadCaBundle(path: string): CaBundle {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -30,14 +36,19 @@ export function readCaBundle(path: string): string {
   }
   const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
   if (blocks.length === 0) throw new CaBundleError(path, 'expected PEM certificates ("-----BEGIN CERTIFICATE-----"), found none');
-  blocks.forEach((block, i) => {
+  const certificates = blocks.map((block, i) => {
     try {
-      new X509Certificate(block);
+      return new X509Certificate(block);
     } catch {
       throw new CaBundleError(path, `certificate ${i + 1} of ${blocks.length} is not a valid X.509 certificate`);
     }
   });
-  return text;
+  return { text, certificates };
+}
+
+/** The text of a checked PEM bundle, for Node's `ca` option. */
+export function readCaBundle(path: string): string {
+  return loadCaBundle(path).text;
 }
 
 /** The reason a `caFile` cannot be used, or null when it can (for config validation). */

@@ -7,6 +7,8 @@ import { parseDocument } from 'yaml';
 import { configSchema, type ProxyConfig } from './schema';
 import { applyEnvDefaults, formatPath, interpolateEnv } from './env';
 import { ConfigError } from './errors';
+import { fieldsAt } from './known-fields';
+import { didYouMean } from '../shared/suggest';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -53,7 +55,7 @@ export function buildConfig(raw: unknown, env: Env, source = 'config'): ProxyCon
   if (!result.success) {
     throw new ConfigError(
       source,
-      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(issue)}`),
+      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(issue, withEnv)}`),
     );
   }
   return deepFreeze(result.data);
@@ -71,14 +73,34 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
   return buildConfig(parseConfigText(text, path), env, path);
 }
 
-function describeIssue(issue: { code: string; message: string; keys?: readonly string[] }): string {
+/** Where the environment can fill a required field the file leaves out. */
+const ENV_FILLS: Readonly<Record<string, string>> = {
+  'vault.address': 'set it in the config file, or set VAULT_ADDR (e.g. VAULT_ADDR=https://vault.internal:8200) to fill it',
+  'vault.auth': 'set it in the config file ({method: token | approle | kubernetes, ...}), or set VAULT_TOKEN to log in with that token',
+};
+
+function describeIssue(issue: { code: string; message: string; path: PropertyKey[]; keys?: readonly string[] }, input: unknown): string {
   if (issue.code === 'unrecognized_keys' && issue.keys) {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const known = fieldsAt(configSchema, issue.path, input) ?? [];
+    const named = issue.keys.map((key) => `"${key}"${didYouMean(key, known)}`);
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
   }
+  const fill = ENV_FILLS[issue.path.join('.')];
+  if (fill !== undefined && valueAt(input, issue.path) === undefined) return `is required: ${fill}`;
   if (issue.message.startsWith('Invalid input: expected') && issue.message.endsWith('received undefined')) {
     return `is required (${issue.message.replace('Invalid input: ', '').replace(', received undefined', '')})`;
   }
   return issue.message;
+}
+
+/** The value at `path` of a parsed tree, undefined when any step is missing. */
+function valueAt(tree: unknown, path: readonly PropertyKey[]): unknown {
+  let value = tree;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[String(segment)];
+  }
+  return value;
 }
 
 function deepFreeze<T>(value: T): T {

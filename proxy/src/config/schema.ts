@@ -2,8 +2,9 @@
  * The proxy's configuration shape, validated once at start. Every problem is reported with
  * the dotted path of the field and what was expected, all problems in one error.
  *
- * The shape in the README (`listen`, `vault`, `clients`, `services`) is a promise: fields
- * may be added, none renamed or removed.
+ * The shape documented in docs/configuration.md (`listen`, `vault`, `clients`, `services`) is a
+ * promise: fields may be added, none renamed or removed. Its reference table lists every field
+ * with its default; test/unit/config/docs-reference.test.ts keeps the two in step.
  */
 import { z } from 'zod';
 import {
@@ -14,6 +15,7 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
 } from './defaults';
 import { caBundleProblem } from './ca-bundle';
+import { didYouMean } from '../shared/suggest';
 
 /** `type/subtype` or `type/*`, lower case. */
 const MEDIA_RANGE = /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/;
@@ -379,7 +381,11 @@ export const configSchema = z
     for (const [clientName, client] of Object.entries(config.clients)) {
       client.services.forEach((service, i) => {
         if (!serviceNames.has(service)) {
-          ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'services', i], message: `unknown service "${service}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clients', clientName, 'services', i],
+            message: `unknown service "${service}"${didYouMean(service, serviceNames)}`,
+          });
         }
       });
       client.tokenHashes.forEach((entry, i) => {

@@ -122,7 +122,7 @@ export class TokenKeeper {
     this.timer.clear();
     this.why = this.strategy.canRelogin
       ? 'the Vault token was revoked or expired; logging in again'
-      : 'the configured Vault token is no longer valid (revoked or expired); configure a new token and restart the proxy';
+      : 'the configured Vault token is no longer valid (revoked or expired); configure a new token';
     // A static token cannot log in again: its death is Vault's final word. A re-login decides for the others.
     if (!this.strategy.canRelogin) this.refusedWhy = this.why;
     this.emit('expired', null, this.why);

@@ -2,7 +2,19 @@
  * Rotation rules and record validation as pure functions: exact expiries for rotate, revoke
  * and prune, the states `token list` shows, and which records the proxy trusts.
  */
-import { addToken, PRUNE_AFTER_MS, prune, revokeAll, revokeById, rotate, tokenState } from '../../../proxy/src/admin/tokens/record-math';
+import {
+  addToken,
+  grant,
+  inheritedTtl,
+  PRUNE_AFTER_MS,
+  prune,
+  revokeAll,
+  revokeById,
+  rotate,
+  tokenState,
+  ungrant,
+} from '../../../proxy/src/admin/tokens/record-math';
+import { describeChange, diffRecords } from '../../../proxy/src/admin/tokens/record-diff';
 import { parseDurationFlag, parseTtlFlag } from '../../../proxy/src/admin/tokens/durations';
 import { TokenAdminUsageError } from '../../../proxy/src/admin/tokens/errors';
 import { parseTokenRecord, type TokenRecord } from '../../../proxy/src/auth/vault-records/record';
@@ -47,9 +59,105 @@ describe('rotate(record, token, now, grace, ttl)', () => {
   });
 });
 
+describe('rotation marks and the inherited TTL', () => {
+  it('marks every token it cuts with rotatedAt and the replacing id, keeps a first mark, and leaves expired tokens alone', () => {
+    const once = rotate(record, fresh, NOW, 15 * 60_000, DAY);
+    expect(once.tokens.map((t) => [t.id, t.rotatedAt ?? null, t.replacedBy ?? null])).toEqual([
+      ['never', iso(NOW), 'new1'],
+      ['late', iso(NOW), 'new1'],
+      ['soon', iso(NOW), 'new1'],
+      ['gone', null, null],
+      ['new1', null, null],
+    ]);
+    const twice = rotate(once, { id: 'new2', hash: hash('f') }, NOW + 60_000, 0, DAY);
+    expect(twice.tokens.find((t) => t.id === 'late')).toMatchObject({ rotatedAt: iso(NOW), replacedBy: 'new1', expiresAt: iso(NOW + 60_000) });
+    expect(twice.tokens.find((t) => t.id === 'new1')).toMatchObject({ rotatedAt: iso(NOW + 60_000), replacedBy: 'new2' });
+    expect(parseTokenRecord(twice).ok).toBe(true);
+  });
+
+  it("tokenState says a cut token is in a rotation's grace, and expired once it ended", () => {
+    const cut = rotate(record, fresh, NOW, 15 * 60_000, DAY).tokens[1];
+    expect(tokenState(cut, NOW)).toEqual({ state: 'rotated', inMs: 15 * 60_000, replacedBy: 'new1' });
+    expect(tokenState(cut, NOW + 15 * 60_000)).toEqual({ state: 'expired' });
+  });
+
+  it('takes the TTL the newest token was issued with', () => {
+    const issued = addToken(record, fresh, NOW + DAY, 30 * DAY);
+    expect(inheritedTtl(issued)).toEqual({ ttlMs: 30 * DAY, from: 'stored', tokenId: 'new1' });
+    expect(inheritedTtl(addToken(record, fresh, NOW + DAY, null))).toEqual({ ttlMs: null, from: 'stored', tokenId: 'new1' });
+  });
+
+  it("falls back to the newest token's createdAt → expiresAt span for records written before the TTL was stored", () => {
+    const old: TokenRecord = {
+      services: ['echo'],
+      tokens: [
+        { id: 'older', hash: hash('a'), createdAt: iso(NOW - 40 * DAY), expiresAt: iso(NOW + 50 * DAY) },
+        { id: 'newest', hash: hash('b'), createdAt: iso(NOW - DAY), expiresAt: iso(NOW + 29 * DAY) },
+      ],
+    };
+    expect(inheritedTtl(old)).toEqual({ ttlMs: 30 * DAY, from: 'span', tokenId: 'newest' });
+    const never = { ...old, tokens: [{ ...old.tokens[1], expiresAt: null }] };
+    expect(inheritedTtl(never)).toEqual({ ttlMs: null, from: 'span', tokenId: 'newest' });
+    expect(inheritedTtl({ services: [], tokens: [] })).toEqual({ ttlMs: null, from: 'none' });
+    const backwards = { ...old, tokens: [{ ...old.tokens[1], expiresAt: iso(NOW - 2 * DAY) }] };
+    expect(inheritedTtl(backwards)).toEqual({ ttlMs: null, from: 'none' });
+  });
+});
+
+describe('grant and ungrant', () => {
+  const two: TokenRecord = { ...record, services: ['echo', 'other'] };
+
+  it('grant appends new services, reports those already granted, and keeps the tokens', () => {
+    expect(grant(two, ['github', 'echo', 'github'])).toEqual({
+      record: { ...two, services: ['echo', 'other', 'github'] },
+      changed: ['github'],
+      unchanged: ['echo'],
+    });
+    const same = grant(two, ['echo']);
+    expect(same.record).toBe(two);
+    expect(same.changed).toEqual([]);
+  });
+
+  it('ungrant removes services, reports those not granted, and keeps the tokens', () => {
+    expect(ungrant(two, ['other', 'jira'])).toEqual({ record: { ...two, services: ['echo'] }, changed: ['other'], unchanged: ['jira'] });
+    expect(ungrant(two, ['jira']).record).toBe(two);
+  });
+});
+
+describe('record diff (before → after)', () => {
+  it('names the services and tokens before and after, each token added, cut short, revoked or pruned; never a hash', () => {
+    const before: TokenRecord = { ...record, services: ['echo'] };
+    const rotated = rotate(before, fresh, NOW, 15 * 60_000, DAY);
+    const after = prune({ ...grant(rotated, ['other']).record, tokens: rotated.tokens.filter((t) => t.id !== 'never') }, NOW + PRUNE_AFTER_MS);
+    const change = diffRecords('n8n-prod', before, after, NOW + PRUNE_AFTER_MS);
+    const lines = describeChange(change);
+    expect(lines).toEqual([
+      'client "n8n-prod", before → after:',
+      '  services: echo → echo, other',
+      '  tokens:   never, late, soon, gone → late, soon, new1',
+      `  + token new1 added, expires ${iso(NOW + DAY)}`,
+      `  ~ token late now expires ${iso(NOW + 15 * 60_000)} (was ${iso(NOW + 30 * DAY)})`,
+      // "soon" ends before the grace would: its expiry did not move, so it is not listed as cut.
+      '  - token never revoked',
+      `  - token gone removed (expired ${iso(NOW - DAY)}, kept 7 days)`,
+    ]);
+    expect(lines.join('\n')).not.toContain('sha256');
+  });
+
+  it('says unchanged where nothing moved', () => {
+    expect(describeChange(diffRecords('c', record, record, NOW)).slice(1)).toEqual([
+      '  services: echo (unchanged)',
+      '  tokens:   never, late, soon, gone (unchanged)',
+    ]);
+  });
+});
+
 describe('add, revoke, prune, state', () => {
   it('addToken keeps the other tokens untouched', () => {
-    expect(addToken(record, fresh, NOW, DAY).tokens).toEqual([...record.tokens, { ...fresh, createdAt: iso(NOW), expiresAt: iso(NOW + DAY) }]);
+    expect(addToken(record, fresh, NOW, DAY).tokens).toEqual([
+      ...record.tokens,
+      { ...fresh, createdAt: iso(NOW), expiresAt: iso(NOW + DAY), ttlSeconds: 86400 },
+    ]);
   });
 
   it('revokeById removes exactly that token and reports it; an unknown id revokes nothing', () => {
@@ -137,7 +245,7 @@ describe('records read from Vault', () => {
       ],
     });
     expect(clients.map((c) => [c.clientId, c.services, c.tokens.length])).toEqual([['ok', ['echo'], 4]]);
-    expect(clients[0].tokens[1]).toEqual({ hash: hash('b'), id: 'late', expiresAt: new Date(NOW + 30 * DAY) });
+    expect(clients[0].tokens[1]).toEqual({ hash: hash('b'), id: 'late', expiresAt: new Date(NOW + 30 * DAY), replacedBy: null });
     expect(problems.map((p) => [p.client, p.message.split(',')[0].split(';')[0]])).toEqual([
       ['static', 'the client is defined both in the config file and in Vault'],
       ['ok', 'the token record names services this proxy does not define'],

@@ -10,8 +10,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 
-function token(clientId: string, tokenId: string | null, inMs: number | null, fromConfigFile = false): TokenExpiry {
-  return { clientId, tokenId, expiresAt: inMs === null ? null : new Date(NOW + inMs), fromConfigFile };
+function token(clientId: string, tokenId: string | null, inMs: number | null, fromConfigFile = false, replacedBy: string | null = null): TokenExpiry {
+  return { clientId, tokenId, expiresAt: inMs === null ? null : new Date(NOW + inMs), fromConfigFile, replacedBy };
 }
 
 describe('expiryWindow', () => {
@@ -56,6 +56,15 @@ describe('expiry warning line', () => {
     expect(expiryWarning(token('n8n-prod', 'abc123', 3 * DAY + 4 * HOUR), NOW)).toBe(
       'proxy token abc123 of client n8n-prod expires at 2030-01-13T04:00:00.000Z (in 3d 4h); rotate it with secure-proxy token rotate --client n8n-prod',
     );
+  });
+
+  it('says that a token in its grace period was already rotated, and by which token, instead of asking to rotate it', () => {
+    const line = expiryWarning(token('n8n-prod', 'old1', 10 * 60_000, false, 'new2'), NOW);
+    expect(line).toBe(
+      'proxy token old1 of client n8n-prod was already rotated (replaced by new2); its grace period ends at 2030-01-10T00:10:00.000Z (in 10m). ' +
+        'Nothing to do if n8n uses the new token; a request with this one after that gets PROXY_TOKEN_EXPIRED',
+    );
+    expect(line).not.toContain('rotate it with');
   });
 
   it('tells config-file clients how to replace the token instead (token rotate refuses them)', () => {

@@ -6,8 +6,8 @@ import { ConfigError } from '../../../proxy/src/config/errors';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 
-/** The shape promised in the README, as YAML. */
-const README_YAML = `
+/** The shape promised in docs/configuration.md, as YAML. */
+const DOCUMENTED_YAML = `
 listen: { host: 127.0.0.1, port: 8080 }
 vault:
   address: http://127.0.0.1:8200
@@ -27,7 +27,7 @@ services:
 const ENV = { VAULT_ROLE_ID: 'role-1', VAULT_SECRET_ID: 'sid-1' };
 
 function valid(): Record<string, any> {
-  return parseConfigText(README_YAML, 'test') as Record<string, any>;
+  return parseConfigText(DOCUMENTED_YAML, 'test') as Record<string, any>;
 }
 
 function issuesOf(fn: () => unknown): string[] {
@@ -102,8 +102,14 @@ describe('config loading', () => {
     ['credentials in target', (r) => (r.services.echo.target = 'http://u:p@127.0.0.1/'), /^services\.echo\.target: .*must not carry credentials/],
     ['missing Vault address', (r) => delete r.vault.address, /^vault\.address: is required/],
     ['unknown auth method', (r) => (r.vault.auth = { method: 'userpass' }), /^vault\.auth\.method: must be one of: token, approle, kubernetes$/],
-    ['unknown field', (r) => (r.services.echo.injct = {}), /^services\.echo: unknown field "injct"$/],
+    ['unknown field', (r) => (r.services.echo.injct = {}), /^services\.echo: unknown field "injct" \(did you mean "inject"\?\)$/],
+    ['unknown field unlike any', (r) => (r.services.echo.colour = 'red'), /^services\.echo: unknown field "colour"$/],
     ['client names an unknown service', (r) => r.clients['n8n-prod'].services.push('github'), /^clients\.n8n-prod\.services\[1\]: unknown service "github"$/],
+    [
+      'client names a mistyped service',
+      (r) => r.clients['n8n-prod'].services.push('ecko'),
+      /^clients\.n8n-prod\.services\[1\]: unknown service "ecko" \(did you mean "echo"\?\)$/,
+    ],
     ['malformed token hash', (r) => (r.clients['n8n-prod'].tokenHashes = ['sha256:xyz']), /^clients\.n8n-prod\.tokenHashes\[0\]: must be "sha256:"/],
     [
       'same token hash on two clients',
@@ -132,6 +138,46 @@ describe('config loading', () => {
     const env = _name === 'missing environment variable' ? { VAULT_ROLE_ID: 'r' } : ENV;
     const issues = issuesOf(() => buildConfig(raw, env));
     expect(issues).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  it('suggests the closest field for unknown fields at every level, in the variant the file chose', () => {
+    const raw = valid();
+    raw.listen.prot = 1;
+    raw.vault.kvMuont = 'kv';
+    raw.vault.auth.secretid = 'x';
+    raw.services.echo.inject = { type: 'header', nmae: 'X-Key', template: '{{token}}' };
+    raw.services.echo.timeotuMs = 5;
+    raw.clients['n8n-prod'].servces = [];
+    raw.clients['n8n-prod'].tokenHashes = [{ hash: HASH, expiresat: '2030-01-01T00:00:00Z' }];
+    raw.tokenstore = {};
+    raw.cache = { ttlSecond: 5 };
+    const issues = issuesOf(() => buildConfig(raw, ENV));
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'listen: unknown field "prot" (did you mean "port"?)',
+        'vault: unknown field "kvMuont" (did you mean "kvMount"?)',
+        'vault.auth: unknown field "secretid" (did you mean "secretId"?)',
+        'services.echo.inject: unknown field "nmae" (did you mean "name"?)',
+        'services.echo: unknown field "timeotuMs" (did you mean "timeoutMs"?)',
+        'clients.n8n-prod: unknown field "servces" (did you mean "services"?)',
+        'clients.n8n-prod.tokenHashes[0]: unknown field "expiresat" (did you mean "expiresAt"?)',
+        '(top level): unknown field "tokenstore" (did you mean "tokenStore"?)',
+        'cache: unknown field "ttlSecond" (did you mean "ttlSeconds"?)',
+      ]),
+    );
+  });
+
+  it('says that VAULT_ADDR and VAULT_TOKEN can fill a config without Vault settings', () => {
+    const raw = valid();
+    delete raw.vault;
+    expect(issuesOf(() => buildConfig(raw, ENV))).toEqual([
+      'vault.address: is required: set it in the config file, or set VAULT_ADDR (e.g. VAULT_ADDR=https://vault.internal:8200) to fill it',
+      'vault.auth: is required: set it in the config file ({method: token | approle | kubernetes, ...}), or set VAULT_TOKEN to log in with that token',
+    ]);
+    // A wrong value is not missing: the hint is only for fields left out.
+    const wrong = valid();
+    wrong.vault.address = 42;
+    expect(issuesOf(() => buildConfig(wrong, ENV))).toEqual([expect.stringMatching(/^vault\.address: (?!is required)/)]);
   });
 
   it('reports every problem at once', () => {

@@ -81,8 +81,8 @@ describe('injectors', () => {
   });
 
   const failures: Array<[string, InjectConfig, SecretData, RegExp]> = [
-    ['bearer field missing', { type: 'bearer', field: 'token' }, { other: CANARY }, /no field 'token'/],
-    ['bearer field empty', { type: 'bearer', field: 'token' }, { token: '' }, /no field 'token'/],
+    ['bearer field missing', { type: 'bearer', field: 'token' }, { other: CANARY }, /no field 'token'; its field is 'other'\./],
+    ['bearer field empty', { type: 'bearer', field: 'token' }, { token: '' }, /field 'token' is empty/],
     ['bearer value with trailing newline', { type: 'bearer', field: 'token' }, { token: `${CANARY}\n` }, /field 'token' contains a line break/],
     ['bearer value with CR', { type: 'bearer', field: 'token' }, { token: `${CANARY}\r` }, /line break/],
     ['bearer value with NUL', { type: 'bearer', field: 'token' }, { token: `a\u0000${CANARY}` }, /control character/],
@@ -93,7 +93,7 @@ describe('injectors', () => {
     ['basic password missing', { type: 'basic', usernameField: 'user', passwordField: 'pass' }, { user: 'u' }, /no field 'pass'/],
     ['basic password with newline', { type: 'basic', usernameField: 'user', passwordField: 'pass' }, { user: 'u', pass: `${CANARY}\n` }, /field 'pass'/],
     ['basic username with colon', { type: 'basic', usernameField: 'user', passwordField: 'pass' }, { user: `a:${CANARY}`, pass: 'p' }, /contains ':'/],
-    ['query field missing', { type: 'query', param: 'k', field: 'token' }, {}, /no field 'token'/],
+    ['query field missing', { type: 'query', param: 'k', field: 'token' }, {}, /no field 'token'; it has no fields\./],
     ['query value with NUL', { type: 'query', param: 'k', field: 'token' }, { token: `${CANARY}\u0000` }, /control character/],
     ['query value with a lone surrogate', { type: 'query', param: 'k', field: 'token' }, { token: `${CANARY}\ud800` }, /not valid Unicode/],
   ];
@@ -107,6 +107,19 @@ describe('injectors', () => {
     expect(err.message).toContain(PATH);
     expect(err.message).not.toContain(CANARY);
     expect(err.message).not.toContain('7f3a9c');
+  });
+
+  it("a missing field's message lists the names of the fields the secret has (sorted, at most 20), suggests the closest, never a value", () => {
+    const typo = injectionError({ type: 'bearer', field: 'token' }, { tokne: CANARY, user: 'automation' });
+    expect(typo.message).toBe(
+      `Secret '${PATH}' has no field 'token' (did you mean 'tokne'?); its fields are 'tokne', 'user'. Add the field in Vault or fix the service's inject config.`,
+    );
+    const many = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`f${String(i).padStart(2, '0')}`, `${CANARY}${i}`]));
+    const long = injectionError({ type: 'basic', usernameField: 'user', passwordField: 'pass' }, many);
+    expect(long.message).toContain("its fields are 'f00', 'f01'");
+    expect(long.message).toContain("'f19' and 5 more.");
+    expect(long.message).not.toContain("'f20'");
+    expect(long.message).not.toContain(CANARY);
   });
 
   it('does not read fields from the prototype chain', () => {

@@ -1,6 +1,6 @@
 /**
  * Command-line wiring of the Vault-backed token lifecycle: `token create | rotate | revoke |
- * list` under the `token` command. Parses flags, loads the config, opens Vault, runs the
+ * list | grant | ungrant` under the `token` command. Parses flags, loads the config, opens Vault, runs the
  * operation from commands.ts and prints. New tokens go to stdout alone (or `--out FILE`);
  * everything meant for people goes to stderr, so `TOKEN=$(secure-proxy token rotate ...)` works.
  * With `--n8n-url`, create and rotate also put the token into n8n's credential (n8n-sink.ts).
@@ -8,13 +8,15 @@
 import type { Command } from 'commander';
 import { configOption, configPathOf } from '../../config/load';
 import type { ProxyConfig } from '../../config/schema';
-import { createToken, listTokens, revokeAllTokens, revokeTokenById, rotateToken, type IssuedReport, type RevokedReport } from './commands';
+import { createToken, listTokens, revokeAllTokens, revokeTokenById, rotateToken } from './commands';
+import { reportGrant, reportIssued, reportRevoked, say } from './cli-report';
 import { asAdminError, TokenAdminFailure, TokenAdminUsageError } from './errors';
 import { parseDurationFlag, parseTtlFlag } from './durations';
 import { formatListJson, formatListText } from './list-format';
 import { checkCredential, N8nRefusal, type N8nTarget } from '../n8n/push';
 import { n8nSink, type N8nSink } from '../n8n/sink';
 import { n8nTargetOf, type N8nFlags } from '../n8n/target';
+import { grantServices, ungrantServices } from './service-grants';
 import { fileSink, stdoutSink, type TokenSink } from './token-output';
 import { loadAdminConfig, openAdminVault, type AdminVault } from './vault-access';
 
@@ -71,33 +73,6 @@ async function deliveryFor(out: string | undefined, n8n: N8nTarget | null): Prom
   return n8nSink(n8n, out === undefined ? null : await fileSink(out));
 }
 
-function say(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-function reportIssued(report: IssuedReport, sink: TokenSink | N8nSink): void {
-  const expiry = report.expiresAt === null ? 'never expires' : `expires ${report.expiresAt}`;
-  say(`created token ${report.id} for client "${report.client}" (${expiry}; services: ${report.services.join(', ') || 'none'})`);
-  for (const older of report.shortened) say(`token ${older.id} now expires ${older.expiresAt ?? 'never'}`);
-  const failure = 'pushFailure' in sink ? sink.pushFailure : null;
-  if (!report.checkedAndSet)
-    say('warning: the KV mount is version 1, which has no check-and-set; concurrent changes to this client could overwrite each other');
-  if (failure !== null) {
-    // Vault accepts the token already: say so, and where it is, so the admin can finish by hand.
-    const deadline = report.shortened.map((t) => t.expiresAt).find((at) => at !== null);
-    throw new TokenAdminFailure(
-      `${failure.message}. The new token ${report.id} is valid (${expiry}) and was written to ${sink.description}; ` +
-        `put it into n8n's "Secure Proxy API" credential by hand${deadline === undefined ? '' : ` before the older tokens stop working at ${deadline}`}`,
-    );
-  }
-  const pushed = 'pushed' in sink && sink.pushed;
-  say(
-    pushed
-      ? `the token was written to ${sink.description} and is not shown again; n8n uses it from its next execution`
-      : `the token was written to ${sink.description} and is not shown again; store it in n8n's "Secure Proxy API" credential`,
-  );
-}
-
 /** Adds the flags that push a new token into n8n's credential. */
 function withN8nFlags(command: Command): Command {
   return command
@@ -110,16 +85,7 @@ function withN8nFlags(command: Command): Command {
     .option('--n8n-timeout <duration>', 'how long to wait for each n8n API call', DEFAULT_N8N_TIMEOUT);
 }
 
-function reportRevoked(report: RevokedReport): void {
-  if (report.revoked.length === 0) {
-    process.stdout.write(`client "${report.client}" had no tokens; nothing revoked\n`);
-    return;
-  }
-  for (const token of report.revoked) process.stdout.write(`revoked token ${token.id} of client "${report.client}" (created ${token.createdAt})\n`);
-  say('every proxy replica refuses the revoked tokens within tokenStore.refreshSeconds');
-}
-
-/** Adds create, rotate, revoke and list to the `token` command. */
+/** Adds create, rotate, revoke, grant, ungrant and list to the `token` command. */
 export function registerTokenLifecycleCommands(token: Command): void {
   const create = token
     .command('create')
@@ -129,7 +95,10 @@ export function registerTokenLifecycleCommands(token: Command): void {
     )
     .option(...CONFIG_FLAG)
     .requiredOption('--client <name>', 'client name, e.g. n8n-prod')
-    .option('--services <list>', 'comma-separated services the client may use (required for a new client)')
+    .option(
+      '--services <list>',
+      'comma-separated services the client may use (required for a new client; with --add they are granted in addition, never replacing any: see "token grant" and "token ungrant")',
+    )
     .option('--ttl <duration>', 'lifetime of the new token, e.g. 90d, 12h, or "never"', DEFAULT_TTL)
     .option('--add', 'add a token to an existing client instead of failing')
     .option('--out <file>', 'write the token to this file (mode 0600) instead of stdout');
@@ -152,15 +121,19 @@ export function registerTokenLifecycleCommands(token: Command): void {
     .option(...CONFIG_FLAG)
     .requiredOption('--client <name>', 'client name')
     .option('--grace <duration>', 'how long older tokens keep working, e.g. 15m, 1h; 0 ends them now', DEFAULT_GRACE)
-    .option('--ttl <duration>', 'lifetime of the new token, e.g. 90d, or "never"', DEFAULT_TTL)
+    .option(
+      '--ttl <duration>',
+      `lifetime of the new token, e.g. 90d, or "never" (default: the lifetime the client's newest token was issued with; ${DEFAULT_TTL} when it has none)`,
+    )
     .option('--out <file>', 'write the token to this file (mode 0600) instead of stdout');
-  withN8nFlags(rotate).action(async (flags: CommonFlags & PushFlags & { client: string; grace: string; ttl: string }) => {
+  withN8nFlags(rotate).action(async (flags: CommonFlags & PushFlags & { client: string; grace: string; ttl?: string }) => {
     const graceMs = parseDurationFlag('--grace', flags.grace);
-    const ttlMs = parseTtlFlag(flags.ttl);
+    const ttlMs = flags.ttl === undefined ? undefined : parseTtlFlag(flags.ttl);
     const n8n = await n8nTargetFor(flags);
     await withVault(flags, async (config, vault) => {
       const sink = await deliveryFor(flags.out, n8n);
-      reportIssued(await rotateToken(config, vault.store, sink, { client: flags.client, graceMs, ttlMs }), sink);
+      const options = { client: flags.client, graceMs, ttlMs, defaultTtlMs: parseTtlFlag(DEFAULT_TTL) };
+      reportIssued(await rotateToken(config, vault.store, sink, options), sink);
     });
   });
 
@@ -179,6 +152,26 @@ export function registerTokenLifecycleCommands(token: Command): void {
         reportRevoked(byId ? await revokeTokenById(vault.store, flags.id as string) : await revokeAllTokens(config, vault.store, flags.client as string));
       });
     });
+
+  for (const verb of ['grant', 'ungrant'] as const) {
+    token
+      .command(verb)
+      .description(
+        verb === 'grant'
+          ? "Let a client in Vault also use these services (defined in the proxy config). Its tokens stay as they are; prints the client's services before → after."
+          : "Stop a client in Vault from using these services. Its tokens stay as they are; prints the client's services before → after.",
+      )
+      .option(...CONFIG_FLAG)
+      .requiredOption('--client <name>', 'client name')
+      .requiredOption('--services <list>', verb === 'grant' ? 'comma-separated services to grant' : 'comma-separated services to take away')
+      .action(async (flags: CommonFlags & { client: string; services: string }) => {
+        const services = splitList(flags.services);
+        await withVault(flags, async (config, vault) => {
+          const change = verb === 'grant' ? grantServices : ungrantServices;
+          reportGrant(await change(config, vault.store, flags.client, services), verb);
+        });
+      });
+  }
 
   token
     .command('list')

@@ -1,11 +1,12 @@
 /**
- * `token list` output: a table for people, JSON for scripts. Ids, times and states only,
+ * `token list` output: a table for people, JSON for scripts. Ids, times and states only (a
+ * token a rotation cut short says so, and which token replaced it),
  * never a hash. When a token was last used is not in the records (the proxy's audit log and
  * metrics know it), so that column says so with "—".
  */
 import { humanDuration } from './durations';
 import type { ListedClient } from './commands';
-import { tokenState } from './record-math';
+import { tokenState, type TokenState } from './record-math';
 
 const UNKNOWN = '—';
 
@@ -15,16 +16,30 @@ interface Row {
   createdAt: string | null;
   expiresAt: string | null;
   state: string;
+  /** The token that replaced this one when a rotation cut it short (JSON only). */
+  replacedBy: string | null;
+}
+
+function describeState(state: TokenState): string {
+  switch (state.state) {
+    case 'expiring':
+      return `expiring in ${humanDuration(state.inMs)}`;
+    case 'rotated':
+      // Its grace period: nothing to do unless something still uses it.
+      return `rotated${state.replacedBy === null ? '' : ` to ${state.replacedBy}`}, ends in ${humanDuration(state.inMs)}`;
+    default:
+      return state.state;
+  }
 }
 
 function rowsOf(listed: readonly ListedClient[], now: number): Row[] {
   const rows: Row[] = [];
   for (const entry of listed) {
     if (entry.problem !== null) {
-      rows.push({ client: entry.client, id: UNKNOWN, createdAt: null, expiresAt: null, state: entry.problem });
+      rows.push({ client: entry.client, id: UNKNOWN, createdAt: null, expiresAt: null, state: entry.problem, replacedBy: null });
       continue;
     }
-    if (entry.tokens.length === 0) rows.push({ client: entry.client, id: UNKNOWN, createdAt: null, expiresAt: null, state: 'no tokens' });
+    if (entry.tokens.length === 0) rows.push({ client: entry.client, id: UNKNOWN, createdAt: null, expiresAt: null, state: 'no tokens', replacedBy: null });
     for (const token of entry.tokens) {
       const state = tokenState(token, now);
       rows.push({
@@ -32,7 +47,8 @@ function rowsOf(listed: readonly ListedClient[], now: number): Row[] {
         id: token.id,
         createdAt: token.createdAt,
         expiresAt: token.expiresAt,
-        state: state.state === 'expiring' ? `expiring in ${humanDuration(state.inMs)}` : state.state,
+        state: describeState(state),
+        replacedBy: token.replacedBy ?? null,
       });
     }
   }
@@ -63,7 +79,7 @@ export function formatListText(listed: readonly ListedClient[], now: number = Da
   );
 }
 
-/** One JSON document: `{"tokens": [{client, id, createdAt, expiresAt, state, lastUsed: null}], "problems": [...]}`. */
+/** One JSON document: `{"tokens": [{client, id, createdAt, expiresAt, state, replacedBy, lastUsed: null}], "problems": [...]}`. */
 export function formatListJson(listed: readonly ListedClient[], now: number = Date.now()): string {
   const tokens = rowsOf(
     listed.filter((entry) => entry.problem === null),

@@ -28,6 +28,11 @@ export interface UpdateOutcome<T> {
   result: T;
   /** False on KV v1, where the write could not be checked against concurrent writers. */
   checkedAndSet: boolean;
+  /** The record as read (null: there was none) and as written, pruned (null: nothing was written). */
+  before: TokenRecord | null;
+  after: TokenRecord | null;
+  /** The time the change was computed with. */
+  now: number;
 }
 
 /**
@@ -62,9 +67,11 @@ export async function updateRecord<T>(
       }
       const now = Date.now();
       const { record, result } = change(current, now);
-      if (record === null) return { result, checkedAndSet: stored.casVersion !== null };
+      const checkedAndSet = stored.casVersion !== null;
+      if (record === null) return { result, checkedAndSet, before: current, after: null, now };
+      const written = prune(record, now);
       try {
-        await store.write(client, prune(record, now), stored.casVersion);
+        await store.write(client, written, stored.casVersion);
       } catch (err) {
         if (err instanceof TokenStoreError && err.failure?.kind === 'bad_request' && stored.casVersion !== null) {
           refusedAtVersion = stored.casVersion;
@@ -72,7 +79,7 @@ export async function updateRecord<T>(
         }
         throw err;
       }
-      return { result, checkedAndSet: stored.casVersion !== null };
+      return { result, checkedAndSet, before: current, after: written, now };
     },
     {
       retries: CONFLICT_RETRIES,

@@ -13,8 +13,12 @@ import { parseTokenRecord } from './record';
 /** Something about one client's record worth telling the operator; `key` identifies it for log-once. */
 export interface GrantProblem {
   key: string;
+  /** What is wrong: a record name that is no client name, a client the config file defines, a malformed record, or services the config does not define. */
+  kind: 'name' | 'static' | 'malformed' | 'services';
   client: string;
   message: string;
+  /** kind 'services': the service names the config does not define. */
+  unknownServices?: readonly string[];
 }
 
 export interface GrantInput {
@@ -33,12 +37,18 @@ export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[];
   for (const { client, raw } of input.records) {
     if (raw === null) continue;
     if (!NAME_SHAPE.test(client)) {
-      problems.push({ key: `name:${client}`, client, message: 'the record name is not a valid client name (1-64 letters, digits, ".", "_" and "-"); ignored' });
+      problems.push({
+        key: `name:${client}`,
+        kind: 'name',
+        client,
+        message: 'the record name is not a valid client name (1-64 letters, digits, ".", "_" and "-"); ignored',
+      });
       continue;
     }
     if (input.staticClients.has(client)) {
       problems.push({
         key: `static:${client}`,
+        kind: 'static',
         client,
         message: 'the client is defined both in the config file and in Vault; the config file wins and the Vault record is ignored',
       });
@@ -48,6 +58,7 @@ export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[];
     if (!parsed.ok) {
       problems.push({
         key: `malformed:${client}:${parsed.problems.join('|')}`,
+        kind: 'malformed',
         client,
         message: `the token record is malformed, so none of its tokens is accepted: ${parsed.problems.join('; ')}`,
       });
@@ -58,8 +69,12 @@ export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[];
     if (unknown.length > 0) {
       problems.push({
         key: `services:${client}:${unknown.join(',')}`,
+        kind: 'services',
         client,
-        message: `the token record names services this proxy does not define, ignored: ${unknown.join(', ')}`,
+        unknownServices: unknown,
+        message:
+          `the token record names services this proxy does not define, ignored: ${unknown.join(', ')}; ` +
+          `take them away with secure-proxy token ungrant --client ${client} --services ${unknown.join(',')}`,
       });
     }
     clients.push({
@@ -69,6 +84,8 @@ export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[];
         hash: token.hash,
         id: token.id,
         expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt),
+        // A mark without the replacing id (hand-written) still means the token was rotated.
+        replacedBy: token.rotatedAt === undefined && token.replacedBy === undefined ? null : (token.replacedBy ?? 'a newer token'),
       })),
     });
   }

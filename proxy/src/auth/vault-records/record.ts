@@ -17,6 +17,14 @@ const storedTokenSchema = z.looseObject({
   createdAt: isoDateTime,
   /** null: the token never expires. */
   expiresAt: isoDateTime.nullable(),
+  /**
+   * The lifetime the token was issued with, in seconds (null: never expires), so `token rotate`
+   * issues the next one with the same. Records written before this field lack it.
+   */
+  ttlSeconds: z.number().positive('must be a positive number of seconds').nullable().optional(),
+  /** Set by `token rotate` on an older token it cut to the grace period: when, and the id of the token that replaced it. */
+  rotatedAt: isoDateTime.optional(),
+  replacedBy: z.string().regex(TOKEN_ID_SHAPE, 'must be 1-32 lower-case letters or digits').optional(),
 });
 
 const recordSchema = z

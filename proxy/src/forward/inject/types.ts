@@ -6,6 +6,7 @@
 import { ProxyError } from '../../contract/proxy-error';
 import type { InjectConfig } from '../../config/schema';
 import type { SecretData } from '../../secrets/types';
+import { didYouMean } from '../../shared/suggest';
 
 /** What one secret value becomes on the wire. Shared between requests: never mutate it. */
 export interface Injection {
@@ -49,11 +50,17 @@ export type FieldUse = 'header' | 'encoded';
  * Reads a secret field that an injection needs. Missing, empty, non-string, or holding a
  * character that cannot travel (CR/LF/NUL in any use; anything Node rejects in a header value
  * when used raw in one) → SECRET_FIELD_MISSING naming the field and the secret, never the value.
+ * A missing field's message lists the names of the fields the secret does have.
  */
 export function requireField(secret: SecretData, field: string, secretPath: string, use: FieldUse): string {
   const value: unknown = Object.hasOwn(secret, field) ? secret[field] : undefined;
+  if (value === undefined) {
+    return fail(
+      `Secret '${secretPath}' has no field '${field}'${didYouMean(field, Object.keys(secret), "'")}; ${fieldsOf(secret)}. Add the field in Vault or fix the service's inject config.`,
+    );
+  }
   if (typeof value !== 'string' || value === '') {
-    return fail(`Secret '${secretPath}' has no field '${field}' (or it is empty); add it in Vault or fix the service's inject config.`);
+    return fail(`Secret '${secretPath}' field '${field}' is empty; put the value into it in Vault.`);
   }
   if (CONTROL.test(value)) {
     return fail(
@@ -64,6 +71,18 @@ export function requireField(secret: SecretData, field: string, secretPath: stri
     return fail(`Secret '${secretPath}' field '${field}' contains characters that are not allowed in an HTTP header value.`);
   }
   return value;
+}
+
+/** At most this many field names are listed, so a secret with many fields keeps the message short. */
+const MAX_LISTED_FIELDS = 20;
+
+/** The names (never the values) of a secret's fields, for a message about a missing one. */
+function fieldsOf(secret: SecretData): string {
+  const names = Object.keys(secret).sort();
+  if (names.length === 0) return 'it has no fields';
+  const listed = names.slice(0, MAX_LISTED_FIELDS).map((name) => `'${name}'`);
+  const more = names.length > MAX_LISTED_FIELDS ? ` and ${names.length - MAX_LISTED_FIELDS} more` : '';
+  return `its field${names.length === 1 ? ' is' : 's are'} ${listed.join(', ')}${more}`;
 }
 
 function fail(message: string): never {

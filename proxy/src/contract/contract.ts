@@ -67,7 +67,7 @@ export const ERROR_CODES = {
   UPSTREAM_UNSCRUBBABLE: {
     status: 502,
     source: 'upstream',
-    meaning: 'The upstream answered with a text body in a content-encoding the proxy cannot decode, so it cannot be scrubbed of secrets.',
+    meaning: 'The upstream answered with a body in a content-encoding the proxy cannot decode, so it cannot be scrubbed of secrets.',
   },
   REQUEST_MALFORMED: {
     status: 400,

@@ -60,6 +60,8 @@ export interface Scrubber {
   readonly startBytes: Uint8Array;
   /** Length in bytes of the longest possible match (0 when there is nothing to scrub). */
   readonly longest: number;
+  /** Length in bytes of the shortest possible match: no shorter text can hold a secret. */
+  readonly shortest: number;
 }
 
 /** JSON / JavaScript single-character escapes: the letter after `\` → the character. */
@@ -109,7 +111,16 @@ export function compileScrubber(values: readonly string[]): Scrubber {
   for (const p of patterns) startBytes[p.bytes[0]] = 1;
   const needles = [...new Map(patterns.map((p) => [p.bytes.toString('latin1'), p.bytes])).values()].sort((a, b) => b.length - a.length);
   const longest = Math.max(0, ...patterns.map((p) => p.codePoints.length * MAX_CHAR_SPELLING));
-  return Object.freeze({ patterns: Object.freeze(patterns), needles: Object.freeze(needles), escapeBytes: Object.freeze(escapeBytes), startBytes, longest });
+  // Every spelling of a character takes at least one byte per character.
+  const shortest = patterns.length === 0 ? 0 : Math.min(...patterns.map((p) => p.codePoints.length));
+  return Object.freeze({
+    patterns: Object.freeze(patterns),
+    needles: Object.freeze(needles),
+    escapeBytes: Object.freeze(escapeBytes),
+    startBytes,
+    longest,
+    shortest,
+  });
 }
 
 function hexValue(b: number): number {
@@ -374,7 +385,7 @@ export function scrubBuffer(scrubber: Scrubber, data: Buffer): Buffer {
 
 /** True when `name` (a header name as Node hands it over, lower case) contains a secret in any spelling or case. */
 export function containsSecretCaseless(scrubber: Scrubber, name: string): boolean {
-  if (scrubber.patterns.length === 0) return false;
+  if (scrubber.patterns.length === 0 || name.length < scrubber.shortest) return false;
   const data = Buffer.from(name, 'latin1');
   const out: Buffer[] = [];
   scrubInto(scrubber, data, true, out, true);

@@ -19,7 +19,7 @@
  * no closures for them.
  */
 import type { ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import { REQUEST_ID_HEADER } from '../contract/contract';
@@ -113,6 +113,8 @@ export class Exchange implements UpstreamHandler {
   private upstreamRes: IncomingMessage | null = null;
   /** What is piped into the response: the upstream answer, or the last scrubbing stage. */
   private relaySource: Readable | null = null;
+  /** The decoding and scrubbing stages between the upstream answer and the response. */
+  private relayStages: readonly Transform[] = [];
   private headerTimer: NodeJS.Timeout | null = null;
   private upstreamSentAt = 0;
 
@@ -456,19 +458,23 @@ export class Exchange implements UpstreamHandler {
     this.startBody(proxyRes, transforms);
   }
 
-  /** Streams the body into the response; the head goes out with its first byte. */
+  /**
+   * Streams the body into the response through the scrubbing stages, if any; the head goes
+   * out with its first byte. Plain pipes with the exchange's own error and end listeners (every
+   * failure reaches `onRelayError`, which stops them all): stream.pipeline would also destroy
+   * the response on an error, and costs an AbortController per answer.
+   */
   private startBody(proxyRes: IncomingMessage, transforms: Transform[]): void {
-    (proxyRes as Carrier)[EXCHANGE] = this;
     let source: Readable = proxyRes;
-    if (transforms.length === 0) {
-      proxyRes.on('error', onRelayError);
-    } else {
-      source = transforms[transforms.length - 1];
-      (source as Carrier)[EXCHANGE] = this;
-      pipeline([proxyRes, ...transforms], (err) => {
-        if (err) this.onRelayError(err);
-      });
+    (proxyRes as Carrier)[EXCHANGE] = this;
+    proxyRes.on('error', onRelayError);
+    for (const stage of transforms) {
+      (stage as Carrier)[EXCHANGE] = this;
+      stage.on('error', onRelayError);
+      source.pipe(stage);
+      source = stage;
     }
+    this.relayStages = transforms;
     this.relaySource = source;
     source.once('end', onRelayEnd);
     // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
@@ -536,6 +542,7 @@ export class Exchange implements UpstreamHandler {
     this.clearHeaderTimer();
     if (this.relaySource !== null) this.relaySource.unpipe(this.res);
     this.upstreamRes?.destroy();
+    for (const stage of this.relayStages) stage.destroy();
     this.upstreamReq?.destroy();
   }
 

@@ -78,13 +78,13 @@ async function forward(t: TestProxy, service: ServiceName, path = '/x'): Promise
 
 /**
  * `/readyz` as the ops listener serves it (with the reason); the main listener's answer is
- * checked on the way to say the same ready-or-not, and never why (no auth method, no address).
+ * checked on the way never to say why (no auth method, no address). Asked one after the other,
+ * the two may see readiness change in between, so only the message is compared.
  */
 async function readyz(t: TestProxy): Promise<request.Response> {
   const res = await request(t.proxy.ops).get('/readyz');
   const main = await request(t.proxy.app).get('/readyz');
   seen.push(res.text, main.text);
-  expect(main.status).toBe(res.status);
   if (main.status !== 200) expect(main.body.error.message).toBe(`Not ready: ${READINESS_SUMMARY}.`);
   return res;
 }

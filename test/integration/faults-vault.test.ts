@@ -17,6 +17,7 @@
  * at once (the "secret id destroyed" tests below).
  */
 import request from 'supertest';
+import { READINESS_SUMMARY } from '../../proxy/src/observability/health';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { deadPort, revokeTokensIssuedBy } from '../support/secrets-harness';
@@ -75,9 +76,16 @@ async function forward(t: TestProxy, service: ServiceName, path = '/x'): Promise
   return res;
 }
 
+/**
+ * `/readyz` as the ops listener serves it (with the reason); the main listener's answer is
+ * checked on the way never to say why (no auth method, no address). Asked one after the other,
+ * the two may see readiness change in between, so only the message is compared.
+ */
 async function readyz(t: TestProxy): Promise<request.Response> {
-  const res = await request(t.proxy.app).get('/readyz');
-  seen.push(res.text);
+  const res = await request(t.proxy.ops).get('/readyz');
+  const main = await request(t.proxy.app).get('/readyz');
+  seen.push(res.text, main.text);
+  if (main.status !== 200) expect(main.body.error.message).toBe(`Not ready: ${READINESS_SUMMARY}.`);
   return res;
 }
 

@@ -270,6 +270,15 @@ describe('forward (integration)', () => {
       'GET /forward//bearer/x HTTP/1.1',
       'GET /forward/../forward/bearer/x HTTP/1.1',
       'GET /forward/%2e%2e/x HTTP/1.1',
+      'GET /forward/bearer/%u002e%u002e/based HTTP/1.1',
+      'GET /forward/bearer/%e0%80%ae%e0%80%ae/based HTTP/1.1',
+      'GET /forward/bearer/%c0%2e HTTP/1.1',
+      'GET /forward/bearer/%ef%bc%8e%ef%bc%8e%ef%bc%8fbased HTTP/1.1',
+      'GET /forward/bearer/%25ef%25bc%258e%25ef%25bc%258e/based HTTP/1.1',
+      'GET /forward/bearer/50% HTTP/1.1',
+      // Before the policy: refused as a path, not matched against the allowed globs.
+      'GET /forward/policy/allowed/%ef%bc%8e%ef%bc%8e/admin HTTP/1.1',
+      'GET /forward/policy/allowed/%u002e%u002e/admin HTTP/1.1',
     ])('%s → 400 PATH_REJECTED and the upstream receives nothing', async (line) => {
       const res = await rawRequest(proxyPort, line);
       expectProxyError(res, 'PATH_REJECTED', 400, 'proxy');

@@ -42,8 +42,11 @@ describe('hostile input at the HTTP layer', () => {
   async function startListening(allowedHosts?: string[]): Promise<ListeningProxy> {
     const t = await startProxy(harness, (_base, tokenFor) => ({
       listen: { headersTimeoutMs: HEADERS_TIMEOUT_MS, maxHeaderBytes: MAX_HEADER_BYTES, bodyTimeoutMs: BODY_TIMEOUT_MS, allowedHosts },
-      clients: { n8n: { tokenHashes: [tokenFor('n8n').hash], services: ['echo'] } },
-      services: { echo: { target: harness.upstream.url, secret: 'svc/echo', inject: { type: 'bearer', field: 'token' }, maxBodyBytes: MAX_BODY } },
+      clients: { n8n: { tokenHashes: [tokenFor('n8n').hash], services: ['echo', 'keyed'] } },
+      services: {
+        echo: { target: harness.upstream.url, secret: 'svc/echo', inject: { type: 'bearer', field: 'token' }, maxBodyBytes: MAX_BODY },
+        keyed: { target: harness.upstream.url, secret: 'svc/echo', inject: { type: 'header', name: 'X-Api-Key', template: '{{token}}' } },
+      },
     }));
     const { listen: limits } = t.proxy.config;
     const listening = await listen(t.proxy.app, '127.0.0.1', 0, undefined, {
@@ -354,6 +357,63 @@ describe('hostile input at the HTTP layer', () => {
       const names = Object.keys(received.headers);
       expect(names.filter((name) => name.startsWith('x-forwarded-') || name === 'forwarded' || name === 'x-real-ip')).toEqual([]);
       expect(received.rawHeaders.join('\n')).not.toContain(MARKER);
+    });
+
+    /** Sends `lines` (raw header lines, any spelling) to `service` and returns the header names the upstream received. */
+    async function upstreamNamesAfter(service: string, lines: string[]): Promise<{ names: string[]; raw: string; headers: Record<string, unknown> }> {
+      const before = harness.upstream.received.length;
+      const answer = await rawExchange(open.port, [head(`GET /forward/${service}/family`, [...lines, 'Connection: close'])]);
+      expect(answer.status).toBe(200);
+      const [received] = harness.upstream.received.slice(before);
+      expectNothingLeaked(open, answer);
+      return { names: Object.keys(received.headers), raw: received.rawHeaders.join('\n'), headers: received.headers };
+    }
+
+    /** Each name in its dashed, underscored and mixed spellings (CGI, WSGI and Rack servers read them all as one). */
+    const spelled = (names: string[]): string[] =>
+      names.flatMap((name) => [
+        name,
+        name.replaceAll('-', '_'),
+        name.replace('-', '_').toUpperCase(),
+        name
+          .split('-')
+          .map((p) => p[0].toUpperCase() + p.slice(1))
+          .join('_'),
+      ]);
+
+    it.each([
+      [
+        'client address claims',
+        [
+          'X-Forwarded-For',
+          'X-Real-IP',
+          'True-Client-IP',
+          'X-Client-IP',
+          'CF-Connecting-IP',
+          'Fastly-Client-IP',
+          'X-Cluster-Client-IP',
+          'Forwarded',
+          'X-Original-Host',
+        ],
+      ],
+      ['URL overrides', ['X-Original-URL', 'X-Rewrite-URL', 'X-Original-URI', 'X-Forwarded-Prefix', 'X-Envoy-Original-Path']],
+      ['method overrides', ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']],
+    ])('%s never reach the upstream, in any spelling of their names', async (_family, names) => {
+      const lines = spelled(names).map((name) => `${name}: ${MARKER}`);
+      const { raw } = await upstreamNamesAfter('echo', lines);
+      expect(raw).not.toContain(MARKER);
+    });
+
+    it('a client header that normalises to the injected one (X_Api_Key beside x-api-key) is dropped: the injected credential travels alone', async () => {
+      const { headers, raw } = await upstreamNamesAfter('keyed', [
+        `X_Api_Key: ${MARKER}`,
+        `x-api_key: ${MARKER}`,
+        `X-API-KEY: ${MARKER}`,
+        'X_Custom_Flag: kept',
+      ]);
+      expect(headers['x-api-key']).toBe(SECRET);
+      expect(headers.x_custom_flag).toBe('kept');
+      expect(raw).not.toContain(MARKER);
     });
 
     it('hop-by-hop headers, and headers the client names in Connection, never reach the upstream', async () => {

@@ -17,20 +17,81 @@ import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
 
 const CANARY = 'CANARY-5d1f0a-s3cr3t';
 const BASIC_B64 = Buffer.from(`alice:pw-${CANARY}`).toString('base64');
+/** Characters WHATWG URL serialisation, JSON and HTML escape differently, and Latin-1 ones that travel as one byte each. */
+const TRICKY = `tr'ck"y {k} ü-${CANARY.slice(-6)}`;
+/** Injected as a header value: Node writes it as Latin-1 bytes. */
+const LATIN1 = `clé-ä-${CANARY.slice(0, 8)}`;
 
 const secrets: SecretProvider = {
   async get(path: string): Promise<SecretData> {
-    return path === 'team/basic' ? { username: 'alice', password: `pw-${CANARY}` } : { token: CANARY };
+    if (path === 'team/basic') return { username: 'alice', password: `pw-${CANARY}` };
+    if (path === 'team/tricky') return { token: TRICKY };
+    if (path === 'team/latin1') return { key: LATIN1 };
+    return { token: CANARY };
   },
   clear() {},
 };
+
+/** Every spelling of `value` a careless upstream might echo, for "nowhere in the answer" checks. */
+function spellings(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const forms = [value, json, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)];
+  forms.push(Buffer.from(value, 'utf8').toString('latin1'));
+  return [...new Set(forms)];
+}
 
 /** Answers by path with what it received in its Authorization header, in various shapes. */
 function startTrickyUpstream(): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const auth = req.headers.authorization ?? '';
+    const token = auth.replace(/^Bearer /, '');
     const text = `you sent: ${auth}\n`.repeat(50);
-    switch (req.url) {
+    const path = (req.url ?? '').split('?')[0];
+    switch (path) {
+      case '/location': {
+        // Same origin, so the proxy rewrites it (and the WHATWG parser re-encodes ' " space { } in the process).
+        res.writeHead(302, { location: `http://${req.headers.host}/next?token=${token}#${token}`, 'content-length': 0 });
+        res.end();
+        return;
+      }
+      case '/latin1': {
+        // Echoes the header's bytes exactly as they arrived (Latin-1), in a header and in the body.
+        const raw = Buffer.from(String(req.headers['x-api-key']), 'latin1');
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-echo': req.headers['x-api-key'] });
+        res.end(Buffer.concat([Buffer.from('key='), raw]));
+        return;
+      }
+      case '/header-name': {
+        res.setHeader(`x-echo-${token.toLowerCase()}`, 'yes');
+        res.setHeader('x-kept', 'yes');
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      case '/range': {
+        // Honours Range the way an API does: the echo split into parts as asked.
+        const body = Buffer.from(`{"token":"${token}"}`);
+        const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
+        if (range === null) {
+          res.writeHead(200, { 'content-type': 'application/json', 'accept-ranges': 'bytes', 'content-length': body.length });
+          res.end(body);
+          return;
+        }
+        const part = body.subarray(Number(range[1]), Number(range[2]) + 1);
+        res.writeHead(206, {
+          'content-type': 'application/json',
+          'content-range': `bytes ${range[1]}-${range[2]}/${body.length}`,
+          'content-length': part.length,
+        });
+        res.end(part);
+        return;
+      }
+      case '/typed': {
+        const type = new URL(req.url ?? '/', 'http://x').searchParams.get('type') ?? 'application/octet-stream';
+        res.writeHead(200, { 'content-type': type });
+        res.end(`--b\r\nContent-Type: text/plain\r\n\r\ntoken: ${token}\r\n--b--\r\n`);
+        return;
+      }
       case '/gzip': {
         const body = zlib.gzipSync(text);
         res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': body.length });
@@ -93,6 +154,10 @@ describe('response scrubbing (integration)', () => {
       basic: svc(echo.url, 'team/basic', { type: 'basic', usernameField: 'username', passwordField: 'password' }),
       off: svc(echo.url, 'team/bearer', bearer, false),
       tricky: svc(trickyUrl, 'team/bearer', bearer),
+      quoted: svc(trickyUrl, 'team/tricky', bearer),
+      latin1: svc(trickyUrl, 'team/latin1', { type: 'header', name: 'X-Api-Key', template: '{{key}}' }),
+      skip: { ...svc(trickyUrl, 'team/bearer', bearer), scrubSkipContentTypes: ['application/octet-stream', 'image/*'] },
+      rawoff: svc(trickyUrl, 'team/bearer', bearer, false),
     };
     handler = createForwardHandler({ services, secrets });
     const app = express();
@@ -180,12 +245,75 @@ describe('response scrubbing (integration)', () => {
     expect(res.body.toString('utf8')).not.toContain(CANARY);
   });
 
-  it('binary bodies pass byte for byte, even with the secret inside (only text types are scrubbed)', async () => {
-    // Rewriting bytes of an image or archive would corrupt it; an API echoing a credential does so in text.
+  it('binary bodies are scrubbed too, by default', async () => {
     const res = await raw('/forward/tricky/binary');
+    const expected = Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from('Bearer [REDACTED]'), Buffer.from([254, 0])]);
+    expect(res.body.equals(expected)).toBe(true);
+    expect(res.headers['content-length']).toBeUndefined();
+  });
+
+  it('a content type the service opts out of (scrubSkipContentTypes) passes byte for byte, its headers still scrubbed', async () => {
+    const res = await raw('/forward/skip/binary');
     const expected = Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from(`Bearer ${CANARY}`), Buffer.from([254, 0])]);
     expect(res.body.equals(expected)).toBe(true);
     expect(res.headers['content-length']).toBe(String(expected.length));
+    const typed = await raw('/forward/skip/typed?type=image/png');
+    expect(typed.body.toString('latin1')).toContain(CANARY);
+    // Only the named types: the same service's other answers are scrubbed.
+    const text = await raw('/forward/skip/typed?type=text/plain');
+    expect(text.body.toString('latin1')).not.toContain(CANARY);
+  });
+
+  it.each([
+    'application/yaml',
+    'message/http',
+    'multipart/mixed; boundary=b',
+    'application/x-ndjson',
+    'text/event-stream',
+    'application/pdf',
+    'Application/Octet-Stream',
+  ])('a %s body is scrubbed', async (type) => {
+    const res = await raw(`/forward/tricky/typed?type=${encodeURIComponent(type)}`);
+    expect(res.status).toBe(200);
+    expect(res.body.toString('latin1')).toContain('token: [REDACTED]');
+    expect(res.body.toString('latin1')).not.toContain(CANARY);
+  });
+
+  it('a same-origin Location is scrubbed in the form it leaves in, after the rewrite re-encoded it', async () => {
+    const res = await raw('/forward/quoted/location');
+    expect(res.status).toBe(302);
+    const location = String(res.headers.location);
+    expect(location.startsWith('/forward/quoted/next?token=')).toBe(true);
+    for (const form of [...spellings(TRICKY), new URL(`http://h/?${TRICKY}`).search.slice(1), new URL(`http://h/#${TRICKY}`).hash.slice(1)]) {
+      expect(location.includes(form) ? form : null).toBeNull();
+    }
+    expect(location).toContain('[REDACTED]');
+  });
+
+  it('a header-injected secret with Latin-1 characters is scrubbed in its Latin-1 bytes, in headers and body', async () => {
+    const res = await raw('/forward/latin1/latin1');
+    expect(res.status).toBe(200);
+    expect(res.body.toString('latin1')).toBe('key=[REDACTED]');
+    expect(res.headers['x-echo']).toBe('[REDACTED]');
+    for (const form of spellings(LATIN1)) expect(`${res.body.toString('latin1')} ${JSON.stringify(res.headers)}`.includes(form) ? form : null).toBeNull();
+  });
+
+  it('a header whose name holds the secret is dropped whole', async () => {
+    const res = await raw('/forward/tricky/header-name');
+    expect(res.status).toBe(204);
+    expect(res.headers['x-kept']).toBe('yes');
+    expect(JSON.stringify(res.headers).toLowerCase()).not.toContain(CANARY.toLowerCase());
+  });
+
+  it('Range is not forwarded on a scrubbing service: the whole answer comes back, scrubbed', async () => {
+    for (const range of ['bytes=0-14', 'bytes=10-20', 'bytes=15-40']) {
+      const res = await raw('/forward/tricky/range', { range, 'if-range': 'x' });
+      expect(res.status).toBe(200);
+      expect(res.body.toString('utf8')).toBe('{"token":"[REDACTED]"}');
+    }
+    // Without scrubbing, Range reaches the API as sent.
+    const off = await raw('/forward/rawoff/range', { range: 'bytes=0-4' });
+    expect({ status: off.status, body: off.body.toString('utf8') }).toEqual({ status: 206, body: '{"tok' });
   });
 
   it('response headers are scrubbed, Set-Cookie arrays included', async () => {

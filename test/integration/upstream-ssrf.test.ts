@@ -7,13 +7,12 @@
  * ever connect to loopback).
  */
 import type { LookupAddress } from 'node:dns';
-import express from 'express';
+import type express from 'express';
 import request from 'supertest';
-import { ERROR_HEADER, REQUEST_ID_HEADER } from '../../proxy/src/contract/contract';
+import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import type { HostResolver } from '../../proxy/src/forward/address-guard';
-import { createUpstream, type Upstream } from '../../proxy/src/forward/upstream';
-import { newContext } from '../../proxy/src/app/request-context';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
+import { fixedSecrets, forwardApp, serviceConfig, type ForwardApp } from '../support/forward-app';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 
@@ -81,14 +80,14 @@ describe('SSRF guard through the proxy', () => {
 
 describe('SSRF guard with a scripted resolver', () => {
   let upstream: EchoUpstream;
-  const upstreams: Upstream[] = [];
+  const apps: ForwardApp[] = [];
 
   beforeAll(async () => {
     upstream = await startEchoUpstream();
   });
 
   afterAll(async () => {
-    for (const u of upstreams) u.close();
+    for (const app of apps) await app.close();
     await upstream?.close();
   });
 
@@ -105,19 +104,15 @@ describe('SSRF guard with a scripted resolver', () => {
     );
   }
 
-  /** A tiny app whose only route forwards `/x` to one service's forwarding stage. */
+  /** The data plane with one service, `/forward/<service>/x` forwarding to `<target>/x`. */
   function appFor(service: string, target: string, resolveHost: HostResolver, allowPrivateAddresses: boolean): express.Express {
-    const stage = createUpstream({ service, target, timeoutMs: 5000, scrub: false, resolveHost, allowPrivateAddresses });
-    upstreams.push(stage);
-    const app = express();
-    app.use((req, res) => {
-      res.locals.ctx = newContext(`req-${service}`);
-      // As the app's request log stage does, so an error body's requestId can be matched to the answer.
-      res.setHeader(REQUEST_ID_HEADER, `req-${service}`);
-      req.headers.authorization = `Bearer ${SECRET}`; // what injection would have set
-      stage.forward(req, res, '/x');
+    const forward = forwardApp({
+      services: { [service]: serviceConfig({ target, inject: { type: 'bearer', field: 'token' }, allowPrivateAddresses }) },
+      secrets: fixedSecrets({}, { token: SECRET }),
+      resolveHost,
     });
-    return app;
+    apps.push(forward);
+    return forward.app;
   }
 
   it.each([
@@ -136,7 +131,7 @@ describe('SSRF guard with a scripted resolver', () => {
     upstream.clear();
     const resolve = resolverAnswering(...addresses);
     const app = appFor('api', `http://api.internal.test:${upstream.port}/base`, resolve, allowPrivate);
-    const res = await request(app).get('/');
+    const res = await request(app).get('/forward/api/x');
     expectAddressForbidden(res, 'api');
     expect(res.body.error.message).toContain(`host name 'api.internal.test' ${expected}`);
     expect(res.text).not.toContain(SECRET);
@@ -147,7 +142,7 @@ describe('SSRF guard with a scripted resolver', () => {
   it('refuses a well-known metadata host name whatever it resolves to', async () => {
     const resolve = resolverAnswering('127.0.0.1');
     const app = appFor('meta', `http://metadata.google.internal:${upstream.port}`, resolve, true);
-    const res = await request(app).get('/');
+    const res = await request(app).get('/forward/meta/x');
     expectAddressForbidden(res, 'meta');
     expect(res.body.error.message).toContain("host name 'metadata.google.internal' is a cloud metadata host name");
   });
@@ -156,7 +151,7 @@ describe('SSRF guard with a scripted resolver', () => {
     upstream.clear();
     const resolve = resolverAnswering('127.0.0.1');
     const app = appFor('internal', `http://api.internal.test:${upstream.port}/base`, resolve, true);
-    const res = await request(app).get('/');
+    const res = await request(app).get('/forward/internal/x');
     expect(res.status).toBe(200);
     expect(upstream.received).toHaveLength(1);
     expect(upstream.received[0]?.headers.host).toBe(`api.internal.test:${upstream.port}`);

@@ -127,8 +127,9 @@ describe('Vault over HTTPS with a private CA', () => {
     ['with vault.caFile naming another CA', 'other'],
   ])('is not ready and answers 503 VAULT_UNAVAILABLE naming the TLS failure %s', async (_label, which) => {
     const { proxy, logs } = await proxyWith(which === undefined ? undefined : otherCaFile);
-    const ready = await request(proxy.app).get('/readyz');
+    const ready = await request(proxy.ops).get('/readyz');
     expect(ready.status).toBe(503);
+    expect((await request(proxy.app).get('/readyz')).text).not.toContain('TLS');
     expect(ready.headers[ERROR_HEADER]).toBe('NOT_READY');
     expect(ready.body.error.message).toMatch(
       /TLS verification of Vault's certificate failed: it is signed by a CA the proxy does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,

@@ -29,6 +29,8 @@ export interface ServeConfigOptions {
   tokenHash: string;
   /** Extra fields of the `echo` service, in YAML flow style (`paths: ["/a/**"]`). */
   echoFields?: string[];
+  /** More services, each as YAML flow-style fields (`target: "…"`, `secret: svc/x`, …); client `n8n-prod` may use them all. */
+  services?: Record<string, string[]>;
   /** Lines appended at the end. */
   extraLines?: string[];
 }
@@ -36,6 +38,7 @@ export interface ServeConfigOptions {
 /** Config file text for the harness: VAULT_ROLE_ID / VAULT_SECRET_ID come from the process environment. */
 function serveConfigYaml(harness: ProxyHarness, options: ServeConfigOptions): string {
   const echo = [`target: "${harness.upstream.url}/base"`, 'secret: svc/echo', 'inject: { type: bearer, field: token }', ...(options.echoFields ?? [])];
+  const more = Object.entries(options.services ?? {});
   return [
     `listen: ${options.listen}`,
     'vault:',
@@ -43,9 +46,10 @@ function serveConfigYaml(harness: ProxyHarness, options: ServeConfigOptions): st
     `  auth: { method: approle, roleId: "\${VAULT_ROLE_ID}", secretId: "\${VAULT_SECRET_ID}", mount: ${harness.approleMount} }`,
     `  kvMount: ${harness.mount}`,
     'clients:',
-    `  n8n-prod: { tokenHashes: ["${options.tokenHash}"], services: [echo] }`,
+    `  n8n-prod: { tokenHashes: ["${options.tokenHash}"], services: [${['echo', ...more.map(([name]) => name)].join(', ')}] }`,
     'services:',
     `  echo: { ${echo.join(', ')} }`,
+    ...more.map(([name, fields]) => `  ${name}: { ${fields.join(', ')} }`),
     ...(options.extraLines ?? []),
     '',
   ].join('\n');

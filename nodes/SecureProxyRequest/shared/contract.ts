@@ -43,7 +43,8 @@ export const ERROR_CODES = {
   PATH_REJECTED: {
     status: 400,
     source: 'proxy',
-    meaning: 'The request path could leave the service base (dot segments, encoded slashes, backslashes, NUL, absolute URL).',
+    meaning:
+      'The request path could leave the service base (dot segments, encoded slashes, backslashes, NUL, absolute URL) or is not standard percent-encoding (%u escapes, invalid or overlong UTF-8, characters that normalise to a dot or slash).',
   },
   ROUTE_NOT_FOUND: { status: 404, source: 'proxy', meaning: 'No proxy route matches; data plane requests go to /forward/{service}/{path}.' },
   SECRET_NOT_FOUND: { status: 502, source: 'vault', meaning: "The service's secret does not exist in Vault (missing, deleted or destroyed)." },
@@ -64,7 +65,7 @@ export const ERROR_CODES = {
   UPSTREAM_UNSCRUBBABLE: {
     status: 502,
     source: 'upstream',
-    meaning: 'The upstream answered with a text body in a content-encoding the proxy cannot decode, so it cannot be scrubbed of secrets.',
+    meaning: 'The upstream answered with a body in a content-encoding the proxy cannot decode, so it cannot be scrubbed of secrets.',
   },
   REQUEST_MALFORMED: {
     status: 400,
@@ -90,6 +91,17 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, source: 'proxy', meaning: 'The proxy is not ready (Vault not reachable or not authenticated).' },
   SHUTTING_DOWN: { status: 503, source: 'proxy', meaning: 'The proxy is shutting down and takes no new requests.' },
   INTERNAL_ERROR: { status: 500, source: 'proxy', meaning: 'An unexpected error inside the proxy; the request id finds it in the audit log.' },
+  UPSTREAM_RESPONSE_INVALID: {
+    status: 502,
+    source: 'upstream',
+    meaning:
+      'The upstream answered something the proxy cannot relay faithfully (malformed status line, headers or framing, a protocol switch or interim response nobody asked for), or its connection ended before a complete answer; nothing of that answer was relayed.',
+  },
+  EXPECTATION_UNSUPPORTED: {
+    status: 417,
+    source: 'proxy',
+    meaning: 'The request carries an Expect header other than 100-continue, which the proxy does not support.',
+  },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -14,7 +14,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
     'Pick another service from the Service list (it shows the services this token may use), or ask the proxy admin to grant this one to your proxy client.',
   METHOD_NOT_ALLOWED: "Use a method the service allows: the Service list shows each service's methods.",
   PATH_NOT_ALLOWED: "Use a path the service allows (the proxy's message names them), or ask the proxy admin to allow this one.",
-  PATH_REJECTED: 'Write a plain path relative to the service, like /users/42: no "..", no encoded slashes or backslashes, no full URL.',
+  PATH_REJECTED:
+    'Write a plain path relative to the service, like /users/42: no "..", no encoded slashes or backslashes, no full URL, and characters percent-encoded as UTF-8 (%C3%A9, not %u00e9).',
   ROUTE_NOT_FOUND: 'Check that the Proxy URL in the "Secure Proxy API" credential points at the proxy itself (no extra path).',
   SECRET_NOT_FOUND: "Ask the Vault admin to write the service's secret at the path configured in the proxy.",
   SECRET_FIELD_MISSING: "Ask the Vault admin to add the missing field (the proxy's message names it) to the service's secret in Vault.",
@@ -41,6 +42,9 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   NOT_READY: "Retry in a moment; the platform team should check the proxy's Vault login in its log.",
   SHUTTING_DOWN: 'Retry: another proxy replica will answer.',
   INTERNAL_ERROR: 'Report it to the proxy admin with the proxy request id; the audit log has the details.',
+  UPSTREAM_RESPONSE_INVALID:
+    "The API's answer was malformed or cut short, so the proxy did not relay it; retry, and if it repeats ask the proxy admin to check the API (the audit log names what was wrong).",
+  EXPECTATION_UNSUPPORTED: "Remove the Expect header from the node's custom headers; only 'Expect: 100-continue' is supported.",
 };
 
 function isKnownCode(code: string): code is ErrorCode {

@@ -16,6 +16,7 @@ import { createAuthThrottle } from '../auth/throttle';
 import { createClientSource } from '../auth/client-source';
 import { controlRoutes, summarizeServices } from './control-routes';
 import { createForwardHandler, rejectUnsafeRequestTarget } from '../forward';
+import { expectGuard } from '../listener/expect-guard';
 import { hostGuard } from '../listener/host-guard';
 import { ProxyEvents } from '../observability/events';
 import { createLogger } from '../observability/logger';
@@ -43,6 +44,8 @@ export interface ProxyAppOptions {
 
 export interface ProxyApp {
   app: Express;
+  /** What the ops listener serves (config `ops`): `/healthz`, `/readyz` with its reason, `/metrics`. */
+  ops: Express;
   config: ProxyConfig;
   events: ProxyEvents;
   logger: Logger;
@@ -79,12 +82,15 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   app.set('query parser', false);
 
   app.use(requestTracking(events, { route: routeOf }));
+  app.use(expectGuard);
   app.use(rejectUnsafeRequestTarget);
   app.use(hostGuard(config.listen.allowedHosts));
   app.get(HEALTH_PATH, healthz);
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness());
-  app.get(READY_PATH, readyz(readiness));
-  app.get(METRICS_PATH, metricsHandler(metrics));
+  // Ready or not, never why: the reason can name the Vault auth method and address.
+  app.get(READY_PATH, readyz(readiness, 'summary'));
+  // /metrics names every client and service: with an ops listener, only there.
+  if (config.ops === undefined) app.get(METRICS_PATH, metricsHandler(metrics));
 
   const authThrottle = createAuthThrottle(config.authThrottle, events);
   const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
@@ -96,13 +102,27 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
     kvMountLabel: config.vault.kvMount,
     publicUrl: config.listen.publicUrl,
     bodyTimeoutMs: config.listen.bodyTimeoutMs,
+    onUnexpected: (error, requestId) => events.emit('request:unexpected', { requestId, error }),
   });
   app.use(FORWARD_PREFIX, auth, forward);
   app.use(notFound);
   app.use(errorHandler(logger));
 
+  const ops = express();
+  ops.disable('x-powered-by');
+  ops.set('etag', false);
+  ops.set('query parser', false);
+  ops.use(requestTracking(events, { route: () => 'ops' }));
+  ops.use(expectGuard);
+  ops.get(HEALTH_PATH, healthz);
+  ops.get(READY_PATH, readyz(readiness, 'reason'));
+  ops.get(METRICS_PATH, metricsHandler(metrics));
+  ops.use(opsNotFound);
+  ops.use(errorHandler(logger));
+
   return {
     app,
+    ops,
     config,
     events,
     logger,
@@ -133,8 +153,29 @@ function routeOf(path: string): RequestContext['route'] {
   return 'other';
 }
 
+/** Client input quoted back in a message is clipped: a megabyte path must not come back as a megabyte error. */
+function excerpt(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
+const opsNotFound: RequestHandler = (req, res) => {
+  refuse(
+    res,
+    new ProxyError(
+      'ROUTE_NOT_FOUND',
+      `No route for ${excerpt(req.method)} ${excerpt(req.path)} on the ops listener: it serves ${HEALTH_PATH}, ${READY_PATH} and ${METRICS_PATH}.`,
+    ),
+  );
+};
+
 const notFound: RequestHandler = (req, res) => {
-  refuse(res, new ProxyError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}. Data plane requests go to ${FORWARD_PREFIX}/{service}/{path}.`));
+  refuse(
+    res,
+    new ProxyError(
+      'ROUTE_NOT_FOUND',
+      `No route for ${excerpt(req.method)} ${excerpt(req.path)}. Data plane requests go to ${FORWARD_PREFIX}/{service}/{path}.`,
+    ),
+  );
 };
 
 /** Last resort: anything thrown becomes a contract error; unknown errors are logged without their details leaking out. */

@@ -18,7 +18,15 @@ import type { ReloadMetrics } from '../observability/reload-metrics';
  * watcher); a change to one of them needs a restart. Every other `listen` field is read by
  * the app, so the new app applies it.
  */
-const LISTEN_FIELDS_OWNED_BY_THE_LISTENER: ReadonlySet<string> = new Set(['host', 'port', 'tls', 'headersTimeoutMs', 'maxHeaderBytes']);
+const LISTEN_FIELDS_OWNED_BY_THE_LISTENER: ReadonlySet<string> = new Set([
+  'host',
+  'port',
+  'tls',
+  'headersTimeoutMs',
+  'maxHeaderBytes',
+  'maxConnections',
+  'keepAliveTimeoutMs',
+]);
 
 export interface ConfigReloaderOptions {
   configFile: string;
@@ -102,6 +110,11 @@ export function createConfigReloader(options: ConfigReloaderOptions): ConfigRelo
       return refuse(`invalid configuration: ${err.issues.join('; ')}`);
     }
 
+    if (!isDeepStrictEqual(old.config.ops, config.ops)) {
+      // The ops listener (and so where /metrics is served) keeps its settings until a restart.
+      logger.warn('configuration reload: ops changed; the ops listener keeps its current settings until a restart', { fields: ['ops'] });
+      config = { ...config, ops: old.config.ops };
+    }
     const needRestart = listenChangesNeedingRestart(old.config.listen, config.listen);
     if (needRestart.length > 0) {
       logger.warn(`configuration reload: ${needRestart.join(', ')} changed; the listener keeps its current settings until a restart`, {

@@ -21,6 +21,8 @@ export interface RequestContext {
   service: string | null;
   errorCode: ErrorCode | null;
   errorSource: ErrorSource | null;
+  /** What exactly went wrong (a fixed key or a Node error code), when the error says. */
+  errorDetail: string | null;
   secretMs: number | null;
   upstreamMs: number | null;
 }
@@ -39,6 +41,7 @@ export function newContext(requestId: string): RequestContext {
     service: null,
     errorCode: null,
     errorSource: null,
+    errorDetail: null,
     secretMs: null,
     upstreamMs: null,
   };

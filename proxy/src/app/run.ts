@@ -15,11 +15,15 @@ import { SecretRedactor } from '../observability/redaction';
 import { createReloadMetrics } from '../observability/reload-metrics';
 import { createConfigReloader, type ReloadOutcome } from './reload';
 import { closeGracefully, listen } from '../listener/server';
+import type { ClientErrorRecord } from '../observability/events';
+import { keepServingOnUncaught } from './safety-net';
 import { CertificateError, loadCertificatePair, type CertificatePair } from '../listener/certificate';
 import { watchCertificate } from '../listener/certificate-watcher';
 
 export interface RunningProxy {
   url: string;
+  /** Base URL of the ops listener, when `ops` is configured. */
+  opsUrl: string | null;
   /** The app serving now; a config reload replaces it. */
   readonly proxy: ProxyApp;
   /** What SIGHUP does: re-reads the certificate files and the config file. Never rejects. */
@@ -31,7 +35,10 @@ export interface RunningProxy {
 export interface RunOptions {
   /** Extra cleanup after the proxy stopped (dev mode closes its emulator and sample upstream). */
   onStop?: () => Promise<void>;
-  /** Install SIGTERM/SIGINT handlers that stop the proxy and exit (default true). */
+  /**
+   * Install SIGTERM/SIGINT handlers that stop the proxy and exit, and the net that keeps the
+   * process serving after an exception nothing caught (safety-net.ts) (default true).
+   */
   handleSignals?: boolean;
   /** The file `config` was loaded from; SIGHUP reloads it. Without one (dev mode) there is nothing to reload. */
   configFile?: string;
@@ -50,18 +57,45 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   // Listen even when Vault is not reachable yet: /readyz reports it, requests fail closed
   // with VAULT_UNAVAILABLE, and the session keeps retrying the login.
   await appSwitch.current().start();
+  // Refused before any request exists: the app serving now logs and counts it.
+  const onClientError = (record: ClientErrorRecord): void => void appSwitch.current().events.emit('client:error', record);
+  const onConnectionDropped = (remoteAddress: string | null): void => void appSwitch.current().events.emit('connection:dropped', { remoteAddress });
   const listening = await listen(appSwitch.handler, config.listen.host, config.listen.port, certificate, {
     headersTimeoutMs: config.listen.headersTimeoutMs,
     maxHeaderBytes: config.listen.maxHeaderBytes,
-    // Refused before any request exists: the app serving now logs and counts it.
-    onClientError: (record) => appSwitch.current().events.emit('client:error', record),
+    maxConnections: config.listen.maxConnections,
+    keepAliveTimeoutMs: config.listen.keepAliveTimeoutMs,
+    onClientError,
+    onConnectionDropped,
   }).catch(async (err: unknown) => {
     // Nothing serves without the listener: release Vault and timers so the process can exit.
     await appSwitch.current().stop();
     throw err;
   });
   const { server, url } = listening;
-  logger().info('proxy listening', { url, services: Object.keys(config.services).length, clients: Object.keys(config.clients).length });
+  // The ops listener follows reloads like the main one: it serves whichever app is current.
+  const opsListening =
+    config.ops === undefined
+      ? null
+      : await listen(
+          (req, res) => {
+            appSwitch.current().ops(req, res);
+          },
+          config.ops.host,
+          config.ops.port,
+          undefined,
+          { onClientError, onConnectionDropped },
+        ).catch(async (err: unknown) => {
+          await closeGracefully(server, 0);
+          await appSwitch.current().stop();
+          throw err;
+        });
+  logger().info('proxy listening', {
+    url,
+    opsUrl: opsListening?.url ?? null,
+    services: Object.keys(config.services).length,
+    clients: Object.keys(config.clients).length,
+  });
 
   const certificates =
     certificate === undefined || config.listen.tls === undefined
@@ -101,7 +135,7 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
       const { shutdownTimeoutMs } = proxy.config.listen;
       proxy.beginShutdown();
       proxy.logger.info('shutting down: finishing in-flight requests', { timeoutMs: shutdownTimeoutMs });
-      await closeGracefully(server, shutdownTimeoutMs);
+      await Promise.all([closeGracefully(server, shutdownTimeoutMs), opsListening === null ? null : closeGracefully(opsListening.server, shutdownTimeoutMs)]);
       certificates?.close();
       await reloader?.settled();
       await proxy.stop();
@@ -113,6 +147,8 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   };
 
   if (options.handleSignals !== false) {
+    // One request's bug must not take every other request down with the process.
+    keepServingOnUncaught((origin, error) => void appSwitch.current().events.emit('process:unexpected', { origin, error }));
     const onSignal = (signal: NodeJS.Signals) => {
       logger().info('signal received', { signal });
       stop().then(
@@ -129,6 +165,7 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   }
   return {
     url,
+    opsUrl: opsListening?.url ?? null,
     get proxy() {
       return appSwitch.current();
     },

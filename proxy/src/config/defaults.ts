@@ -15,3 +15,9 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
 
 /** `listen.maxHeaderBytes` when the config leaves it out: 32 KiB. */
 export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
+
+/** `listen.maxConnections` when the config leaves it out: client connections open at once; more are refused at accept. */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+
+/** `listen.keepAliveTimeoutMs` when the config leaves it out: longer than the 60 s idle timeout of common load balancers, so they close first. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;

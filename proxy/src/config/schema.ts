@@ -7,9 +7,18 @@
  * with its default; test/unit/config/docs-reference.test.ts keeps the two in step.
  */
 import { z } from 'zod';
-import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from './defaults';
+import {
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_HEADER_BYTES,
+} from './defaults';
 import { caBundleProblem } from './ca-bundle';
 import { didYouMean } from '../shared/suggest';
+
+/** `type/subtype` or `type/*`, lower case. */
+const MEDIA_RANGE = /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/;
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -182,8 +191,20 @@ const serviceSchema = z
     paths: z.array(z.string().startsWith('/', 'path patterns start with "/"')).min(1).optional(),
     /** Time allowed for the upstream to send response headers. */
     timeoutMs: duration('timeoutMs', 30000),
-    /** Replace the injected secret values in response headers and text bodies with [REDACTED]. */
+    /** Replace the injected secret values in the response status line, headers and bodies with [REDACTED]. */
     scrub: z.boolean().default(true),
+    /**
+     * Content types (`type/subtype` or `type/*`) whose bodies are relayed without scrubbing, e.g.
+     * a large binary download; their headers are still scrubbed. Absent: every body is scrubbed.
+     */
+    scrubSkipContentTypes: z
+      .array(
+        z
+          .string()
+          .transform((value) => value.trim().toLowerCase())
+          .refine((value) => MEDIA_RANGE.test(value), { message: 'must be a media type like "image/png" or a whole type like "image/*"' }),
+      )
+      .optional(),
     /** Largest request body forwarded, in bytes; absent means 10 MiB (DEFAULT_MAX_BODY_BYTES). */
     maxBodyBytes: z.number({ error: 'must be a number of bytes' }).int('must be a whole number of bytes').min(0, 'must be 0 (no body) or more').optional(),
     /**
@@ -278,8 +299,30 @@ export const configSchema = z
         bodyTimeoutMs: duration('listen.bodyTimeoutMs', DEFAULT_BODY_TIMEOUT_MS),
         /** Host header values the proxy answers for (name, or name:port); absent: any. */
         allowedHosts: z.array(allowedHost).min(1, 'must list at least one host name, or be left out to accept any Host').optional(),
+        /** Client connections open at once; a connection beyond it is closed as it arrives (and counted). */
+        maxConnections: z
+          .number({ error: 'listen.maxConnections must be a number of connections' })
+          .int('must be a whole number of connections')
+          .min(1, 'must be at least 1')
+          .max(1_000_000, 'must be at most 1000000')
+          .default(DEFAULT_MAX_CONNECTIONS),
+        /** How long an idle keep-alive client connection stays open between requests. */
+        keepAliveTimeoutMs: duration('listen.keepAliveTimeoutMs', DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
       })
       .prefault({}),
+    /**
+     * A second listener for operations: `/metrics` and `/readyz` with its reason (and
+     * `/healthz`). When set, the main listener no longer serves `/metrics`.
+     */
+    ops: z
+      .strictObject(
+        {
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.number({ error: 'ops.port must be a port number' }).int().min(0).max(65535),
+        },
+        { error: 'ops must be a mapping { host, port }' },
+      )
+      .optional(),
     vault: vaultSchema,
     cache: z
       .strictObject({

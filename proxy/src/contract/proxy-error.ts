@@ -18,14 +18,20 @@ export class ProxyError extends Error {
   readonly source: ErrorSource;
   /** Extra headers for the response, e.g. Retry-After. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * What exactly went wrong, for the audit log only: a short fixed key or a Node error code
+   * (`reason-phrase`, `HPE_INVALID_CHUNK_SIZE`), never caller- or upstream-chosen text.
+   */
+  readonly detail: string | null;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string>; detail?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProxyError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
     this.source = ERROR_CODES[code].source;
     this.headers = options.headers ?? {};
+    this.detail = options.detail ?? null;
   }
 }
 
@@ -89,9 +95,15 @@ export function refuse(res: Response, error: ProxyError): void {
     requestId = randomUUID();
     if (!res.headersSent) res.setHeader(REQUEST_ID_HEADER, requestId);
   } else {
-    ctx.errorCode = error.code;
-    ctx.errorSource = error.source;
+    recordError(ctx, error);
     requestId = ctx.requestId;
   }
   sendProxyError(res, error, requestId);
+}
+
+/** Notes a refusal or failure in the request's context, for its audit line and metrics. */
+export function recordError(ctx: RequestContext, error: ProxyError): void {
+  ctx.errorCode = error.code;
+  ctx.errorSource = error.source;
+  ctx.errorDetail = error.detail;
 }

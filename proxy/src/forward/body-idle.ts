@@ -8,19 +8,10 @@
 import type { IncomingMessage } from 'node:http';
 import { idleWatchdog } from './idle-watchdog';
 
-/** The upstream sent no body byte for the service's `timeoutMs` while the proxy was ready to read. */
-export class UpstreamBodyIdleError extends Error {
-  readonly code = 'ERR_UPSTREAM_BODY_IDLE';
-  constructor(idleMs: number) {
-    super(`no response body bytes for ${idleMs} ms`);
-    this.name = 'UpstreamBodyIdleError';
-  }
-}
-
 /**
  * Watches an upstream answer until its body ended; after `idleMs` of upstream silence it calls
- * `onIdle` (to record why) and destroys the answer, which closes the upstream socket and makes
- * the relay cut the client connection.
+ * `onIdle` once (the exchange then answers UPSTREAM_TIMEOUT, or cuts the relayed answer, and
+ * destroys the upstream answer).
  */
 export function watchBodyIdle(proxyRes: IncomingMessage, idleMs: number, onIdle: () => void): void {
   const socket = proxyRes.socket;
@@ -29,10 +20,7 @@ export function watchBodyIdle(proxyRes: IncomingMessage, idleMs: number, onIdle:
     idleMs,
     // Paused: the client (or the scrubber) is behind and the relay holds the upstream back.
     () => proxyRes.isPaused() || socket.isPaused(),
-    () => {
-      onIdle();
-      proxyRes.destroy(new UpstreamBodyIdleError(idleMs));
-    },
+    onIdle,
     { unref: true },
   );
   // The socket is already flowing into the HTTP parser: one more listener does not change that.

@@ -9,13 +9,12 @@
  *   stopped. Time spent waiting on the upstream (not connected yet, or not reading: the
  *   stream is paused then) never counts against the client.
  *
- * Stopping aborts the upstream request first (through the AbortSignal handed to the forwarding
- * stage), so no partial body is completed and no upstream answer can race the refusal; then
- * the client gets 413/408 with `Connection: close`, or a cut connection when the upstream's
- * answer had already started.
+ * Stopping is reported to the request's exchange, which aborts the upstream request (so no
+ * partial body is completed) and answers 413/408 with `Connection: close`, or cuts the
+ * connection once the upstream's answer has started.
  */
-import type { Request, Response } from 'express';
-import { ProxyError, refuse } from '../contract/proxy-error';
+import type { Request } from 'express';
+import { ProxyError } from '../contract/proxy-error';
 import { idleWatchdog, type IdleWatchdog } from './idle-watchdog';
 
 /** Limits of one request's body. */
@@ -33,15 +32,6 @@ function tooLarge(limits: BodyLimits, size: string): ProxyError {
   );
 }
 
-/**
- * Refuses with `Connection: close`: the rest of the body will not be read, so the connection
- * cannot carry another request.
- */
-export function refuseAndClose(res: Response, error: ProxyError): void {
-  res.setHeader('connection', 'close');
-  refuse(res, error);
-}
-
 /** BODY_TOO_LARGE when the declared Content-Length exceeds the limit, else null. */
 export function checkDeclaredLength(req: Request, limits: BodyLimits): ProxyError | null {
   const declared = req.headers['content-length'];
@@ -51,14 +41,14 @@ export function checkDeclaredLength(req: Request, limits: BodyLimits): ProxyErro
 }
 
 /**
- * Watches a request body from now until it ends or the exchange closes. Must be called right
- * before the body is handed to the forwarding stage; returns the signal that aborts the
- * upstream request when the body is stopped, or undefined when there is no body left to watch.
+ * Watches a request body from now until it ended or the connection closed. Must be called
+ * right before the body is handed to the forwarding stage. Returns false when there is no body
+ * left to watch; otherwise `onStop` is called at most once, with BODY_TOO_LARGE or
+ * REQUEST_TIMEOUT.
  */
-export function watchRequestBody(req: Request, res: Response, limits: BodyLimits): AbortSignal | undefined {
+export function watchRequestBody(req: Request, limits: BodyLimits, onStop: (error: ProxyError) => void): boolean {
   // Parsed to the end with nothing buffered (GET, HEAD, an empty body): no byte can come.
-  if (req.complete && req.readableLength === 0) return undefined;
-  const controller = new AbortController();
+  if (req.complete && req.readableLength === 0) return false;
   let received = 0;
   let watchdog: IdleWatchdog | null = null;
 
@@ -68,13 +58,10 @@ export function watchRequestBody(req: Request, res: Response, limits: BodyLimits
     req.off('data', onData);
     req.off('end', unwatch);
     req.off('close', unwatch);
-    res.off('close', unwatch);
   };
   const stop = (error: ProxyError): void => {
     unwatch();
-    controller.abort(error);
-    if (res.headersSent) res.destroy();
-    else refuseAndClose(res, error);
+    onStop(error);
   };
   function onData(chunk: Buffer): void {
     received += chunk.length;
@@ -86,9 +73,10 @@ export function watchRequestBody(req: Request, res: Response, limits: BodyLimits
   // Adding a 'data' listener starts the flow; pausing right away leaves the first read to the
   // forwarding pipe (which resumes the stream), so no chunk is consumed before it is attached.
   req.pause();
+  // Watched until the body ended, even after the answer went out: a client that keeps sending
+  // into a finished exchange is still bounded by the same limits.
   req.once('end', unwatch);
   req.once('close', unwatch);
-  res.once('close', unwatch);
   if (!req.complete) {
     watchdog = idleWatchdog(
       limits.idleTimeoutMs,
@@ -98,5 +86,5 @@ export function watchRequestBody(req: Request, res: Response, limits: BodyLimits
       { unref: false },
     );
   }
-  return controller.signal;
+  return true;
 }

@@ -6,12 +6,12 @@
  * not speak for the proxy (`x-secure-proxy-*`), so the node can trust that a response with
  * `x-secure-proxy-error` was made by the proxy.
  *
- * `content-length` and `transfer-encoding` are kept on purpose, even though
+ * `content-length` and `transfer-encoding` are kept on requests on purpose, even though
  * `transfer-encoding` is hop-by-hop: Node's HTTP parser has already de-framed the body it
- * reads (and refuses messages carrying both, or malformed ones), and Node's HTTP client or
- * server re-frames the streamed body according to exactly these headers. Dropping them
- * would make Node pick a framing on its own (chunked) and lose the length the client or
- * upstream declared; keeping them is how a body is streamed through without buffering.
+ * reads (and refuses messages carrying both, or malformed ones), and Node's HTTP client
+ * re-frames the streamed body according to exactly these headers (httpxy's smuggling guard
+ * reads `transfer-encoding` too). On responses the relay drops `transfer-encoding` once the
+ * answer is known to be plainly chunked (response-head.ts) and lets Node's server frame it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { INTERNAL_HEADER_PREFIX } from '../contract/contract';
@@ -20,24 +20,97 @@ import { INTERNAL_HEADER_PREFIX } from '../contract/contract';
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
 
 /**
+ * Claims about the original client's address (or the host it asked for) that this proxy does
+ * not vouch for: an upstream that trusts one (rate limits, allowlists, audit) must not be fooled
+ * through us. Every `x-forwarded-*` header goes too (a prefix, below).
+ */
+export const CLIENT_ADDRESS_HEADERS = [
+  'forwarded',
+  'x-forwarded',
+  'forwarded-for',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'cf-connecting-ip',
+  'cf-connecting-ipv6',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-proxyuser-ip',
+  'x-azure-clientip',
+  'x-azure-socketip',
+  'x-appengine-user-ip',
+  'x-envoy-external-address',
+  'x-original-forwarded-for',
+  'x-host',
+  'x-original-host',
+] as const;
+
+/**
+ * Headers that make a framework or gateway take another path than the request line's
+ * (IIS/ASP.NET URL rewriting, Symfony, Envoy): the service's path policy was checked on the
+ * request line, so the upstream must route by it alone.
+ */
+export const URL_OVERRIDE_HEADERS = [
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-override-url',
+  'x-original-path',
+  'x-envoy-original-path',
+] as const;
+
+/**
+ * Headers that make a framework treat the request as another method (Rails/Rack, Laravel,
+ * Express method-override, Google APIs): the service's method policy was checked on the
+ * request line.
+ */
+export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-method'] as const;
+
+/**
+ * Prefixes of header families stripped whole: proxy-internal headers, every `x-forwarded-*`
+ * claim (host, proto, port, prefix, uri, path…), and `x-envoy-*` controls (retries, timeouts,
+ * routing) that an Envoy in front of the API might honour.
+ */
+const STRIPPED_PREFIXES = [INTERNAL_HEADER_PREFIX, 'x-forwarded-', 'x-envoy-'] as const;
+
+/**
  * Removed from every forwarded request:
  * - `authorization`: carries the client's proxy token; the injector sets the upstream one.
  * - hop-by-hop fields, and `http2-settings` (an h2c upgrade detail).
  * - `expect`: Node's server has already answered `100 Continue` to the client before the
  *   request reached us, so repeating the expectation upstream buys nothing; it also keeps
  *   the upstream request on the path where the response-header timeout is armed.
- * - `forwarded`, `x-forwarded-*`, `x-real-ip`: client-supplied claims about the original
- *   client that this proxy does not vouch for (and it adds none itself: xfwd is off), so an
- *   upstream that trusts them cannot be fooled through us.
+ * - the client-address, URL-override and method-override families above.
  */
-const STRIPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'authorization', 'http2-settings', 'expect', 'forwarded', 'x-real-ip']);
+const STRIPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set<string>([
+  ...HOP_BY_HOP,
+  'authorization',
+  'http2-settings',
+  'expect',
+  ...CLIENT_ADDRESS_HEADERS,
+  ...URL_OVERRIDE_HEADERS,
+  ...METHOD_OVERRIDE_HEADERS,
+]);
 
 const STRIPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 /** Listed in `Connection` or not, these describe the message itself and must stay (see above). */
 const FRAMING_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding']);
 
-const FORWARDED_PREFIX = 'x-forwarded-';
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+/**
+ * A header name as CGI, WSGI, Rack and PHP read it: lower case, `_` and `-` the same
+ * (`X_Api_Key` and `x-api-key` both become `HTTP_X_API_KEY`).
+ */
+export function normalizedHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.indexOf('_') === -1 ? lower : lower.replaceAll('_', '-');
+}
 
 /** Deletes every header named in a `Connection` value (RFC 9110 §7.6.1), except framing ones. */
 function deleteConnectionOptions(headers: IncomingHttpHeaders): void {
@@ -51,18 +124,33 @@ function deleteConnectionOptions(headers: IncomingHttpHeaders): void {
   }
 }
 
+function isStrippedRequestHeader(name: string): boolean {
+  if (STRIPPED_REQUEST_HEADERS.has(name)) return true;
+  const first = name.charCodeAt(0);
+  if (first !== 0x78 /* x */) return false;
+  for (const prefix of STRIPPED_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
+
 /**
  * Removes, in place, everything the upstream must not see from a request's headers (Node's
  * `req.headers`: lower-case names, one entry per name, so a case-variant duplicate cannot
- * survive). The Host header is left alone: the upstream layer sets it to the target's host.
+ * survive). A name is judged in its normalised form too ({@link normalizedHeaderName}): an
+ * `X_Forwarded_For` or `X-Real_IP` reaches a CGI-style server as the real thing, and an
+ * `X_Api_Key` next to an injected `x-api-key` as a second credential, so both are dropped, as
+ * are spellings of the framing headers. `injectedNames` are the injection's header names,
+ * normalised; the injection sets its own afterwards. The Host header is left alone: the
+ * upstream layer sets it to the target's host.
  */
-export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
+export function stripRequestHeaders(headers: IncomingHttpHeaders, injectedNames: ReadonlySet<string> = NO_NAMES): void {
   deleteConnectionOptions(headers);
   for (const name in headers) {
-    if (
-      STRIPPED_REQUEST_HEADERS.has(name) ||
-      (name.charCodeAt(0) === 0x78 /* x */ && (name.startsWith(INTERNAL_HEADER_PREFIX) || name.startsWith(FORWARDED_PREFIX)))
-    ) {
+    if (isStrippedRequestHeader(name)) {
+      delete headers[name];
+    } else if (name.indexOf('_') !== -1) {
+      const normal = normalizedHeaderName(name);
+      if (isStrippedRequestHeader(normal) || injectedNames.has(normal) || FRAMING_HEADERS.has(normal)) delete headers[name];
+    } else if (injectedNames.has(name)) {
       delete headers[name];
     }
   }

@@ -119,6 +119,7 @@ export function createClientErrorHandler(onRecord: (record: ClientErrorRecord) =
       if (inFlight.ctx !== undefined) {
         inFlight.ctx.errorCode = error.code;
         inFlight.ctx.errorSource = error.source;
+        inFlight.ctx.errorDetail = parserCode;
       }
       return;
     }

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import { createClientErrorHandler, createConnectHandler, type ClientErrorRecord } from './client-errors';
-import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_HEADER_BYTES } from '../config/defaults';
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES } from '../config/defaults';
 
 /** The listener: plain HTTP, or HTTPS when `listen.tls` is configured. */
 export type Server = HttpServer | HttpsServer;
@@ -31,6 +31,12 @@ export interface ListenOptions {
   headersTimeoutMs?: number;
   /** Largest header section (request line and headers) accepted, in bytes. */
   maxHeaderBytes?: number;
+  /** Client connections open at once; one beyond it is closed as it arrives. */
+  maxConnections?: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs?: number;
+  /** Called for each connection closed at accept because `maxConnections` were open. */
+  onConnectionDropped?: (remoteAddress: string | null) => void;
   /**
    * Called once per connection refused before it became a request (HTTP parser errors and
    * CONNECT: answered with a contract error, then closed); runProxy sends it to the serving app.
@@ -46,7 +52,7 @@ function serverOptions(options: ListenOptions) {
     // Node checks header deadlines on this interval (default 30 s, longer than the deadline itself).
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
     requestTimeout: 0, // bodies may stream for long uploads; the forward stage's idle timeout and the per-service upstream timeout bound the waits
-    keepAliveTimeout: 65_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
     maxHeaderSize: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     // Node would answer a missing Host with a bare 400; the app's host guard answers with the contract's error.
     requireHostHeader: false,
@@ -75,7 +81,11 @@ export class ListenError extends Error {
   }
 }
 
-/** Starts listening (HTTPS when a certificate is given); resolves once the port is bound, rejects with a ListenError when it cannot be. */
+/**
+ * Starts listening (HTTPS when a certificate is given); resolves once the port is bound,
+ * rejects with a ListenError when it cannot be. `handler` also gets requests whose `Expect`
+ * is not `100-continue` (the app refuses them with the contract).
+ */
 export function listen(
   handler: RequestListener,
   host: string,
@@ -89,6 +99,11 @@ export function listen(
   const onClientError = options.onClientError ?? (() => {});
   server.on('clientError', createClientErrorHandler(onClientError));
   server.on('connect', createConnectHandler(onClientError));
+  // Without a listener Node answers an Expect other than 100-continue with a bare 417; the app answers with the contract.
+  server.on('checkExpectation', handler);
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const onDropped = options.onConnectionDropped;
+  if (onDropped !== undefined) server.on('drop', (data?: { remoteAddress?: string }) => onDropped(data?.remoteAddress ?? null));
   const scheme = certificate === undefined ? 'http' : 'https';
   return new Promise((resolve, reject) => {
     const refused = (err: NodeJS.ErrnoException) => reject(new ListenError(host, port, err.code ?? 'UNKNOWN'));

@@ -14,7 +14,20 @@
  */
 import type { Logger } from 'winston';
 import type { ErrorCode } from '../contract/contract';
-import type { AuthEvent, AuthThrottledEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, VaultCallEvent } from './events';
+import type {
+  AuthEvent,
+  AuthThrottledEvent,
+  CacheEvent,
+  ClientErrorRecord,
+  ProcessUnexpectedEvent,
+  ProxyEvents,
+  RequestRecord,
+  UnexpectedErrorEvent,
+  VaultCallEvent,
+} from './events';
+
+/** At most one line per this interval about connections refused at accept (a flood must not flood the log). */
+const DROPPED_LOG_INTERVAL_MS = 10_000;
 
 /** Proxy-made 503s that are states, not faults: probes hit them every few seconds while they last. */
 const EXPECTED_UNAVAILABLE: ReadonlySet<ErrorCode> = new Set(['NOT_READY', 'SHUTTING_DOWN']);
@@ -62,7 +75,31 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
     log('warn', 'client error', record);
   };
 
+  // A bug met in one request's path: that request ended with INTERNAL_ERROR; this line says what it was.
+  const onUnexpected = (event: UnexpectedErrorEvent): void => {
+    log('error', 'unexpected error', { requestId: event.requestId, error: event.error });
+  };
+
+  const onProcessUnexpected = (event: ProcessUnexpectedEvent): void => {
+    log('error', 'unexpected error outside any request; the proxy keeps serving', { origin: event.origin, error: event.error });
+  };
+
+  // The first refused connection is logged at once, later ones as a count at most every DROPPED_LOG_INTERVAL_MS.
+  let dropped = 0;
+  let lastDroppedLine = -Infinity;
+  const onConnectionDropped = (): void => {
+    dropped++;
+    const now = performance.now();
+    if (now - lastDroppedLine < DROPPED_LOG_INTERVAL_MS) return;
+    lastDroppedLine = now;
+    log('warn', 'connections refused: listen.maxConnections are open', { dropped });
+    dropped = 0;
+  };
+
   events.on('request:finish', onRequest);
+  events.on('request:unexpected', onUnexpected);
+  events.on('process:unexpected', onProcessUnexpected);
+  events.on('connection:dropped', onConnectionDropped);
   events.on('vault:auth', onAuth);
   events.on('vault:call', onVaultCall);
   events.on('secret:cache', onCache);
@@ -70,6 +107,9 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
   events.on('client:error', onClientError);
   return () => {
     events.off('request:finish', onRequest);
+    events.off('request:unexpected', onUnexpected);
+    events.off('process:unexpected', onProcessUnexpected);
+    events.off('connection:dropped', onConnectionDropped);
     events.off('vault:auth', onAuth);
     events.off('vault:call', onVaultCall);
     events.off('secret:cache', onCache);

@@ -19,6 +19,8 @@ export interface RequestRecord {
   service: string | null;
   errorCode: ErrorCode | null;
   errorSource: ErrorSource | null;
+  /** What exactly went wrong, when known: a fixed key or a Node error code (`reason-phrase`, `HPE_INVALID_CHUNK_SIZE`). */
+  errorDetail: string | null;
   /** From first byte in to response finished (or connection closed). */
   durationMs: number;
   /** Time spent waiting for the secret (0 on a cache hit). */
@@ -104,13 +106,36 @@ export interface TokenExpiryEvent {
   }>;
 }
 
+/** An exception nothing expected in one request's path; the request ended with INTERNAL_ERROR (or a cut connection). */
+export interface UnexpectedErrorEvent {
+  requestId: string;
+  /** Logged only through the sanitiser: as name, code and (redacted) message. */
+  error: unknown;
+}
+
+/** A client connection closed as it arrived because `listen.maxConnections` were open. */
+export interface ConnectionDroppedEvent {
+  remoteAddress: string | null;
+}
+
+/** An exception nothing caught outside any request's guard (a timer, an event of a connection); the process kept serving. */
+export interface ProcessUnexpectedEvent {
+  /** Node's origin: `uncaughtException` or `unhandledRejection`. */
+  origin: string;
+  /** Logged only through the sanitiser: as name, code and (redacted) message. */
+  error: unknown;
+}
+
 export interface ProxyEventMap {
   'request:finish': [RequestRecord];
+  'request:unexpected': [UnexpectedErrorEvent];
   'vault:call': [VaultCallEvent];
   'vault:auth': [AuthEvent];
   'secret:cache': [CacheEvent];
   'auth:throttled': [AuthThrottledEvent];
   'client:error': [ClientErrorRecord];
+  'connection:dropped': [ConnectionDroppedEvent];
+  'process:unexpected': [ProcessUnexpectedEvent];
   'tokens:refresh': [TokenStoreRefreshEvent];
   'tokens:expiry': [TokenExpiryEvent];
 }

@@ -1,7 +1,9 @@
 /**
- * Operations endpoints. None needs a token and none reveals a secret, a client or a service
- * detail: `/healthz` says the process answers, `/readyz` says whether it can serve (Vault
- * reachable and authenticated), `/metrics` is the Prometheus exposition.
+ * Operations endpoints. None needs a token and none reveals a secret: `/healthz` says the
+ * process answers, `/readyz` says whether it can serve (Vault reachable and authenticated),
+ * `/metrics` is the Prometheus exposition. On the main listener `/readyz` only says ready or
+ * not; why (which may name the Vault auth method and address) is for the ops listener and the
+ * log, like `/metrics`, which names every client and service.
  */
 import type { RequestHandler } from 'express';
 import { ProxyError, refuse } from '../contract/proxy-error';
@@ -19,8 +21,16 @@ export const healthz: RequestHandler = (_req, res) => {
   res.status(200).json({ status: 'ok' });
 };
 
-/** Readiness: 200 `{"status":"ready"}`, or the contract's NOT_READY error (503) with the reason in the message. */
-export function readyz(check: () => Readiness): RequestHandler {
+/** What `/readyz` on the main listener says instead of the reason. */
+export const READINESS_SUMMARY =
+  'Vault is unreachable or sealed, the proxy is not authenticated to it, or the proxy is shutting down; the ops listener and the log say which';
+
+/**
+ * Readiness: 200 `{"status":"ready"}`, or the contract's NOT_READY error (503). `detail`:
+ * `'reason'` puts the check's reason into the message (ops listener); `'summary'` only the
+ * fixed {@link READINESS_SUMMARY} (main listener).
+ */
+export function readyz(check: () => Readiness, detail: 'reason' | 'summary' = 'reason'): RequestHandler {
   return (_req, res) => {
     let readiness: Readiness;
     try {
@@ -34,7 +44,8 @@ export function readyz(check: () => Readiness): RequestHandler {
       res.status(200).json({ status: 'ready' });
       return;
     }
-    const error = new ProxyError('NOT_READY', `Not ready: ${readiness.reason ?? 'no reason given'}.`);
+    const why = detail === 'summary' ? READINESS_SUMMARY : (readiness.reason ?? 'no reason given');
+    const error = new ProxyError('NOT_READY', `Not ready: ${why}.`);
     refuse(res, error);
   };
 }

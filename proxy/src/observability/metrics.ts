@@ -115,6 +115,20 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     help: 'Times an address started being throttled for bad proxy tokens (once per address per window).',
     registers,
   });
+  // No address label: addresses are caller-chosen and unbounded.
+  const connectionsDropped = new Counter({
+    name: 'secure_proxy_connections_dropped_total',
+    help: 'Client connections closed as they arrived because listen.maxConnections were open.',
+    registers,
+  });
+  const unexpectedErrors = new Counter({
+    name: 'secure_proxy_unexpected_errors_total',
+    help: 'Exceptions nothing expected (a bug): in a request path (that request ended with INTERNAL_ERROR) or anywhere else in the process, which kept serving.',
+    labelNames: ['where'] as const,
+    registers,
+  });
+  unexpectedErrors.inc({ where: 'request' }, 0);
+  unexpectedErrors.inc({ where: 'process' }, 0);
   const tokenStoreRefreshes = new Counter({
     name: 'secure_proxy_token_store_refreshes_total',
     help: 'Re-reads of the proxy token records in Vault, by trigger (start, schedule, miss) and outcome; a failure keeps the last good records.',
@@ -248,6 +262,16 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     errors.inc({ source: ERROR_CODES[record.errorCode].source, code: record.errorCode });
   };
 
+  const onConnectionDropped = (): void => {
+    connectionsDropped.inc();
+  };
+  const onRequestUnexpected = (): void => {
+    unexpectedErrors.inc({ where: 'request' });
+  };
+  const onProcessUnexpected = (): void => {
+    unexpectedErrors.inc({ where: 'process' });
+  };
+
   const detachers = new Set<() => void>();
   const observe = (bus: ProxyEvents, observeOptions: Pick<MetricsOptions, 'isKnownService'> = {}): (() => void) => {
     const onBusRequest = (record: RequestRecord): void => onRequest(record, observeOptions.isKnownService);
@@ -260,6 +284,9 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
       bus[method]('tokens:refresh', onTokenStoreRefresh);
       bus[method]('tokens:expiry', onTokenExpiry);
       bus[method]('client:error', onClientError);
+      bus[method]('connection:dropped', onConnectionDropped);
+      bus[method]('request:unexpected', onRequestUnexpected);
+      bus[method]('process:unexpected', onProcessUnexpected);
     };
     subscription('on');
     const detach = (): void => {

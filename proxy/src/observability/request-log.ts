@@ -30,23 +30,30 @@ export function requestIdFrom(header: string | string[] | undefined): string {
  * The request target with every query value removed and keys kept:
  * `/forward/x/users?page=2&token=abc` → `/forward/x/users?page=&token=`. Values may hold
  * secrets or personal data; the keys are what an operator needs to read a request.
+ *
+ * Linear in the target, and it stops once the clipped record is full: any target the listener
+ * accepts (up to `listen.maxHeaderBytes`, a megabyte of `&` or `=` included) costs one pass.
  */
 export function stripQueryValues(url: string): string {
   const question = url.indexOf('?');
-  let out = url;
-  if (question !== -1) {
-    out = url.slice(0, question + 1);
-    let start = question + 1;
-    while (start <= url.length) {
-      let end = url.indexOf('&', start);
-      if (end === -1) end = url.length;
-      const equals = url.indexOf('=', start);
-      out += equals !== -1 && equals < end ? url.slice(start, equals + 1) : url.slice(start, end);
-      if (end < url.length) out += '&';
-      start = end + 1;
-    }
+  if (question === -1) return clip(url);
+  let out = url.slice(0, question + 1);
+  let start = question + 1;
+  // The next '=' at or after `start`, found once and reused while the pieces before it are skipped.
+  let equals = -2;
+  while (start <= url.length && out.length <= MAX_PATH_LENGTH) {
+    let end = url.indexOf('&', start);
+    if (end === -1) end = url.length;
+    if (equals !== -1 && equals < start) equals = url.indexOf('=', start);
+    out += equals !== -1 && equals < end ? url.slice(start, equals + 1) : url.slice(start, end);
+    if (end < url.length) out += '&';
+    start = end + 1;
   }
-  return out.length > MAX_PATH_LENGTH ? `${out.slice(0, MAX_PATH_LENGTH)}…` : out;
+  return clip(out);
+}
+
+function clip(text: string): string {
+  return text.length > MAX_PATH_LENGTH ? `${text.slice(0, MAX_PATH_LENGTH)}…` : text;
 }
 
 function pathOnly(url: string): string {
@@ -67,6 +74,7 @@ function buildRecord(req: Request, res: Response, ctx: RequestContext, aborted: 
     service: ctx.service,
     errorCode: ctx.errorCode,
     errorSource: ctx.errorSource,
+    errorDetail: ctx.errorDetail,
     durationMs: Number(process.hrtime.bigint() - ctx.startedAt) / 1e6,
     secretMs: ctx.secretMs,
     upstreamMs: ctx.upstreamMs,

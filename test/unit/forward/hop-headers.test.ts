@@ -1,5 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { stripRequestHeaders, stripResponseHeaders } from '../../../proxy/src/forward/hop-headers';
+import {
+  CLIENT_ADDRESS_HEADERS,
+  METHOD_OVERRIDE_HEADERS,
+  normalizedHeaderName,
+  stripRequestHeaders,
+  stripResponseHeaders,
+  URL_OVERRIDE_HEADERS,
+} from '../../../proxy/src/forward/hop-headers';
 
 function stripped(headers: IncomingHttpHeaders, strip: (h: IncomingHttpHeaders) => void): string[] {
   const copy = { ...headers };
@@ -52,6 +59,63 @@ describe('stripRequestHeaders', () => {
   ];
   it.each(cases)('%s', (_name, headers, expected) => {
     expect(stripped(headers, stripRequestHeaders)).toEqual(expected);
+  });
+});
+
+/** Spellings of a header name a client can send and a CGI-style server reads as the same name. */
+function spellingsOf(name: string): string[] {
+  const underscored = name.replaceAll('-', '_');
+  const mixed = name
+    .split('-')
+    .map((part, i) => (i % 2 === 0 ? part : part.toUpperCase()))
+    .join('_');
+  // Node lower-cases names; only the `_` / `-` choice survives into req.headers.
+  return [...new Set([name, underscored, mixed.toLowerCase(), name.replace('-', '_')])];
+}
+
+describe('stripRequestHeaders: header families that steer the upstream, in every spelling', () => {
+  const families: Array<[string, readonly string[]]> = [
+    [
+      'client address claims',
+      [...CLIENT_ADDRESS_HEADERS, 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix'],
+    ],
+    ['URL overrides', [...URL_OVERRIDE_HEADERS, 'x-forwarded-uri', 'x-forwarded-path']],
+    ['method overrides', [...METHOD_OVERRIDE_HEADERS, 'x-forwarded-method']],
+    ['proxy-internal headers', ['x-secure-proxy-service', 'x-secure-proxy-error']],
+    ['Envoy controls', ['x-envoy-retry-on', 'x-envoy-upstream-rq-timeout-ms']],
+    ['hop-by-hop and framing spellings', ['proxy-authorization', 'keep-alive', 'content-length', 'transfer-encoding', 'proxy-connection']],
+  ];
+  it.each(families)('%s', (_family, names) => {
+    for (const name of names) {
+      for (const spelling of spellingsOf(name)) {
+        // The exact framing headers stay (Node frames the body by them); their underscore spellings go.
+        if (spelling === 'content-length' || spelling === 'transfer-encoding') continue;
+        const headers = { [spelling]: 'x', accept: 'a' };
+        stripRequestHeaders(headers);
+        expect({ spelling, kept: Object.keys(headers) }).toEqual({ spelling, kept: ['accept'] });
+      }
+    }
+  });
+
+  it('drops a client header that normalises to an injected name, so the injected one travels alone', () => {
+    const injected = new Set(['x-api-key', 'authorization']);
+    for (const spelling of ['x_api_key', 'x-api_key', 'x_api-key', 'authorization_', 'x-api-key']) {
+      const headers = { [spelling]: 'client value', accept: 'a' };
+      stripRequestHeaders(headers, injected);
+      expect({ spelling, kept: Object.keys(headers) }).toEqual({ spelling, kept: spelling === 'authorization_' ? [spelling, 'accept'] : ['accept'] });
+    }
+  });
+
+  it('keeps unrelated headers with underscores', () => {
+    const headers = { x_custom_flag: '1', 'x-request-id_': '2', my_header: '3' };
+    stripRequestHeaders(headers, new Set(['x-api-key']));
+    expect(Object.keys(headers).sort()).toEqual(['my_header', 'x-request-id_', 'x_custom_flag']);
+  });
+
+  it('normalises names the way CGI-style servers read them', () => {
+    expect(normalizedHeaderName('X_Forwarded_For')).toBe('x-forwarded-for');
+    expect(normalizedHeaderName('X-Real_IP')).toBe('x-real-ip');
+    expect(normalizedHeaderName('Accept')).toBe('accept');
   });
 });
 

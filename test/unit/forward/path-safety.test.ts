@@ -18,6 +18,11 @@ describe('findUnsafeTarget', () => {
     '/svc/x?q=a\\b'.replace('\\', '%5C'),
     '/svc/x;v=1/y',
     '/svc/~user/a+b',
+    '/svc/%C3%A9t%C3%A9/%F0%9F%98%80', // UTF-8, two- and four-byte
+    '/svc/%e2%82%ac', // lower-case hex
+    '/svc/%EF%BC%A1BC', // fullwidth 'A': NFKC makes it a letter, not a delimiter
+    '/svc/100%25C3%25A9', // double-encoded é: valid UTF-8 one level down
+    '/svc/x?q=%u002e%zz%e0%80%ae', // the query is opaque
   ];
   it.each(safe)('accepts %s', (target) => {
     expect(findUnsafeTarget(target)).toBeNull();
@@ -68,6 +73,29 @@ describe('findUnsafeTarget', () => {
     // overlong UTF-8
     ['/svc/%c0%ae%c0%ae/admin', /overlong/],
     ['/svc/%C1%9C', /overlong/],
+    // non-standard percent-encoding: %u, bare '%', invalid or overlong UTF-8, NFKC delimiters
+    ['/svc/%u002e%u002e/admin', /%u escape/],
+    ['/svc/%U002E', /%u escape/],
+    ['/svc/%25u002e', /%u escape/],
+    ['/svc/100%', /not followed by two hex digits/],
+    ['/svc/a%%41', /not followed by two hex digits/],
+    ['/svc/a%g1', /not followed by two hex digits/],
+    ['/svc/%e0%80%ae%e0%80%ae/admin', /not valid UTF-8/],
+    ['/svc/%f0%80%80%ae', /not valid UTF-8/],
+    ['/svc/%ed%a0%80', /not valid UTF-8/], // a UTF-16 surrogate
+    ['/svc/%f4%90%80%80', /not valid UTF-8/], // beyond U+10FFFF
+    ['/svc/%80', /not valid UTF-8/], // a lone continuation byte
+    ['/svc/%e2%82', /not valid UTF-8/], // truncated
+    ['/svc/%ff', /not valid UTF-8/],
+    ['/svc/%25e0%2580%25ae', /not valid UTF-8/], // one level down
+    ['/svc/%ef%bc%8e%ef%bc%8e/admin', /delimiter/], // fullwidth full stop
+    ['/svc/a%ef%bc%8fb', /delimiter/], // fullwidth solidus
+    ['/svc/a%EF%BC%BCb', /delimiter/], // fullwidth reverse solidus
+    ['/svc/%e2%80%a5', /delimiter/], // two dot leader: '..'
+    ['/svc/%ef%b9%92', /delimiter/], // small full stop
+    ['/svc/a%ef%bc%85%32%65', /delimiter/], // fullwidth percent
+    ['/svc/a%ef%bc%9fq', /delimiter/], // fullwidth question mark
+    ['/svc/%25ef%25bc%258e', /delimiter/], // one level down
     // empty segments, protocol-relative
     ['//evil.example/x', /empty segment/],
     ['/svc//evil.example/x', /empty segment/],

@@ -15,6 +15,7 @@ function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
     service: 'github',
     errorCode: null,
     errorSource: null,
+    errorDetail: null,
     durationMs: 12.5,
     secretMs: 0.4,
     upstreamMs: 10,

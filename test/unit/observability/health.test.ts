@@ -1,7 +1,7 @@
 import express from 'express';
 import supertest from 'supertest';
 import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
-import { healthz, metricsHandler, readyz, type Readiness } from '../../../proxy/src/observability/health';
+import { healthz, metricsHandler, READINESS_SUMMARY, readyz, type Readiness } from '../../../proxy/src/observability/health';
 import { createMetrics } from '../../../proxy/src/observability/metrics';
 import { requestTracking } from '../../../proxy/src/observability/request-log';
 
@@ -44,6 +44,20 @@ describe('health endpoints', () => {
     // The audit record knows this response was made by the proxy.
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(h.records[0]).toMatchObject({ status: 503, errorCode: 'NOT_READY', errorSource: 'proxy' });
+  });
+
+  it("/readyz in summary mode (the main listener) says not ready without the reason, which may name Vault's auth method", async () => {
+    const a = express();
+    const events = new ProxyEvents();
+    a.use(requestTracking(events, { route: () => 'ops' }));
+    a.get(
+      '/readyz',
+      readyz(() => ({ ready: false, reason: 'Vault approle login failed: connection refused' }), 'summary'),
+    );
+    const res = await supertest(a).get('/readyz').expect(503);
+    expect(res.headers['x-secure-proxy-error']).toBe('NOT_READY');
+    expect(res.body.error.message).toBe(`Not ready: ${READINESS_SUMMARY}.`);
+    expect(res.text).not.toMatch(/approle|refused/);
   });
 
   it('/readyz treats a throwing check as not ready without echoing its message', async () => {

@@ -15,6 +15,7 @@ function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
     service: 'github',
     errorCode: null,
     errorSource: null,
+    errorDetail: null,
     durationMs: 120,
     secretMs: 3,
     upstreamMs: 100,

@@ -100,6 +100,7 @@ describe('requestTracking', () => {
       service: 'github',
       errorCode: null,
       errorSource: null,
+      errorDetail: null,
       durationMs: expect.any(Number),
       secretMs: null,
       upstreamMs: 5,
@@ -247,5 +248,20 @@ describe('stripQueryValues', () => {
 
   it('bounds very long paths', () => {
     expect(stripQueryValues(`/${'a'.repeat(10_000)}`).length).toBeLessThanOrEqual(2049);
+  });
+
+  // One pass whatever the shape: a quadratic scan of these 8 MiB targets would run for minutes
+  // (a 1 MiB query of '&' used to block the event loop for seconds), not within the test timeout.
+  it.each([
+    ['&', (n: number) => `/a?${'&'.repeat(n)}`],
+    ['=', (n: number) => `/a?${'='.repeat(n)}`],
+    ['&=', (n: number) => `/a?${'&='.repeat(n / 2)}`],
+    ['k&', (n: number) => `/a?${'k&'.repeat(n / 2)}`],
+    ['one key, a huge value', (n: number) => `/a?k=${'v'.repeat(n)}`],
+    ['a huge key, then a value', (n: number) => `/a?${'k'.repeat(n)}=v`],
+  ])('stays linear for 8 MiB of %s', (_shape, build) => {
+    const out = stripQueryValues(build(8 * 1024 * 1024));
+    expect(out.length).toBeLessThanOrEqual(2049);
+    expect(out.startsWith('/a?')).toBe(true);
   });
 });

@@ -26,6 +26,19 @@ function strategyOf(inject: InjectConfig): InjectionType<InjectConfig> {
   return INJECTION_TYPES[inject.type];
 }
 
+/** The header names (lower case) an inject config sets on every request; none for query injection. */
+export function injectedHeaderNames(inject: InjectConfig): string[] {
+  switch (inject.type) {
+    case 'bearer':
+    case 'basic':
+      return ['authorization'];
+    case 'header':
+      return [inject.name.toLowerCase()];
+    case 'query':
+      return [];
+  }
+}
+
 /** Describes an inject config for logs and listings, without any value. */
 export function redactInjection(inject: InjectConfig): string {
   return strategyOf(inject).redact(inject);

@@ -1,20 +1,39 @@
 /**
- * Which upstream response bodies are scrubbed, and how to get at their bytes: text types are
- * (JSON, XML, HTML, JavaScript, forms, `text/*`, and bodies without a content type, which may
- * be anything); binary types pass byte for byte, because a secret is text the upstream echoes
- * into text, and rewriting bytes of an image or archive would corrupt it.
+ * Which upstream response bodies are scrubbed, and how to get at their bytes. Every body is,
+ * whatever its type (a secret echoed into YAML, `message/http`, `multipart/*` or a debug dump
+ * is as exposed as one in JSON), unless the service's admin names its content type in
+ * `scrubSkipContentTypes`: a large binary download, say, that is relayed byte for byte.
  */
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 
-const TEXT_MARKERS = ['json', 'xml', 'javascript', 'x-www-form-urlencoded', 'html'];
+/** A `type/subtype` as it may appear before the parameters of a Content-Type, lower case. */
+const MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/;
 
-/** True when a body of this content type is scrubbed. */
-export function isTextContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return true;
-  const type = contentType.toLowerCase().split(';', 1)[0].trim();
-  if (type === '') return true;
-  return type.startsWith('text/') || TEXT_MARKERS.some((m) => type.includes(m));
+/** Decides from a response's Content-Type whether its body is scrubbed. */
+export type BodyScrubDecision = (contentType: string | undefined) => boolean;
+
+const SCRUB_ALL: BodyScrubDecision = () => true;
+
+/**
+ * Compiles a service's `scrubSkipContentTypes` (validated, lower-case media types or `type/*`). A body
+ * without a content type, or with one that does not parse, is always scrubbed.
+ */
+export function compileBodyScrubDecision(skip: readonly string[] | undefined): BodyScrubDecision {
+  if (skip === undefined || skip.length === 0) return SCRUB_ALL;
+  const exact = new Set<string>();
+  const wholeTypes = new Set<string>();
+  for (const entry of skip) {
+    const lower = entry.toLowerCase();
+    if (lower.endsWith('/*')) wholeTypes.add(lower.slice(0, -2));
+    else exact.add(lower);
+  }
+  return (contentType) => {
+    if (contentType === undefined) return true;
+    const type = contentType.split(';', 1)[0].trim().toLowerCase();
+    if (!MEDIA_TYPE.test(type)) return true;
+    return !exact.has(type) && !wholeTypes.has(type.slice(0, type.indexOf('/')));
+  };
 }
 
 /**

@@ -1,0 +1,578 @@
+/**
+ * One data-plane request, from its arrival to the last byte of its answer.
+ *
+ * The exchange runs the stages (raw target → service → grant → policy and declared body size
+ * → secret → clean and inject headers → forward) and owns every piece of the request's state
+ * afterwards: the upstream request and answer, the header and body timers, the scrubber. It is
+ * the one writer of the response. Every outcome ends in exactly one of:
+ * - `relay`: the upstream's answer, checked, prepared and streamed through;
+ * - `fail`: a contract error, or a cut connection once part of a relayed answer has gone out;
+ *   whatever reports second (a timer, a late upstream event, the client leaving) finds the
+ *   exchange done and changes nothing.
+ *
+ * Every entry point called from an event or a timer is guarded: an unexpected exception ends
+ * this request (INTERNAL_ERROR, reported through `onUnexpected`), never the process.
+ *
+ * The forwarder (upstream.ts, http-proxy-middleware) reports to the exchange through the
+ * {@link UpstreamHandler} methods; the exchange listens on the upstream request and answer
+ * itself with shared listener functions that find it on the emitter, so a request allocates
+ * no closures for them.
+ */
+import type { ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
+import type { Readable, Transform } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { Request, Response } from 'express';
+import { REQUEST_ID_HEADER } from '../contract/contract';
+import { ProxyError, recordError, sendProxyError, toProxyError } from '../contract/proxy-error';
+import type { RequestContext } from '../app/request-context';
+import type { SecretProvider } from '../secrets/types';
+import { checkDeclaredLength, watchRequestBody } from './body-limit';
+import { watchBodyIdle } from './body-idle';
+import { stripRequestHeaders } from './hop-headers';
+import { replaceQueryParam, type Injection } from './inject';
+import { describeNonOriginForm, findUnsafeTarget } from './path-safety';
+import { hasNoBody, headProblem, prepareHead } from './response-head';
+import type { ServiceRoute } from './route';
+import { decoderFor } from './scrub/policy';
+import { compileScrubber, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { splitForwardUrl } from './split-url';
+import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
+import type { UpstreamHandler } from './upstream';
+
+const MAX_NAME_EXCERPT = 64;
+
+/** What every exchange shares: the compiled services and where secrets come from. */
+export interface ExchangeDeps {
+  /** A Map, not the config object: a service named "constructor" or "__proto__" must not resolve. */
+  readonly routes: ReadonlyMap<string, ServiceRoute>;
+  readonly secrets: SecretProvider;
+  /** Told about an unexpected exception in a request's path (the request ends with INTERNAL_ERROR). */
+  readonly onUnexpected?: (err: unknown, requestId: string) => void;
+}
+
+/**
+ * Where an exchange stands. `upstream`: handed to the forwarder, no answer yet; `relaying`:
+ * the upstream's answer is being checked or streamed; `done`: answered, failed or abandoned.
+ */
+type Phase = 'stages' | 'upstream' | 'relaying' | 'done';
+
+/** Node sets `res` on a client request once it parsed a response head, even one it never emitted (a 101 nobody listens for). */
+type UpstreamRequest = ClientRequest & { res?: IncomingMessage | null };
+
+const EXCHANGE = Symbol('secure-proxy.exchange');
+type Carrier = { [EXCHANGE]?: Exchange };
+
+function exchangeOf(emitter: object): Exchange | undefined {
+  return (emitter as Carrier)[EXCHANGE];
+}
+
+// Shared listeners: `this` is the emitter, which carries its exchange.
+function onUpstreamResponse(this: ClientRequest, proxyRes: IncomingMessage): void {
+  const exchange = exchangeOf(this);
+  if (exchange === undefined) proxyRes.destroy();
+  else exchange.onUpstreamResponse(proxyRes);
+}
+function onUpstreamInformation(this: ClientRequest, info: InformationEvent): void {
+  exchangeOf(this)?.onInterimResponse(info);
+}
+function onUpstreamRequestClose(this: ClientRequest): void {
+  exchangeOf(this)?.onUpstreamRequestClose();
+}
+function onRelayError(this: Readable, err: Error): void {
+  exchangeOf(this)?.onRelayError(err);
+}
+function onRelayEnd(this: Readable): void {
+  exchangeOf(this)?.onRelayEnd();
+}
+function onHeaderTimeout(exchange: Exchange): void {
+  exchange.onHeaderTimeout();
+}
+
+/** Compiled scrubbers per injected value list (injections are memoized, so the list is too). */
+const scrubberCache = new WeakMap<readonly string[], Scrubber>();
+
+function scrubberFor(values: readonly string[]): Scrubber {
+  let scrubber = scrubberCache.get(values);
+  if (scrubber === undefined) {
+    scrubber = compileScrubber(values);
+    scrubberCache.set(values, scrubber);
+  }
+  return scrubber;
+}
+
+function excerpt(text: string): string {
+  return text.length > MAX_NAME_EXCERPT ? `${text.slice(0, MAX_NAME_EXCERPT)}…` : text;
+}
+
+/** One request through the data plane; see the module comment. */
+export class Exchange implements UpstreamHandler {
+  private phase: Phase = 'stages';
+  private route: ServiceRoute | null = null;
+  private scrubber: Scrubber | null = null;
+  private upstreamReq: UpstreamRequest | null = null;
+  private upstreamRes: IncomingMessage | null = null;
+  /** What is piped into the response: the upstream answer, or the last scrubbing stage. */
+  private relaySource: Readable | null = null;
+  /** The decoding and scrubbing stages between the upstream answer and the response. */
+  private relayStages: readonly Transform[] = [];
+  private headerTimer: NodeJS.Timeout | null = null;
+  private upstreamSentAt = 0;
+
+  private constructor(
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly ctx: RequestContext,
+    private readonly deps: ExchangeDeps,
+  ) {}
+
+  /** Starts the exchange of a request that express routed to the data plane (the mount point stripped from `req.url`). */
+  static start(req: Request, res: Response, ctx: RequestContext, deps: ExchangeDeps): void {
+    const exchange = new Exchange(req, res, ctx, deps);
+    void exchange.runStages();
+  }
+
+  // ---- the stages -------------------------------------------------------------------------
+
+  private async runStages(): Promise<void> {
+    try {
+      const refusal = await this.prepare();
+      if (refusal !== null) this.fail(refusal.error, refusal.close);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  /** Stages 1-6; null once the request has been handed to the forwarder (or the client left). */
+  private async prepare(): Promise<{ error: ProxyError; close: boolean } | null> {
+    const { req, res, ctx } = this;
+    const url = req.url;
+
+    // 1. The raw target, exactly what will be forwarded (and the request line as received).
+    const unsafe = describeNonOriginForm(req.originalUrl) ?? findUnsafeTarget(url);
+    if (unsafe !== null) return { error: new ProxyError('PATH_REJECTED', unsafe), close: false };
+
+    // 2. Service resolution and the client's grant.
+    const target = splitForwardUrl(url);
+    const route = this.deps.routes.get(target.service);
+    if (route === undefined) {
+      const message =
+        target.service === ''
+          ? 'Name a service: /forward/{service}/{path}. GET /v1/services lists the services this token may use.'
+          : `No service named '${excerpt(target.service)}' is configured in the proxy. GET /v1/services lists the services this token may use.`;
+      return { error: new ProxyError('SERVICE_UNKNOWN', message), close: false };
+    }
+    ctx.service = route.name;
+    this.route = route;
+    const client = ctx.client;
+    if (client === null || !client.services.has(route.name)) {
+      const who = client === null ? 'This request' : `Client '${client.id}'`;
+      return {
+        error: new ProxyError('SERVICE_NOT_ALLOWED', `${who} may not use service '${route.name}'; the proxy admin grants services per client.`),
+        close: false,
+      };
+    }
+
+    // 3. Service policy, and a declared body the service would refuse anyway (before the secret is read).
+    const refused = route.policy.check(req.method, target.path);
+    if (refused !== null) return { error: refused, close: false };
+    const declaredTooLarge = checkDeclaredLength(req, route.bodyLimits);
+    if (declaredTooLarge !== null) return { error: declaredTooLarge, close: true };
+
+    // 4. Secret, then what it becomes on the wire (memoized per secret value).
+    const secretStarted = performance.now();
+    let injection: Injection;
+    try {
+      const secret = await this.deps.secrets.get(route.secretPath);
+      ctx.secretMs = performance.now() - secretStarted;
+      injection = route.injector.apply(secret);
+    } catch (err) {
+      if (ctx.secretMs === null) ctx.secretMs = performance.now() - secretStarted;
+      return { error: toProxyError(err), close: false };
+    }
+    if (res.destroyed) {
+      this.phase = 'done'; // the client left while the secret was read
+      return null;
+    }
+
+    // 5. Clean the client's headers, then inject: same-name client headers (in any spelling) are replaced.
+    const headers = req.headers;
+    stripRequestHeaders(headers, route.injectedNames);
+    if (route.relay.scrub) {
+      this.scrubber = scrubberFor(injection.secretValues);
+      // Plain bytes are scrubbable (a compressed answer is still decoded if it comes anyway), and
+      // an answer is scrubbed whole: a byte range could split an echoed secret across parts.
+      headers['accept-encoding'] = 'identity';
+      delete headers.range;
+      delete headers['if-range'];
+    }
+    for (const [name, value] of injection.headers) headers[name] = value;
+    let pathAndQuery = target.path;
+    if (injection.queryString !== null && injection.query !== null) {
+      pathAndQuery += `?${replaceQueryParam(target.query ?? '', injection.query[0], injection.queryString)}`;
+    } else if (target.query !== null) {
+      pathAndQuery += `?${target.query}`;
+    }
+
+    // 6. Forward; from here on the upstream's events drive the exchange.
+    watchRequestBody(req, route.bodyLimits, (error) => this.onBodyStopped(error));
+    this.phase = 'upstream';
+    route.upstream.send(req, res, pathAndQuery, this);
+    return null;
+  }
+
+  // ---- entry points: what the forwarder, the upstream and the timers report ------------------
+  // Each one is guarded: an exception nothing expected ends this request, never the process.
+
+  upstreamRequest(proxyReq: ClientRequest): void {
+    try {
+      this.takeUpstreamRequest(proxyReq);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  upstreamError(err: Error): void {
+    try {
+      this.upstreamFailed(err);
+    } catch (second) {
+      this.crash(second);
+    }
+  }
+
+  unexpectedUpstreamResponse(proxyRes: IncomingMessage): void {
+    // Only reachable if the 'response' takeover below did not happen; never relay what was not checked.
+    proxyRes.destroy();
+    this.crash(new Error('the forwarding stage read the upstream answer itself'));
+  }
+
+  forwarderDeclined(err: unknown): void {
+    if (this.phase === 'done') return;
+    try {
+      const route = this.route!;
+      this.fail(
+        err === undefined
+          ? new ProxyError('INTERNAL_ERROR', 'The forwarding stage declined the request.')
+          : upstreamFailure(route.name, route.relay.timeoutMs, err instanceof Error ? err : new Error(typeof err)),
+      );
+    } catch (second) {
+      this.crash(second);
+    }
+  }
+
+  onUpstreamResponse(proxyRes: IncomingMessage): void {
+    try {
+      this.relay(proxyRes);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  onInterimResponse(info: InformationEvent): void {
+    try {
+      this.interim(info);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  onUpstreamRequestClose(): void {
+    try {
+      this.upstreamRequestClosed();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  onHeaderTimeout(): void {
+    try {
+      this.headerTimedOut();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  onRelayError(err: Error): void {
+    if (err instanceof ScrubFailure) {
+      this.crash(err.cause);
+      return;
+    }
+    try {
+      if (this.phase === 'relaying') this.fail(bodyFailure(this.route!.name, err));
+    } catch (second) {
+      this.crash(second);
+    }
+  }
+
+  onRelayEnd(): void {
+    try {
+      if (this.phase === 'relaying') this.finishRelay();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  private onBodyIdle(): void {
+    try {
+      const { name, relay } = this.route!;
+      this.fail(
+        new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${name}' went silent mid-body: no response body bytes for ${relay.timeoutMs} ms.`, {
+          detail: 'body',
+        }),
+      );
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  private onBodyStopped(error: ProxyError): void {
+    try {
+      this.bodyStopped(error);
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  // ---- upstream events ---------------------------------------------------------------------
+
+  private takeUpstreamRequest(proxyReq: ClientRequest): void {
+    if (this.phase !== 'upstream') {
+      proxyReq.destroy(); // answered already (a body refused before the socket was assigned)
+      return;
+    }
+    this.upstreamReq = proxyReq;
+    (proxyReq as Carrier)[EXCHANGE] = this;
+    // httpxy's one 'response' listener would read the answer itself: the exchange answers.
+    proxyReq.removeAllListeners('response');
+    proxyReq.on('response', onUpstreamResponse);
+    proxyReq.on('information', onUpstreamInformation);
+    proxyReq.once('close', onUpstreamRequestClose);
+    this.upstreamSentAt = performance.now();
+    this.headerTimer = setTimeout(onHeaderTimeout, this.route!.relay.timeoutMs, this);
+  }
+
+  /** A 1xx before the final answer: 100 and 103 are waited past (not relayed); any other is not an answer the proxy relays. */
+  private interim(info: InformationEvent): void {
+    if (this.phase !== 'upstream' || info.statusCode === 100 || info.statusCode === 103) return;
+    this.fail(invalidAnswer(this.route!.name, `interim-${info.statusCode}`, `sent an interim ${info.statusCode} response, which the proxy does not relay`));
+  }
+
+  private headerTimedOut(): void {
+    this.headerTimer = null;
+    if (this.phase !== 'upstream') return;
+    const { name, relay } = this.route!;
+    this.fail(
+      new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${name}' sent no response headers within ${relay.timeoutMs} ms.`, { detail: 'headers' }),
+    );
+  }
+
+  /** The upstream request closed: after an answer that is normal; without one, the answer is missing. */
+  private upstreamRequestClosed(): void {
+    this.clearHeaderTimer();
+    if (this.phase !== 'upstream') return;
+    // No 'error' came first: Node closes the socket without one when the upstream switched protocols.
+    const status = this.upstreamReq?.res?.statusCode;
+    const name = this.route!.name;
+    this.fail(
+      status === 101
+        ? invalidAnswer(name, 'switching-protocols', 'answered 101 Switching Protocols to a request that asked for no protocol switch')
+        : invalidAnswer(name, 'closed', 'closed the connection without a complete answer'),
+    );
+  }
+
+  private upstreamFailed(err: Error): void {
+    if (this.phase === 'done') return;
+    if (this.req.errored !== null && this.req.errored !== undefined) {
+      // The client's own request failed (reset, or a malformed body the listener already answered).
+      this.abandon();
+      return;
+    }
+    // The answer is complete; what the connection says after it (a second answer nobody asked
+    // for) is not part of it, and Node does not reuse that connection.
+    if (this.phase === 'relaying' && this.upstreamRes?.complete === true) return;
+    const route = this.route!;
+    if (this.phase === 'relaying') this.fail(bodyFailure(route.name, err));
+    else this.fail(upstreamFailure(route.name, route.relay.timeoutMs, err));
+  }
+
+  // ---- relaying the answer -----------------------------------------------------------------
+
+  /** The upstream's final answer arrived: check it, then relay it or refuse it. */
+  private relay(proxyRes: IncomingMessage): void {
+    this.clearHeaderTimer();
+    if (this.phase !== 'upstream') {
+      proxyRes.destroy();
+      return;
+    }
+    this.phase = 'relaying';
+    this.upstreamRes = proxyRes;
+    this.ctx.upstreamMs = performance.now() - this.upstreamSentAt;
+    const route = this.route!;
+    const problem = headProblem(proxyRes);
+    if (problem !== null) return this.fail(invalidAnswer(route.name, problem.detail, problem.message));
+
+    const { req, res } = this;
+    const headers = proxyRes.headers;
+    const status = proxyRes.statusCode!;
+    prepareHead(headers, {
+      rewriteLocation: route.relay.rewriteLocation,
+      scrubber: this.scrubber,
+      keepAlive: res.shouldKeepAlive,
+      requestId: this.ctx.requestId,
+      requestIdHeader: REQUEST_ID_HEADER,
+    });
+
+    const withBody = !hasNoBody(req.method, status);
+    const transforms: Transform[] = [];
+    if (withBody && this.scrubber !== null && route.relay.scrubBody(headers['content-type'])) {
+      const decoder = decoderFor(headers['content-encoding']);
+      if (decoder === undefined) {
+        return this.fail(
+          new ProxyError(
+            'UPSTREAM_UNSCRUBBABLE',
+            `The upstream of service '${route.name}' answered in content-encoding '${excerpt(String(headers['content-encoding']))}', which the proxy cannot decode to scrub it of secrets.`,
+            { detail: 'content-encoding' },
+          ),
+        );
+      }
+      if (decoder !== null) {
+        transforms.push(decoder);
+        delete headers['content-encoding'];
+      }
+      transforms.push(new ScrubStream(this.scrubber));
+      delete headers['content-length']; // the length changes: Node chunks it (or closes, for HTTP/1.0)
+    }
+
+    res.statusCode = status;
+    // The reason phrase is upstream text on the status line: an API may quote the credential there too.
+    const reason = proxyRes.statusMessage;
+    if (reason && req.httpVersionMajor < 2) res.statusMessage = this.scrubber === null ? reason : scrubHeaderValue(this.scrubber, reason);
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value !== undefined) res.setHeader(name, value);
+    }
+    if (!withBody) {
+      proxyRes.resume();
+      this.finishRelay();
+      return;
+    }
+    this.startBody(proxyRes, transforms);
+  }
+
+  /**
+   * Streams the body into the response through the scrubbing stages, if any; the head goes
+   * out with its first byte. Plain pipes with the exchange's own error and end listeners (every
+   * failure reaches `onRelayError`, which stops them all): stream.pipeline would also destroy
+   * the response on an error, and costs an AbortController per answer.
+   */
+  private startBody(proxyRes: IncomingMessage, transforms: Transform[]): void {
+    let source: Readable = proxyRes;
+    (proxyRes as Carrier)[EXCHANGE] = this;
+    proxyRes.on('error', onRelayError);
+    for (const stage of transforms) {
+      (stage as Carrier)[EXCHANGE] = this;
+      stage.on('error', onRelayError);
+      source.pipe(stage);
+      source = stage;
+    }
+    this.relayStages = transforms;
+    this.relaySource = source;
+    source.once('end', onRelayEnd);
+    // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
+    watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
+    // end: false — the exchange ends the response itself, once the source has ended whole.
+    source.pipe(this.res, { end: false });
+  }
+
+  private finishRelay(): void {
+    this.phase = 'done';
+    this.res.end();
+    const upstreamReq = this.upstreamReq;
+    if (upstreamReq !== null && !upstreamReq.writableFinished) {
+      // The upstream answered before it had the whole request body: stop sending it, and read
+      // the rest of the client's body so the connection can carry its next request.
+      this.req.unpipe(upstreamReq);
+      this.req.resume();
+      upstreamReq.destroy();
+    }
+  }
+
+  // ---- endings -------------------------------------------------------------------------------
+
+  /** The request body broke a limit (BODY_TOO_LARGE, REQUEST_TIMEOUT). */
+  private bodyStopped(error: ProxyError): void {
+    if (this.phase === 'done') {
+      // Answered already and the client keeps sending past the limits: cut the connection.
+      this.req.socket?.destroy();
+      return;
+    }
+    this.fail(error, true);
+  }
+
+  /**
+   * The one abort path: stops the upstream request and answer and every timer, records the
+   * error, and answers with the contract error, or cuts the connection when part of the
+   * answer has gone out. `close` asks for `Connection: close` (a request body left unread).
+   */
+  fail(error: ProxyError, close = false): void {
+    if (this.phase === 'done') return;
+    const clientGone = this.res.destroyed;
+    const forwarding = this.phase !== 'stages';
+    this.stop();
+    // The client left first: nobody to answer, and nothing for the audit line to blame on anyone else.
+    if (clientGone) return;
+    recordError(this.ctx, error);
+    const res = this.res;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // A body that was being streamed upstream will not be read to its end: the connection cannot carry another request.
+    if (close || (forwarding && !this.req.complete)) res.setHeader('connection', 'close');
+    sendProxyError(res, error, this.ctx.requestId);
+  }
+
+  /** The client's side failed under the exchange: stop everything, answer nothing (the listener did, or cannot). */
+  private abandon(): void {
+    this.stop();
+    if (!this.res.destroyed) this.res.destroy();
+  }
+
+  private stop(): void {
+    this.phase = 'done';
+    this.clearHeaderTimer();
+    if (this.relaySource !== null) this.relaySource.unpipe(this.res);
+    this.upstreamRes?.destroy();
+    for (const stage of this.relayStages) stage.destroy();
+    this.upstreamReq?.destroy();
+  }
+
+  private clearHeaderTimer(): void {
+    if (this.headerTimer !== null) {
+      clearTimeout(this.headerTimer);
+      this.headerTimer = null;
+    }
+  }
+
+  /** An exception nothing expected: this request ends with INTERNAL_ERROR (or a cut), the process serves on. */
+  private crash(err: unknown): void {
+    this.report(err);
+    try {
+      if (this.phase === 'done') this.abandon();
+      else this.fail(new ProxyError('INTERNAL_ERROR', 'Unexpected error inside the proxy; search the audit log for the request id.', { cause: err }));
+    } catch (second) {
+      // Even the contract error could not be written: cut the connection, which cannot throw.
+      this.report(second);
+      this.phase = 'done';
+      this.res.destroy();
+    }
+  }
+
+  private report(err: unknown): void {
+    try {
+      this.deps.onUnexpected?.(err, this.ctx.requestId);
+    } catch (reportError) {
+      const name = reportError instanceof Error ? reportError.name : typeof reportError;
+      process.emitWarning(`reporting an unexpected error of request ${this.ctx.requestId} failed (${name})`, { code: 'SECURE_PROXY_FORWARD' });
+    }
+  }
+}

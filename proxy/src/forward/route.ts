@@ -1,0 +1,84 @@
+/**
+ * Everything compiled for one service at startup: its policy, injector, body limits, its
+ * forwarder (http-proxy-middleware and the keep-alive agent) and what to do with its answers
+ * (Location rewrite, scrubbing). Per request, the exchange only reads these.
+ */
+import { readCaBundle } from '../config/ca-bundle';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES } from '../config/defaults';
+import type { ServiceConfig } from '../config/schema';
+import type { HostResolver } from './address-guard';
+import type { BodyLimits } from './body-limit';
+import { normalizedHeaderName } from './hop-headers';
+import { compileInjector, injectedHeaderNames, type Injector } from './inject';
+import { compileLocationRewriter } from './location';
+import { compilePolicy, type ServicePolicy } from './policy';
+import { compileBodyScrubDecision, type BodyScrubDecision } from './scrub/policy';
+import { createUpstream, type Upstream } from './upstream';
+
+/** What the exchange does with a service's answers. */
+export interface RelayPolicy {
+  /** Time allowed for the upstream to send response headers (connecting included), and then the longest silence between body bytes. */
+  readonly timeoutMs: number;
+  /** Whether injected secrets are scrubbed from the status line, headers and bodies. */
+  readonly scrub: boolean;
+  /** Which bodies are scrubbed (every one, unless the service names content types to skip). */
+  readonly scrubBody: BodyScrubDecision;
+  /** Rewrites a Location inside the service target to the proxy's own URL. */
+  readonly rewriteLocation: (location: string) => string;
+}
+
+/** One configured service, compiled. */
+export interface ServiceRoute {
+  readonly name: string;
+  readonly secretPath: string;
+  readonly policy: ServicePolicy;
+  readonly injector: Injector;
+  /** Header names the injection sets, normalised (lower case, `_` → `-`): client headers that normalise to one are dropped. */
+  readonly injectedNames: ReadonlySet<string>;
+  readonly bodyLimits: BodyLimits;
+  readonly upstream: Upstream;
+  readonly relay: RelayPolicy;
+}
+
+/** What compiling a route needs besides the service's own config. */
+export interface RouteOptions {
+  /** Prefix naming the KV mount in error messages ("secret" → "secret/team/github"). */
+  kvMountLabel?: string;
+  /** External base URL of the proxy, for rewritten upstream Location headers. */
+  publicUrl?: string;
+  /** Longest wait for the next chunk of a request body (`listen.bodyTimeoutMs`). */
+  bodyTimeoutMs?: number;
+  /** Resolver instead of the system one (the SSRF guard's tests). */
+  resolveHost?: HostResolver;
+}
+
+/** Compiles one service at startup. */
+export function compileRoute(name: string, config: ServiceConfig, options: RouteOptions): ServiceRoute {
+  const label = options.kvMountLabel ? `${options.kvMountLabel}/${config.secret}` : config.secret;
+  return {
+    name,
+    secretPath: config.secret,
+    policy: compilePolicy(name, config),
+    injector: compileInjector(config.inject, label),
+    injectedNames: new Set(injectedHeaderNames(config.inject).map(normalizedHeaderName)),
+    bodyLimits: {
+      service: name,
+      maxBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      idleTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    },
+    upstream: createUpstream({
+      service: name,
+      target: config.target,
+      allowPrivateAddresses: config.allowPrivateAddresses === true,
+      // Validated with the config; read here once, at startup.
+      ca: config.caFile === undefined ? undefined : readCaBundle(config.caFile),
+      resolveHost: options.resolveHost,
+    }),
+    relay: {
+      timeoutMs: config.timeoutMs,
+      scrub: config.scrub !== false,
+      scrubBody: compileBodyScrubDecision(config.scrubSkipContentTypes),
+      rewriteLocation: compileLocationRewriter({ service: name, target: config.target, publicUrl: options.publicUrl }),
+    },
+  };
+}

@@ -41,9 +41,46 @@ const typeChecked = {
   },
 };
 
-/** The proxy's and dev mode's sources: every type-checked rule. */
-export function sourceConfig() {
-  return tseslint.config(globalIgnores(['dist/']), typeChecked);
+/** The proxy's and dev mode's sources: every type-checked rule, plus the folder's own rules. */
+export function sourceConfig(...extra) {
+  return tseslint.config(globalIgnores(['dist/']), typeChecked, ...extra);
+}
+
+/**
+ * Which way dependencies may point inside proxy/src, so the folder tree stays true: the
+ * contract's code table depends on nothing (the n8n node keeps a copy of it); config and
+ * shared know nothing of what they configure; nothing that serves requests knows the
+ * command line, the admin commands or dev mode; Vault and the secret cache know nothing of
+ * HTTP forwarding.
+ */
+export function proxyLayers(proxyDir) {
+  const serving = ['app', 'auth', 'config', 'contract', 'forward', 'listener', 'observability', 'secrets', 'shared', 'vault'];
+  return {
+    files: ['src/**/*.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: proxyDir,
+          zones: [
+            { target: './src/contract/contract.ts', from: './src', except: ['./contract/contract.ts'], message: 'The contract module is dependency-free.' },
+            { target: './src/shared', from: './src', except: ['./shared'], message: 'shared/ holds helpers that depend on nothing else.' },
+            { target: './src/config', from: './src', except: ['./config', './shared'], message: 'Config depends on nothing it configures.' },
+            ...serving.map((folder) => ({
+              target: `./src/${folder}`,
+              from: ['./src/admin', './src/cli', './src/cli.ts'],
+              message: 'The serving code knows nothing of the command line, admin commands or dev mode.',
+            })),
+            {
+              target: ['./src/vault', './src/secrets'],
+              from: ['./src/forward', './src/listener', './src/app'],
+              message: 'Vault and the secret cache know nothing of HTTP forwarding.',
+            },
+          ],
+        },
+      ],
+    },
+  };
 }
 
 /**

@@ -1,3 +1,3 @@
-import { sourceConfig } from '../eslint.code.mjs';
+import { proxyLayers, sourceConfig } from '../eslint.code.mjs';
 
-export default sourceConfig();
+export default sourceConfig(proxyLayers(import.meta.dirname));

@@ -16,7 +16,9 @@ module.exports = {
   },
   // Dev mode imports the proxy by its package name; tests use the proxy's sources, one module instance.
   moduleNameMapper: { '^n8n-secure-proxy$': '<rootDir>/proxy/src/index.ts' },
-  testTimeout: 20000,
+  // A deadline for a hung test, not a pace: suites start child processes and TLS servers, and
+  // must pass on a machine busy with other work (two suites at once, a build beside them).
+  testTimeout: 60000,
   // Each test file starts its own loopback servers; two workers fit a 2-core machine.
   maxWorkers: 2,
 };

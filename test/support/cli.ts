@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI_PATH = join(__dirname, '../../proxy/dist/cli.js');
+/** How long a command may take to finish (or to get ready) before it is killed: Node's start-up alone can take seconds on a busy machine. */
+const CLI_DEADLINE_MS = 40_000;
 
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
@@ -30,7 +32,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`secure-proxy ${args.join(' ')} did not exit in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? 15000);
+    }, options.timeoutMs ?? CLI_DEADLINE_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -54,7 +56,7 @@ export function startCli(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`secure-proxy ${args.join(' ')} was not ready in time:\n${output}`));
-    }, options.timeoutMs ?? 15000);
+    }, options.timeoutMs ?? CLI_DEADLINE_MS);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (ready.test(output)) {

@@ -28,7 +28,12 @@ import { expectNothingHidden, expectProxyError } from '../support/proxy-assertio
 import { deadPort, waitFor } from '../support/secrets-harness';
 
 const SECRET = canary('upstream-faults');
-const HEADER_TIMEOUT_MS = 400;
+/**
+ * timeoutMs of the services whose tests wait for it to pass (`brief`, `briefRaw`): long enough
+ * that a busy machine still gets an answer's headers and bytes through in time, short enough
+ * to wait for. The other services wait 10 s, which no CPU stall reaches.
+ */
+const HEADER_TIMEOUT_MS = 1500;
 const REDACTED = '[REDACTED]';
 
 let harness: ProxyHarness;
@@ -195,13 +200,13 @@ beforeAll(async () => {
   const down = `http://127.0.0.1:${await deadPort()}`;
   const inject = { type: 'bearer' as const, field: 'token' };
   t = await startProxy(harness, (_base, token) => ({
-    clients: { n8n: { tokenHashes: [token('n8n').hash], services: ['down', 'api', 'raw', 'bulk'] } },
+    clients: { n8n: { tokenHashes: [token('n8n').hash], services: ['down', 'api', 'raw', 'brief', 'briefRaw'] } },
     services: {
       down: { target: down, secret: 'svc/api', inject },
-      api: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS },
-      raw: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS, scrub: false },
-      // Large bodies on a shared, busy machine: a read timeout that a CPU stall cannot reach.
-      bulk: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000 },
+      api: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000 },
+      raw: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000, scrub: false },
+      brief: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS },
+      briefRaw: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS, scrub: false },
     },
   }));
   listener = await listenProxy(t);
@@ -239,7 +244,7 @@ describe('upstream faults through the whole proxy', () => {
   });
 
   it('hangs before its headers past timeoutMs: 504 UPSTREAM_TIMEOUT, and the proxy closes the upstream connection', async () => {
-    const outcome = await send('/forward/api/hang-headers');
+    const outcome = await send('/forward/brief/hang-headers');
     expect(expectProxyError(asAnswer(outcome), 504, 'UPSTREAM_TIMEOUT', 'upstream').message).toContain(`${HEADER_TIMEOUT_MS} ms`);
     const record = await arrival('hang-headers');
     await record.closed;
@@ -247,8 +252,8 @@ describe('upstream faults through the whole proxy', () => {
   });
 
   it.each([
-    ['a scrubbed text body', 'api', 'text/plain'],
-    ['a relayed binary body', 'raw', 'application/octet-stream'],
+    ['a scrubbed text body', 'brief', 'text/plain'],
+    ['a relayed binary body', 'briefRaw', 'application/octet-stream'],
   ])('hangs mid-body (%s) past timeoutMs: the client connection is cut, the upstream one closed, and the audit line says why', async (_name, service, type) => {
     const requestId = `hang-body-${service}`;
     const outcome = await send(`/forward/${service}/hang-body?type=${encodeURIComponent(type)}`, { requestId });
@@ -256,7 +261,7 @@ describe('upstream faults through the whole proxy', () => {
       expect(outcome.ending).not.toBe('end');
     } else {
       // Nothing had reached the client yet (the scrubber held the first bytes back): a clean error.
-      expect(service).toBe('api');
+      expect(service).toBe('brief');
       expect(expectProxyError(asAnswer(outcome), 504, 'UPSTREAM_TIMEOUT', 'upstream').message).toContain('went silent mid-body');
     }
     const record = await arrival('hang-body');
@@ -267,8 +272,8 @@ describe('upstream faults through the whole proxy', () => {
   });
 
   it.each([
-    ['a scrubbed text body', 'api', 'text/plain'],
-    ['a relayed binary body', 'raw', 'application/octet-stream'],
+    ['a scrubbed text body', 'brief', 'text/plain'],
+    ['a relayed binary body', 'briefRaw', 'application/octet-stream'],
   ])(
     'a client that stops reading (%s) for longer than timeoutMs still gets the whole body: its own slowness is not upstream silence',
     async (_name, service, type) => {
@@ -286,7 +291,7 @@ describe('upstream faults through the whole proxy', () => {
             let received = 0;
             res.on('data', (chunk: Buffer) => (received += chunk.length));
             res.pause();
-            setTimeout(() => res.resume(), HEADER_TIMEOUT_MS * 3);
+            setTimeout(() => res.resume(), HEADER_TIMEOUT_MS * 2);
             res.on('end', () => resolve({ received, ending: 'end' }));
             res.on('aborted', () => resolve({ received, ending: 'aborted' }));
           },
@@ -312,7 +317,7 @@ describe('upstream faults through the whole proxy', () => {
       const expectedChunk = type.startsWith('text/')
         ? Buffer.concat([sentChunk.subarray(0, BIG_CHUNK_SIZE - SECRET.length), Buffer.from(REDACTED)])
         : sentChunk;
-      const client = pacedDownload(`/forward/bulk/big/${total}?type=${encodeURIComponent(type)}&holdAfter=${holdAfter}`, expectedChunk);
+      const client = pacedDownload(`/forward/api/big/${total}?type=${encodeURIComponent(type)}&holdAfter=${holdAfter}`, expectedChunk);
       const big = (await arrival('/big/')).big as BigProgress;
 
       // Streamed, not buffered: a whole chunk reaches the client while the API holds all but its first holdAfter bytes.

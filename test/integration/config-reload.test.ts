@@ -108,6 +108,8 @@ describeEmulatorOnly('configuration reload on SIGHUP', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^secure_proxy_config_reloads_total\\{result="success"\\} ${reloads}$`, 'm'));
     expect(metrics).toMatch(new RegExp(`^secure_proxy_config_generation ${reloads + 1}$`, 'm'));
+    // The process and Node.js metrics belong to the process, registered once for every generation.
+    expect(metrics.match(/^# TYPE nodejs_eventloop_lag_seconds gauge$/gm)).toHaveLength(1);
     const forwarded = [...metrics.matchAll(/^secure_proxy_requests_total\{route="forward",service="echo"[^}]*status_class="2xx"[^}]*\} (\d+)$/gm)];
     expect(forwarded.reduce((sum, m) => sum + Number(m[1]), 0)).toBeGreaterThanOrEqual(completed);
   });

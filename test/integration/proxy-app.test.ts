@@ -174,6 +174,8 @@ describe('proxy app', () => {
     expect(metrics.text).toMatch(/secure_proxy_errors_total\{source="vault",code="SECRET_NOT_FOUND"\} [1-9]/);
     expect(metrics.text).toMatch(/secure_proxy_vault_requests_total\{operation="login",outcome="ok"\} 1/);
     for (const hidden of [SECRET, PASSWORD, API_KEY, t.tokens.prod.token]) expect(metrics.text).not.toContain(hidden);
+    // An app with metrics of its own adds no process-wide collectors (they could never be removed): runProxy's process does.
+    expect(metrics.text).not.toContain('nodejs_');
   });
 
   it('writes one audit line per request, and no secret or token in any log line', async () => {

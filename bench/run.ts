@@ -10,9 +10,9 @@
  * memory before and after.
  *
  * Exits 1 when any request failed (connection error, timeout, non-2xx), a sanity request did
- * not get the expected answer, a body did not stream (lib/streaming.ts), or the warm proxy
- * called Vault more than its cache refresh allows during a measured run. Slow ratios are
- * reported, never failed on.
+ * not get the expected answer, a body did not stream or a large one arrived wrong
+ * (lib/streaming.ts), or the warm proxy called Vault more than its cache refresh allows during
+ * a measured run. Slow ratios and memory targets (PASS/MISS) are reported, never failed on.
  *
  * Environment: BENCH_SECONDS (measured seconds per run, default 4), BENCH_ROUNDS (default 3),
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32).
@@ -26,8 +26,18 @@ import { drive, type RunResult } from './lib/load.ts';
 import { measure, type Measurement } from './lib/measure.ts';
 import type { MemorySample } from './lib/protocol.ts';
 import { tokensModule } from './lib/proxy-dist.ts';
-import { memoryTable, ratioTable, resultsTable, type CaseRuns } from './lib/report.ts';
-import { checkStreaming, describeStreaming, type StreamingResult } from './lib/streaming.ts';
+import { largeBodyTable, memoryTable, ratioTable, resultsTable, type CaseRuns } from './lib/report.ts';
+import {
+  checkLargeBodies,
+  checkStreaming,
+  describeStreaming,
+  largeBodyVerdicts,
+  LARGE_PROBE_BYTES,
+  LIVE_GROWTH_TARGET_MIB,
+  RSS_GROWTH_TARGET_MIB,
+  type LargeBodyResult,
+  type StreamingResult,
+} from './lib/streaming.ts';
 import { startSeededVault } from './lib/vault.ts';
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -68,8 +78,12 @@ function proxyConfig(vault: { url: string; rootToken: string }, upstreamUrl: str
     vault: { address: vault.url, auth: { method: 'token', token: vault.rootToken }, kvMount: 'secret' },
     cache: { ttlSeconds: CACHE_TTL_SECONDS },
     logging: { level: 'info' },
-    clients: { bench: { tokenHashes: [{ hash: token.hash, id: token.id }], services: ['api'] } },
-    services: { api: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' } } },
+    clients: { bench: { tokenHashes: [{ hash: token.hash, id: token.id }], services: ['api', 'bulk'] } },
+    services: {
+      api: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' } },
+      // The large-body check: the same upstream, with room for its upload (api keeps the default limit).
+      bulk: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' }, maxBodyBytes: 2 * LARGE_PROBE_BYTES },
+    },
   };
 }
 
@@ -81,10 +95,18 @@ function printRun(round: number, c: Case, m: Measurement): void {
   );
 }
 
+/** The large-body check of one server. */
+interface LargeBodies {
+  server: 'proxy' | 'baseline';
+  scrubs: boolean;
+  results: LargeBodyResult[];
+}
+
 function summary(
   caseRuns: readonly CaseRuns[],
   memory: Record<'start' | 'end', Record<'baseline' | 'proxy', MemorySample>>,
   streaming: Record<'baseline' | 'proxy', StreamingResult>,
+  largeBodies: readonly LargeBodies[],
 ): string {
   const get = (id: string): CaseRuns => caseRuns.find((c) => c.id === id) as CaseRuns;
   const proxyRuns = caseRuns.filter((c) => c.id.includes('proxy')).flatMap((c) => c.runs);
@@ -123,6 +145,11 @@ function summary(
     `Streaming check, ${describeStreaming('proxy', streaming.proxy)}`,
     `Streaming check, ${describeStreaming('baseline', streaming.baseline)}`,
     '',
+    `Large bodies: one ${LARGE_PROBE_BYTES / (1024 * 1024)} MiB body each way, nothing else running; growth in MiB over the start of the transfer,`,
+    `sampled every 50 ms after a full GC. Targets: live (heap + Buffers) < ${LIVE_GROWTH_TARGET_MIB} MiB, rss < ${RSS_GROWTH_TARGET_MIB} MiB;`,
+    'a server that held the body would miss both. The baseline does not scrub; its rows are the yardstick.',
+    largeBodyTable(largeBodies.flatMap(({ server, scrubs, results }) => results.map((result) => ({ server, scrubs, result })))),
+    '',
     `Vault calls during measured proxy runs: ${vaultCalls} for ${proxied} proxied requests (cache TTL ${CACHE_TTL_SECONDS} s).`,
     `Log lines per request: ${linesPerRequest.join(', ')}.`,
     ...noiseWarning(caseRuns),
@@ -156,7 +183,8 @@ function noiseWarning(caseRuns: readonly CaseRuns[]): string[] {
 async function main(): Promise<number> {
   const upstreamAuthorization = `Bearer ${randomBytes(24).toString('base64url')}`;
   const proxyToken = tokensModule().generateToken();
-  const plannedSeconds = (PREWARM + SECONDS) * 8 * ROUNDS + WARMUP * 2;
+  // Plus the streaming and large-body checks: a few seconds each on a quiet machine.
+  const plannedSeconds = (PREWARM + SECONDS) * 8 * ROUNDS + WARMUP * 2 + 15;
   const lifetimeMs = (plannedSeconds + 120) * 1000;
   // A hard stop for the runner too; the servers stop themselves when it goes.
   setTimeout(() => {
@@ -197,6 +225,22 @@ async function main(): Promise<number> {
     }
     const memoryStart = { baseline: await baseline.memory(), proxy: await proxy.memory() };
 
+    // Before any load, so the rss a body needs is not hidden in pages the load freed. The memory
+    // table's peak rss covers this check too; a streamed body stays far below the load's peak.
+    const secret = upstreamAuthorization.slice('Bearer '.length);
+    const clientAuth = { authorization: `Bearer ${proxyToken.token}` };
+    const largeBodies: LargeBodies[] = [
+      { server: 'proxy', scrubs: true, results: await checkLargeBodies(`${proxy.url}/forward/bulk`, clientAuth, () => proxy.watchMemory(), secret, true) },
+      {
+        server: 'baseline',
+        scrubs: false,
+        results: await checkLargeBodies(`${baseline.url}/forward/api`, clientAuth, () => baseline.watchMemory(), secret, false),
+      },
+    ];
+    for (const { server, results } of largeBodies) {
+      for (const r of results) if (r.problem !== null) failures.push({ where: `large ${r.direction} ${server}`, what: r.problem });
+    }
+
     // Discarded: JIT, keep-alive pools, and the proxy's secret cache (its one Vault read).
     for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
       if (c.logLevel) await proxy.setLogLevel(c.logLevel);
@@ -226,8 +270,8 @@ async function main(): Promise<number> {
           failures.push({ where: `round ${i + 1} ${c.id}`, what: `${r.vaultCalls} Vault calls in one run (cache refreshes allow ${allowed})` });
       });
     }
-    console.log(summary(caseRuns, { start: memoryStart, end: memoryEnd }, streaming));
-    return finish();
+    console.log(summary(caseRuns, { start: memoryStart, end: memoryEnd }, streaming, largeBodies));
+    return finish(largeBodies.find((l) => l.server === 'proxy')?.results ?? []);
   } finally {
     await Promise.allSettled(servers.map((s) => s.stop()));
     await vault.close();
@@ -236,13 +280,19 @@ async function main(): Promise<number> {
 
 const startedAt = performance.now();
 
-function finish(): number {
+/** `proxyLargeBodies`: the proxy's large-body results, whose memory targets the last line reports. */
+function finish(proxyLargeBodies: readonly LargeBodyResult[] = []): number {
   const took = `${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+  const verdicts = proxyLargeBodies.flatMap((r) => {
+    const v = largeBodyVerdicts(r);
+    return [`${r.direction} live ${v.live}`, `${r.direction} rss ${v.rss}`];
+  });
+  const targets = verdicts.length === 0 ? '' : ` Proxy memory targets: ${verdicts.join(', ')}.`;
   if (failures.length === 0) {
-    console.log(`\nOK in ${took}: no errors, no non-2xx, no Vault call per request. (Speed ratios are reported, not asserted.)`);
+    console.log(`\nOK in ${took}: no errors, no non-2xx, no Vault call per request. (Speed ratios and memory targets are reported, not asserted.)${targets}`);
     return 0;
   }
-  console.error(`\nFAILED after ${took}:`);
+  console.error(`\nFAILED after ${took}:${targets}`);
   for (const f of failures) console.error(`  ${f.where}: ${f.what}`);
   return 1;
 }

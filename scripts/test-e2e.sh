@@ -13,4 +13,4 @@ N8N_BIN="$(bash scripts/install-n8n.sh | tail -n 1)"
 export N8N_BIN
 bash scripts/ensure-chromium.sh # the editor test drives Debian's chromium (apt-get, once per machine)
 npm run build
-exec node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js --config jest.e2e.config.js "$@"
+exec node node_modules/jest/bin/jest.js --config jest.e2e.config.js "$@"

@@ -3,7 +3,7 @@
  * answers the runner's commands, and makes sure the process always ends by itself
  * (runner gone, stop command, or a hard lifetime cap).
  */
-import { SETTINGS_ENV, type Command, type MemorySample, type ProcessStats, type Report } from './protocol.ts';
+import { MEMORY_WATCH_INTERVAL_MS, SETTINGS_ENV, type Command, type MemorySample, type MemoryWatch, type ProcessStats, type Report } from './protocol.ts';
 
 /** What a bench server hands back once it listens. */
 export interface RunningServer {
@@ -38,6 +38,36 @@ function memory(): MemorySample {
   };
 }
 
+/** Samples memory (each after a full GC) until stopped, keeping the start and the peaks. */
+class MemoryWatcher {
+  private readonly watch: MemoryWatch;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    const start = memory();
+    this.watch = { startRss: start.rss, startLive: live(start), peakRss: start.rss, peakLive: live(start), samples: 1 };
+    this.timer = setInterval(() => this.sample(), MEMORY_WATCH_INTERVAL_MS);
+  }
+
+  private sample(): void {
+    const m = memory();
+    this.watch.peakRss = Math.max(this.watch.peakRss, m.rss);
+    this.watch.peakLive = Math.max(this.watch.peakLive, live(m));
+    this.watch.samples += 1;
+  }
+
+  stop(): MemoryWatch {
+    clearInterval(this.timer);
+    this.sample();
+    return this.watch;
+  }
+}
+
+/** JS heap plus Buffer memory: what a body held in the process would show up in. */
+function live(m: MemorySample): number {
+  return m.heapUsed + m.arrayBuffers;
+}
+
 /** Settings passed by the runner, as JSON in the environment. */
 export function settings<T>(): T {
   const raw = process.env[SETTINGS_ENV];
@@ -59,6 +89,7 @@ export async function runChild(start: () => Promise<RunningServer>): Promise<voi
     send({ type: 'failed', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     process.exit(1);
   }
+  let watcher: MemoryWatcher | null = null;
   process.on('message', (command: Command) => {
     switch (command.type) {
       case 'stats':
@@ -66,6 +97,15 @@ export async function runChild(start: () => Promise<RunningServer>): Promise<voi
         break;
       case 'memory':
         send({ type: 'memory', memory: memory() });
+        break;
+      case 'memory-watch-start':
+        watcher = new MemoryWatcher();
+        send({ type: 'ack' });
+        break;
+      case 'memory-watch-stop':
+        if (watcher === null) send({ type: 'failed', message: 'memory-watch-stop without a watch' });
+        else send({ type: 'memory-watch', watch: watcher.stop() });
+        watcher = null;
         break;
       case 'log-level':
         server.setLogLevel?.(command.level);

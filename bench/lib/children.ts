@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS_ENV, type Command, type MemorySample, type ProcessStats, type Report } from './protocol.ts';
+import { SETTINGS_ENV, type Command, type MemorySample, type MemoryWatch, type ProcessStats, type Report } from './protocol.ts';
 
 const START_TIMEOUT_MS = 20_000;
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -18,6 +18,8 @@ export interface ServerProcess {
   stats(): Promise<ProcessStats>;
   /** Runs a full GC first (heap figures are what is retained). */
   memory(): Promise<MemorySample>;
+  /** Starts sampling memory (after a full GC); the function it returns stops and reports. */
+  watchMemory(): Promise<() => Promise<MemoryWatch>>;
   setLogLevel(level: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -84,6 +86,15 @@ export async function startServer(name: string, script: string, serverSettings: 
       const answer = await ask({ type: 'memory' });
       if (answer.type !== 'memory') throw new Error(`${name} answered ${answer.type} to a memory request`);
       return answer.memory;
+    },
+    async watchMemory() {
+      const started = await ask({ type: 'memory-watch-start' });
+      if (started.type !== 'ack') throw new Error(`${name} answered ${started.type} to a memory-watch start`);
+      return async () => {
+        const answer = await ask({ type: 'memory-watch-stop' });
+        if (answer.type !== 'memory-watch') throw new Error(`${name} answered ${answer.type} to a memory-watch stop`);
+        return answer.watch;
+      };
     },
     async setLogLevel(level) {
       await ask({ type: 'log-level', level });

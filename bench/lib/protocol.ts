@@ -4,13 +4,20 @@
  */
 
 /** Runner → server. */
-export type Command = { type: 'stats' } | { type: 'memory' } | { type: 'log-level'; level: string } | { type: 'stop' };
+export type Command =
+  | { type: 'stats' }
+  | { type: 'memory' }
+  | { type: 'memory-watch-start' }
+  | { type: 'memory-watch-stop' }
+  | { type: 'log-level'; level: string }
+  | { type: 'stop' };
 
 /** Server → runner. */
 export type Report =
   | { type: 'ready'; url: string }
   | { type: 'stats'; stats: ProcessStats }
   | { type: 'memory'; memory: MemorySample }
+  | { type: 'memory-watch'; watch: MemoryWatch }
   | { type: 'ack' }
   | { type: 'failed'; message: string };
 
@@ -23,6 +30,22 @@ export interface MemorySample {
   external: number;
   arrayBuffers: number;
 }
+
+/**
+ * Memory over one stretch of work (a large body passing through), in MiB: sampled every
+ * MEMORY_WATCH_INTERVAL_MS, each sample right after a full GC, so "live" is what the process
+ * holds (JS heap plus Buffer memory), not garbage waiting for a collection.
+ */
+export interface MemoryWatch {
+  startRss: number;
+  startLive: number;
+  peakRss: number;
+  peakLive: number;
+  samples: number;
+}
+
+/** How often a watched process samples its memory. */
+export const MEMORY_WATCH_INTERVAL_MS = 50;
 
 /** Counters read between runs (no GC, so nothing lands in the next measured window). */
 export interface ProcessStats {

@@ -21,6 +21,7 @@ export const appModule = (): typeof import('../../proxy/src/app/app.js') => load
 export const serverModule = (): typeof import('../../proxy/src/listener/server.js') => load('listener/server.js');
 export const configModule = (): typeof import('../../proxy/src/config/load.js') => load('config/load.js');
 export const loggerModule = (): typeof import('../../proxy/src/observability/logger.js') => load('observability/logger.js');
+export const metricsModule = (): typeof import('../../proxy/src/observability/metrics.js') => load('observability/metrics.js');
 export const redactionModule = (): typeof import('../../proxy/src/observability/redaction.js') => load('observability/redaction.js');
 export const tokensModule = (): typeof import('../../proxy/src/auth/token-format.js') => load('auth/token-format.js');
 export const vaultEmulatorModule = (): typeof import('../../dev/src/vault-emulator.js') => load('vault-emulator.js', DEV_DIST);

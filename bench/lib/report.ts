@@ -4,6 +4,7 @@
  */
 import type { MemorySample } from './protocol.ts';
 import type { Measurement } from './measure.ts';
+import { largeBodyVerdicts, LARGE_PROBE_BYTES, type LargeBodyResult } from './streaming.ts';
 
 /** A case's runs, one per round, in round order. */
 export interface CaseRuns {
@@ -109,5 +110,27 @@ export function memoryTable(rows: ReadonlyArray<{ name: string; start: MemorySam
       fixed(end.heapUsed, 1),
       fixed(end.external, 1),
     ]),
+  );
+}
+
+/** Memory growth of each server while one large body passed through it, with the verdict on each target. */
+export function largeBodyTable(rows: ReadonlyArray<{ server: string; scrubs: boolean; result: LargeBodyResult }>): string {
+  return table(
+    ['server', 'transfer', 'MiB/s', 'live growth', 'target', 'rss growth', 'target', 'samples'],
+    rows.map(({ server, scrubs, result }) => {
+      const { watch } = result;
+      const verdict = largeBodyVerdicts(result);
+      const what = result.direction === 'upload' ? 'upload' : scrubs ? 'download, scrubbed' : 'download';
+      return [
+        server,
+        what,
+        fixed(LARGE_PROBE_BYTES / (1024 * 1024) / result.seconds, 0),
+        fixed(watch.peakLive - watch.startLive, 1),
+        verdict.live,
+        fixed(watch.peakRss - watch.startRss, 1),
+        verdict.rss,
+        String(watch.samples),
+      ];
+    }),
   );
 }

@@ -1,12 +1,16 @@
 /**
  * Does a server pass bodies through as they flow, or hold them until they are complete?
- * Peak memory under load only hints at it (garbage buffers come and go); this asks directly:
+ * Peak memory under load only hints at it (garbage buffers come and go); the streaming check
+ * asks directly:
  * - upload: the client sends half of a declared body and stops; the half must reach the
  *   upstream while the rest has not even been sent;
  * - download: the upstream sends half of its body and holds the rest; the half must reach
  *   the client before the upstream lets go.
+ * The large-body check (checkLargeBodies) then measures what one 64 MiB body costs the server
+ * in memory, each way, against targets that a buffered body would miss.
  */
 import http from 'node:http';
+import type { MemoryWatch } from './protocol.ts';
 
 /** Bytes of each half of a probe body (both directions). */
 export const PROBE_HALF_BYTES = 64 * 1024;
@@ -102,4 +106,164 @@ export function describeStreaming(name: string, result: StreamingResult): string
     ? `streams (first byte after ${result.download.firstByteMs.toFixed(0)} ms; upstream held the rest ${PROBE_HOLD_MS} ms)`
     : `BUFFERED (first byte after ${result.download.firstByteMs.toFixed(0)} ms; upstream held the rest ${PROBE_HOLD_MS} ms)`;
   return `${name}: upload ${upload}; download ${download}.`;
+}
+
+/**
+ * The large-body memory check: one LARGE_PROBE_BYTES body through a server in each direction,
+ * nothing else running, while the server samples its own memory (lib/child.ts). A server that
+ * streams holds a few socket buffers' worth of it at a time; one that buffers holds all of it.
+ * The download is text that echoes the upstream's credential at the end of every chunk, so the
+ * proxy scrubs it all the way (and the check verifies every byte that arrives).
+ */
+export const LARGE_PROBE_BYTES = 64 * 1024 * 1024;
+export const LARGE_PROBE_CHUNK_BYTES = 64 * 1024;
+/**
+ * Targets for the growth over the start of a transfer, in MiB. Live memory (heap plus Buffers,
+ * after a full GC) is what a held body would occupy: half the body is far above what streaming
+ * needs and far below what buffering needs. Resident memory also counts freed pages the
+ * allocator keeps: the body's size is the line a buffered body would cross.
+ */
+export const LIVE_GROWTH_TARGET_MIB = LARGE_PROBE_BYTES / (2 * 1024 * 1024);
+export const RSS_GROWTH_TARGET_MIB = LARGE_PROBE_BYTES / (1024 * 1024);
+
+const REDACTED = Buffer.from('[REDACTED]');
+
+/** One chunk of the large download as the upstream sends it: filler, then `secret`. */
+export function largeProbeChunk(secret: string): Buffer {
+  const chunk = Buffer.alloc(LARGE_PROBE_CHUNK_BYTES, 'a');
+  Buffer.from(secret).copy(chunk, LARGE_PROBE_CHUNK_BYTES - Buffer.byteLength(secret));
+  return chunk;
+}
+
+/** The same chunk as a scrubbing server relays it. */
+function scrubbedProbeChunk(secret: string): Buffer {
+  const chunk = largeProbeChunk(secret);
+  return Buffer.concat([chunk.subarray(0, LARGE_PROBE_CHUNK_BYTES - Buffer.byteLength(secret)), REDACTED]);
+}
+
+/** Offset in `chunk` of the first byte that differs from `pattern` repeated, `chunk` starting at stream offset `offset`. */
+function firstMismatch(chunk: Buffer, pattern: Buffer, offset: number): number | null {
+  for (let i = 0; i < chunk.length; ) {
+    const at = (offset + i) % pattern.length;
+    const n = Math.min(pattern.length - at, chunk.length - i);
+    if (!chunk.subarray(i, i + n).equals(pattern.subarray(at, at + n))) {
+      for (let j = 0; j < n; j++) if (chunk[i + j] !== pattern[at + j]) return i + j;
+    }
+    i += n;
+  }
+  return null;
+}
+
+export interface LargeBodyResult {
+  direction: 'download' | 'upload';
+  /** Body bytes the client received (download) or sent (upload). */
+  bytes: number;
+  seconds: number;
+  /** What was wrong with the answer, or null when every byte was as expected. */
+  problem: string | null;
+  watch: MemoryWatch;
+}
+
+/** Starts a memory watch in the server under test; the function it returns stops it. */
+type WatchMemory = () => Promise<() => Promise<MemoryWatch>>;
+
+async function largeDownload(url: string, headers: Record<string, string>, expectedChunk: Buffer): Promise<Omit<LargeBodyResult, 'watch' | 'seconds'>> {
+  const expectedBytes = (LARGE_PROBE_BYTES / LARGE_PROBE_CHUNK_BYTES) * expectedChunk.length;
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers, agent: false }, (res) => {
+        let bytes = 0;
+        let mismatchAt: number | null = null;
+        res.on('data', (chunk: Buffer) => {
+          if (mismatchAt === null) {
+            const at = firstMismatch(chunk, expectedChunk, bytes);
+            if (at !== null) mismatchAt = bytes + at;
+          }
+          bytes += chunk.length;
+        });
+        res.on('end', () => {
+          const problem =
+            res.statusCode !== 200
+              ? `answered ${res.statusCode}`
+              : mismatchAt !== null
+                ? `byte ${mismatchAt} differs from what the upstream sent (scrubbed where the server scrubs)`
+                : bytes !== expectedBytes
+                  ? `received ${bytes} bytes, expected ${expectedBytes}`
+                  : null;
+          resolve({ direction: 'download', bytes, problem });
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+async function largeUpload(url: string, headers: Record<string, string>): Promise<Omit<LargeBodyResult, 'watch' | 'seconds'>> {
+  const chunk = Buffer.alloc(LARGE_PROBE_CHUNK_BYTES, 'u');
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'POST',
+      agent: false,
+      headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(LARGE_PROBE_BYTES) },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        const expected = `{"received":${LARGE_PROBE_BYTES}}`;
+        resolve({
+          direction: 'upload',
+          bytes: LARGE_PROBE_BYTES,
+          problem: res.statusCode === 200 && text === expected ? null : `answered ${res.statusCode} ${text}`,
+        });
+      });
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const writeMore = (): void => {
+      while (sent < LARGE_PROBE_BYTES) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', writeMore);
+          return;
+        }
+      }
+      req.end();
+    };
+    writeMore();
+  });
+}
+
+/**
+ * Sends one large body each way through `serviceUrl` (`<server>/forward/<service>`) while the
+ * server watches its memory. `scrubs`: whether the server replaces `secret` in text answers.
+ */
+export async function checkLargeBodies(
+  serviceUrl: string,
+  headers: Record<string, string>,
+  watchMemory: WatchMemory,
+  secret: string,
+  scrubs: boolean,
+): Promise<LargeBodyResult[]> {
+  const expectedChunk = scrubs ? scrubbedProbeChunk(secret) : largeProbeChunk(secret);
+  const transfers = [() => largeDownload(`${serviceUrl}/probe/big`, headers, expectedChunk), () => largeUpload(`${serviceUrl}/upload`, headers)];
+  const results: LargeBodyResult[] = [];
+  for (const transfer of transfers) {
+    const stop = await watchMemory();
+    const started = performance.now();
+    const result = await transfer();
+    const seconds = (performance.now() - started) / 1000;
+    results.push({ ...result, seconds, watch: await stop() });
+  }
+  return results;
+}
+
+/** PASS or MISS for each target of one transfer. */
+export function largeBodyVerdicts(result: LargeBodyResult): { live: 'PASS' | 'MISS'; rss: 'PASS' | 'MISS' } {
+  const { watch } = result;
+  return {
+    live: watch.peakLive - watch.startLive < LIVE_GROWTH_TARGET_MIB ? 'PASS' : 'MISS',
+    rss: watch.peakRss - watch.startRss < RSS_GROWTH_TARGET_MIB ? 'PASS' : 'MISS',
+  };
 }

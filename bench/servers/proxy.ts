@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import type { ProxyConfigInput } from '../../proxy/src/config/schema.js';
 import { runChild, settings } from '../lib/child.ts';
-import { appModule, configModule, loggerModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
+import { appModule, configModule, loggerModule, metricsModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
 
 export interface ProxySettings {
   config: ProxyConfigInput;
@@ -32,7 +32,9 @@ await runChild(async () => {
     redactor,
     transports: [new winston.transports.Stream({ stream: devnull })],
   });
-  const proxy = appModule().createProxyApp(config, { logger, redactor });
+  // Metrics as runProxy builds them: with the process and Node.js collectors, as in production.
+  const metrics = metricsModule().createMetrics(null);
+  const proxy = appModule().createProxyApp(config, { logger, redactor, metrics });
   await proxy.start();
   const { server, url } = await serverModule().listen(proxy.app, config.listen.host, config.listen.port);
   return {

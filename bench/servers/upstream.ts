@@ -10,11 +10,16 @@
  * and, for the streaming check (see lib/streaming.ts):
  *   GET  /base/probe/received   body bytes of uploads still in progress (arrived so far)
  *   GET  /base/probe/held       sends half its body, waits PROBE_HOLD_MS, then sends the rest
+ *
+ * and, for the large-body memory check:
+ *   GET  /base/probe/big        LARGE_PROBE_BYTES of text/plain in LARGE_PROBE_CHUNK_BYTES chunks, each
+ *                               ending with the credential it received (an API echoing it), written
+ *                               with backpressure, so the proxy has scrubbing to do across a long stream
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runChild, settings } from '../lib/child.ts';
-import { PROBE_HALF_BYTES, PROBE_HOLD_MS } from '../lib/streaming.ts';
+import { largeProbeChunk, LARGE_PROBE_BYTES, PROBE_HALF_BYTES, PROBE_HOLD_MS } from '../lib/streaming.ts';
 
 export interface UpstreamSettings {
   /** The exact Authorization header value to accept. */
@@ -28,6 +33,7 @@ const HELD_HALF = Buffer.alloc(PROBE_HALF_BYTES, 'h');
 /** Body bytes received by uploads that have not ended yet. */
 let inProgressBytes = 0;
 const LARGE = Buffer.alloc(largeBodyBytes, 'x');
+const BIG_CHUNK = largeProbeChunk(authorization.slice('Bearer '.length));
 
 function reply(res: ServerResponse, status: number, body: Buffer, type = 'application/json'): void {
   res.writeHead(status, { 'content-type': type, 'content-length': body.length });
@@ -65,8 +71,26 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.on('close', () => clearTimeout(timer));
     return;
   }
+  if (req.method === 'GET' && req.url === '/base/probe/big') return streamBig(res);
   req.resume();
   reply(res, 404, Buffer.from('{"error":"no such route"}'));
+}
+
+/** Writes LARGE_PROBE_BYTES as fast as the connection takes them. */
+function streamBig(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain' }); // no length: chunked, as a generated answer would be
+  let sent = 0;
+  const writeMore = (): void => {
+    while (sent < LARGE_PROBE_BYTES && !res.destroyed) {
+      sent += BIG_CHUNK.length;
+      if (!res.write(BIG_CHUNK)) {
+        res.once('drain', writeMore);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  writeMore();
 }
 
 /**

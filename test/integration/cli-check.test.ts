@@ -68,7 +68,7 @@ function approleVault(overrides: Record<string, unknown> = {}): Record<string, u
     address: vault.address,
     auth: { method: 'approle', roleId: appRole.roleId, secretId: '${VAULT_SECRET_ID}', mount: approleMount },
     kvMount: mount,
-    timeoutMs: 2000,
+    timeoutMs: 10_000,
     ...overrides,
   };
 }

@@ -9,7 +9,8 @@ import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { cleanEnv, startCli } from '../support/cli';
 import { canary, startHarness, type ProxyHarness } from '../support/proxy-harness';
 import { createServeFolder, expectOutputHides, startServe, stopServe, waitForOutput, type ServeFolder, type ServeProcess } from '../support/serve-process';
-import { describeEmulatorOnly, sleep, writeSecret } from '../support/vault-setup';
+import { waitFor } from '../support/secrets-harness';
+import { describeEmulatorOnly, writeSecret } from '../support/vault-setup';
 
 const FIRST_SECRET = canary('reload-first');
 const SECOND_SECRET = canary('reload-second');
@@ -28,7 +29,7 @@ describeEmulatorOnly('configuration reload on SIGHUP', () => {
       `description: "${options.description ?? 'echo'}"`,
       ...(options.paths === undefined ? [] : [`paths: [${options.paths.map((p) => `"${p}"`).join(', ')}]`]),
     ];
-    const listen = `{ host: 127.0.0.1, port: ${options.port ?? 0}, shutdownTimeoutMs: 5000 }`;
+    const listen = `{ host: 127.0.0.1, port: ${options.port ?? 0}, shutdownTimeoutMs: 15000 }`;
     folder.writeConfig({ listen, tokenHash: token.hash, echoFields, extraLines: options.extraLines });
   }
 
@@ -77,18 +78,23 @@ describeEmulatorOnly('configuration reload on SIGHUP', () => {
     };
     const loops = [0, 1, 2, 3].map(loop);
 
+    // Each reload comes after a few more answers, so requests run before, during and after every one.
+    const moreAnswers = async (): Promise<void> => {
+      const target = completed + 8;
+      await waitFor('more answers between reloads', () => completed >= target || failures.length > 0, 30_000);
+    };
     const reloads = 4;
     for (let r = 1; r <= reloads; r++) {
-      await sleep(150);
+      await moreAnswers();
       writeConfig({ paths: ['/inside/**'], description: `generation ${r + 1}` });
       await reloadTo(r + 1);
     }
-    await sleep(200);
+    await moreAnswers();
     running = false;
     await Promise.all(loops);
 
     expect(failures).toEqual([]);
-    expect(completed).toBeGreaterThan(20);
+    expect(completed).toBeGreaterThanOrEqual(8 * (reloads + 1));
     expect(proc.output()).toContain(`"generation":${reloads + 1}`);
 
     const outside = await get('/forward/echo/outside/a');
@@ -102,6 +108,8 @@ describeEmulatorOnly('configuration reload on SIGHUP', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^secure_proxy_config_reloads_total\\{result="success"\\} ${reloads}$`, 'm'));
     expect(metrics).toMatch(new RegExp(`^secure_proxy_config_generation ${reloads + 1}$`, 'm'));
+    // The process and Node.js metrics belong to the process, registered once for every generation.
+    expect(metrics.match(/^# TYPE nodejs_eventloop_lag_seconds gauge$/gm)).toHaveLength(1);
     const forwarded = [...metrics.matchAll(/^secure_proxy_requests_total\{route="forward",service="echo"[^}]*status_class="2xx"[^}]*\} (\d+)$/gm)];
     expect(forwarded.reduce((sum, m) => sum + Number(m[1]), 0)).toBeGreaterThanOrEqual(completed);
   });

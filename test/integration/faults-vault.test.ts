@@ -21,7 +21,7 @@ import { READINESS_SUMMARY } from '../../proxy/src/observability/health';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { deadPort, revokeTokensIssuedBy } from '../support/secrets-harness';
-import { createAppRole, deleteSecretLatest, destroySecretId, itEmulatorOnly, sleep, vaultCall, writePolicy } from '../support/vault-setup';
+import { createAppRole, deleteSecretLatest, destroySecretId, itEmulatorOnly, sleep, sleepUntil, vaultCall, writePolicy } from '../support/vault-setup';
 
 const ECHO_SECRET = canary('vault-echo');
 const COLD_SECRET = canary('vault-cold');
@@ -134,17 +134,22 @@ describe('Vault faults through the whole proxy', () => {
   itEmulatorOnly('Vault going away mid-run: the cached secret serves until maxStaleSeconds, then 503 VAULT_UNAVAILABLE', async () => {
     const doomed = await startHarness({ [SERVICES.echo]: { token: ECHO_SECRET } });
     try {
-      const t = await proxyFor({ on: doomed, cache: { ttlSeconds: 1, maxStaleSeconds: 1 } });
+      // A staleness that a request sent just past the TTL is still decided within on a busy machine.
+      const maxStaleMs = 4000;
+      const t = await proxyFor({ on: doomed, cache: { ttlSeconds: 1, maxStaleSeconds: maxStaleMs / 1000 } });
+      const readBefore = Date.now();
       expect((await forward(t, 'echo')).status).toBe(200);
+      const readAfter = Date.now(); // the secret was read between the two: TTL and staleness run from then
       await doomed.vault.close();
 
-      await sleep(EXPIRE_MS); // past the TTL, within TTL + maxStale
+      await sleepUntil(readAfter + EXPIRE_MS); // past the TTL
       const stale = await forward(t, 'echo');
       expect(stale.status).toBe(200);
+      expect(Date.now()).toBeLessThan(readBefore + 1000 + maxStaleMs); // so decided within TTL + maxStale
       expect(lastInjected(doomed)).toBe(`Bearer ${ECHO_SECRET}`);
       expect(t.logs.entries().some((e) => e.msg === 'secret cache' && e.result === 'stale')).toBe(true);
 
-      await sleep(EXPIRE_MS); // past TTL + maxStale
+      await sleepUntil(readAfter + EXPIRE_MS + maxStaleMs); // past TTL + maxStale
       doomed.upstream.clear();
       const closed = await forward(t, 'echo');
       expect(expectProxyError(closed, 503, 'VAULT_UNAVAILABLE', 'vault').message).toContain('older than the allowed staleness');
@@ -166,9 +171,9 @@ describe('Vault faults through the whole proxy', () => {
       await vaultCall(harness.vault, 'PUT', 'sys/unseal', { key: harness.vault.emulator!.unsealKey });
     }
     // The background probe notices the unseal without any traffic.
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while ((await readyz(t)).status !== 200) {
-      if (Date.now() > deadline) throw new Error('not ready again 5 s after the unseal');
+      if (Date.now() > deadline) throw new Error('not ready again 20 s after the unseal');
       await sleep(100);
     }
     expect((await forward(t, 'cold')).status).toBe(200);
@@ -213,22 +218,30 @@ describe('Vault faults through the whole proxy', () => {
 
   it('AppRole secret id destroyed: the token already held keeps working until it expires, then re-login fails closed naming the auth problem', async () => {
     const approle = `${harness.vault.prefix}-approle`;
-    // A role of its own with short-lived tokens, so "until it expires" happens within the test.
-    const role = await createAppRole(harness.vault, approle, 'short-lived', { policies: [`${harness.vault.prefix}-proxy`], tokenTtl: 2, tokenMaxTtl: 2 });
+    // A role of its own with short-lived tokens, so "until it expires" happens within the test; long
+    // enough to outlive the cache's TTL with room for a busy machine.
+    const tokenTtlMs = 5000;
+    const role = await createAppRole(harness.vault, approle, 'short-lived', {
+      policies: [`${harness.vault.prefix}-proxy`],
+      tokenTtl: tokenTtlMs / 1000,
+      tokenMaxTtl: tokenTtlMs / 1000,
+    });
     credentials.push(role.secretId);
     // A long staleness bound: a refused login must not be bridged by the cache like an outage.
+    const beforeLogin = Date.now();
     const t = await proxyFor({ vault: { auth: role }, cache: { ttlSeconds: 1, maxStaleSeconds: 60 } });
-    const loggedInAt = Date.now();
+    const readAt = Date.now();
     expect((await forward(t, 'echo')).status).toBe(200);
     await destroySecretId(harness.vault, approle, 'short-lived', role.secretId);
 
-    await sleep(EXPIRE_MS); // the cached secret expired; the held token still lives
+    await sleepUntil(readAt + EXPIRE_MS); // the cached secret expired; the held token still lives
     expect((await forward(t, 'echo')).status).toBe(200);
+    expect(Date.now()).toBeLessThan(beforeLogin + tokenTtlMs - 1000); // so served on the held token
     // Until the held token runs out (Vault's clock, rounded to whole seconds) reads keep working;
     // then every re-login is refused and the next read fails closed.
     let res = await forward(t, 'echo');
-    for (const deadline = loggedInAt + 5000; res.status === 200 && Date.now() < deadline; res = await forward(t, 'echo')) await sleep(100);
-    expect(Date.now() - loggedInAt).toBeGreaterThanOrEqual(2000);
+    for (const deadline = readAt + tokenTtlMs + 20_000; res.status === 200 && Date.now() < deadline; res = await forward(t, 'echo')) await sleep(100);
+    expect(Date.now() - beforeLogin).toBeGreaterThanOrEqual(tokenTtlMs - 1000);
     for (let i = 0; i < 2; i++, res = await forward(t, 'echo')) {
       const error = expectProxyError(res, 503, 'VAULT_UNAVAILABLE', 'vault');
       expect(error.message).toContain("Vault refused the proxy's login");

@@ -194,7 +194,7 @@ describe('leak suite: no secret or proxy token in anything observable', () => {
       ['a secret Vault does not have', 'SECRET_NOT_FOUND', () => send('/forward/missing/echo/json', TOKENS.prod.token)],
       ['a secret Vault does not let the proxy read', 'VAULT_FORBIDDEN', () => send('/forward/denied/echo/json', TOKENS.prod.token)],
       ['an upstream that is down', 'UPSTREAM_UNREACHABLE', () => send('/forward/down/echo/json', TOKENS.prod.token)],
-      ['an upstream too slow to answer', 'UPSTREAM_TIMEOUT', () => send('/forward/slow/slow/2000', TOKENS.prod.token)],
+      ['an upstream too slow to answer', 'UPSTREAM_TIMEOUT', () => send('/forward/slow/slow/10000', TOKENS.prod.token)],
     ];
 
     it.each(REFUSALS)('refuses %s with its exact code and source', async (_name, code, request) => {

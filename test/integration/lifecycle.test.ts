@@ -7,9 +7,13 @@ import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { generateToken } from '../../proxy/src/auth/token-format';
 import { canary, startHarness, startProxy, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { createServeFolder, expectOutputHides, startServe, type ServeFolder } from '../support/serve-process';
-import { describeEmulatorOnly, sleep, vaultCall } from '../support/vault-setup';
+import { waitFor } from '../support/secrets-harness';
+import { describeEmulatorOnly, sleep, sleepUntil, vaultCall } from '../support/vault-setup';
 
 const SECRET = canary('lifecycle');
+const TTL_SECONDS = 1;
+/** Long enough that a request sent just past the TTL is still decided within the staleness on a busy machine. */
+const MAX_STALE_SECONDS = 4;
 
 describeEmulatorOnly('secret cache through a Vault outage', () => {
   let harness: ProxyHarness;
@@ -18,7 +22,7 @@ describeEmulatorOnly('secret cache through a Vault outage', () => {
   beforeAll(async () => {
     harness = await startHarness({ 'svc/echo': { token: SECRET } });
     t = await startProxy(harness, (_base, token) => ({
-      cache: { ttlSeconds: 1, maxStaleSeconds: 1 },
+      cache: { ttlSeconds: TTL_SECONDS, maxStaleSeconds: MAX_STALE_SECONDS },
       clients: { n8n: { tokenHashes: [token('n8n').hash], services: ['echo', 'other'] } },
       services: {
         echo: { target: harness.upstream.url, secret: 'svc/echo', inject: { type: 'bearer' } },
@@ -37,7 +41,10 @@ describeEmulatorOnly('secret cache through a Vault outage', () => {
     const cacheResults: string[] = [];
     t.proxy.events.on('secret:cache', (e) => cacheResults.push(e.result));
 
+    // The secret was read while this request was under way: its TTL and staleness run from then.
+    const readBefore = Date.now();
     await request(t.proxy.app).get('/forward/echo/a').set(auth).expect(200);
+    const readAfter = Date.now();
     await vaultCall(harness.vault, 'PUT', 'sys/seal');
     try {
       // A secret never read before has nothing to fall back on.
@@ -46,13 +53,14 @@ describeEmulatorOnly('secret cache through a Vault outage', () => {
       expect(cold.headers[ERROR_HEADER]).toBe('VAULT_UNAVAILABLE');
       expect(cold.body.error.source).toBe('vault');
 
-      await sleep(1200); // past the TTL, within TTL + maxStale
+      await sleepUntil(readAfter + TTL_SECONDS * 1000 + 50); // past the TTL
       harness.upstream.clear();
       await request(t.proxy.app).get('/forward/echo/b').set(auth).expect(200);
+      expect(Date.now()).toBeLessThan(readBefore + (TTL_SECONDS + MAX_STALE_SECONDS) * 1000); // so decided within TTL + maxStale
       expect(harness.upstream.received[0].headers.authorization).toBe(`Bearer ${SECRET}`);
       expect(cacheResults).toContain('stale');
 
-      await sleep(1100); // past TTL + maxStale
+      await sleepUntil(readAfter + (TTL_SECONDS + MAX_STALE_SECONDS) * 1000 + 50); // past TTL + maxStale
       const closed = await request(t.proxy.app).get('/forward/echo/c').set(auth);
       expect(closed.status).toBe(503);
       expect(closed.headers[ERROR_HEADER]).toBe('VAULT_UNAVAILABLE');
@@ -95,12 +103,16 @@ describe('graceful shutdown of the secure-proxy process', () => {
     const { proc, url } = await serve(token);
     const auth = { authorization: `Bearer ${token.token}` };
 
-    const inFlight = fetch(`${url}/forward/echo/slow/800`, { headers: auth });
-    await sleep(300);
+    // The upstream holds its answer far longer than a busy machine needs to deliver the signal.
+    const started = harness.upstream.started();
+    let answered = false;
+    const inFlight = fetch(`${url}/forward/echo/slow/3000`, { headers: auth }).finally(() => (answered = true));
+    await waitFor('the request to reach the upstream', () => harness.upstream.started() > started, 20_000);
     proc.child.kill('SIGTERM');
+    expect(answered).toBe(false);
     const response = await inFlight;
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { url: string }).url).toBe('/base/slow/800');
+    expect(((await response.json()) as { url: string }).url).toBe('/base/slow/3000');
     expect(await proc.exited).toBe(0);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     expect(proc.output()).toContain('"msg":"proxy stopped"');

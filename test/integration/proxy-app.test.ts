@@ -132,7 +132,7 @@ describe('proxy app', () => {
 
   it('names the upstream as the source when it is down or too slow', async () => {
     expectProxyError(await request(t.proxy.app).get('/forward/down/x').set(bearer('prod')), 502, 'UPSTREAM_UNREACHABLE', 'upstream');
-    expectProxyError(await request(t.proxy.app).get('/forward/slow/slow/2000').set(bearer('prod')), 504, 'UPSTREAM_TIMEOUT', 'upstream');
+    expectProxyError(await request(t.proxy.app).get('/forward/slow/slow/10000').set(bearer('prod')), 504, 'UPSTREAM_TIMEOUT', 'upstream');
   });
 
   it('relays upstream errors unchanged, without the proxy error header', async () => {
@@ -174,6 +174,8 @@ describe('proxy app', () => {
     expect(metrics.text).toMatch(/secure_proxy_errors_total\{source="vault",code="SECRET_NOT_FOUND"\} [1-9]/);
     expect(metrics.text).toMatch(/secure_proxy_vault_requests_total\{operation="login",outcome="ok"\} 1/);
     for (const hidden of [SECRET, PASSWORD, API_KEY, t.tokens.prod.token]) expect(metrics.text).not.toContain(hidden);
+    // An app with metrics of its own adds no process-wide collectors (they could never be removed): runProxy's process does.
+    expect(metrics.text).not.toContain('nodejs_');
   });
 
   it('writes one audit line per request, and no secret or token in any log line', async () => {

@@ -108,13 +108,14 @@ describe('pushing a new proxy token into n8n: refusals', () => {
   it('n8n never answers the update: exit 1, the token is printed (no --out), valid, and the message says so', async () => {
     n8n.routes.get = () => credential();
     n8n.routes.patch = () => 'hang';
-    const result = await push('rotate', ['--n8n-timeout', '1s']);
+    // Long enough for the answered GET before it on a busy machine.
+    const result = await push('rotate', ['--n8n-timeout', '3s']);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^spt_[a-z0-9]+_[A-Za-z0-9_-]+\n$/);
     const token = result.stdout.trim();
     store.issued.push(token);
     const id = /^spt_([a-z0-9]+)_/.exec(token)![1];
-    expect(result.stderr).toContain(`secure-proxy: n8n at ${n8n.url} did not answer PATCH /credentials/${CREDENTIAL_ID} within 1000 ms.`);
+    expect(result.stderr).toContain(`secure-proxy: n8n at ${n8n.url} did not answer PATCH /credentials/${CREDENTIAL_ID} within 3000 ms.`);
     expect(result.stderr).toMatch(
       new RegExp(
         `The new token ${id} is valid \\(expires \\S+\\) and was written to standard output; put it into n8n's "Secure Proxy API" credential by hand before the older tokens stop working at \\S+`,

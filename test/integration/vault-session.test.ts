@@ -32,6 +32,8 @@ import {
 import { startVaultTarget, type VaultTarget } from '../support/vault-target';
 
 const SECRET = 'api-SECRET-value-42';
+/** Deadline of a wait for something the session does on its own schedule: for a broken session, not a pace. */
+const DEADLINE_MS = 15_000;
 
 let target: VaultTarget;
 let kv: string;
@@ -163,9 +165,12 @@ describe('VaultSession', () => {
     await Promise.all([role.ready, fixed.ready]);
 
     const capped = (log: EventLog) => log.auth.some((a) => a.state === 'renewed' && /capped/.test(a.reason ?? ''));
-    await Promise.all([waitFor('AppRole capped renewal', () => capped(role.log), 5000), waitFor('static token capped renewal', () => capped(fixed.log), 5000)]);
-    await waitFor('AppRole re-login', () => states(role.log).includes('relogin'), 4000);
-    await waitFor('static token to run out', () => !fixed.session.readiness().ready, 4000);
+    await Promise.all([
+      waitFor('AppRole capped renewal', () => capped(role.log), DEADLINE_MS),
+      waitFor('static token capped renewal', () => capped(fixed.log), DEADLINE_MS),
+    ]);
+    await waitFor('AppRole re-login', () => states(role.log).includes('relogin'), DEADLINE_MS);
+    await waitFor('static token to run out', () => !fixed.session.readiness().ready, DEADLINE_MS);
     expect(fixed.session.readiness().reason).toContain('end of its TTL');
 
     // Past the first AppRole token's max TTL, the session still reads with its new token.
@@ -194,10 +199,9 @@ describe('VaultSession', () => {
     };
     const { session, log, ready } = start({ auth: { method: 'token', token: 'unused' } }, mint);
     await ready;
-    await new Promise((resolve) => setTimeout(resolve, 3200));
+    await waitFor('two logins that replaced the first token', () => count(log, 'login', 'ok') >= 3, DEADLINE_MS);
     expect(session.readiness().ready).toBe(true);
     expect(await read(session)).toEqual({ token: SECRET });
-    expect(count(log, 'login', 'ok')).toBeGreaterThanOrEqual(3);
     expect(count(log, 'renew')).toBe(0);
     expect(states(log).filter((s) => s === 'expired' || s === 'failed')).toEqual([]);
   });
@@ -208,7 +212,7 @@ describe('VaultSession', () => {
     await ready;
     // The idle session's next Vault request is its renewal.
     target.emulator!.faults.failNext(1, 400, { errors: ['lease is not renewable'] });
-    await waitFor('re-login after refused renewal', () => states(log).includes('relogin'), 3000);
+    await waitFor('re-login after refused renewal', () => states(log).includes('relogin'), DEADLINE_MS);
     expect(count(log, 'renew', 'error')).toBe(1);
     expect(log.auth.find((a) => a.state === 'failed')?.reason).toContain('refused to renew');
     expect(session.readiness().ready).toBe(true);
@@ -229,7 +233,7 @@ describe('VaultSession', () => {
     expect(session.readiness()).toEqual({ ready: false, reason: expect.stringContaining('refused the kubernetes login (403)') });
     // The projected token rotates on disk; the next login attempt must read the new one.
     await writeFile(jwtPath, `${right}\n`);
-    await waitFor('Kubernetes login with the rotated JWT', () => session.readiness().ready, 3000);
+    await waitFor('Kubernetes login with the rotated JWT', () => session.readiness().ready, DEADLINE_MS);
     expect(await read(session)).toEqual({ token: SECRET });
     const logins = target.emulator!.requests.filter((r) => r.path.endsWith('/login')).map((r) => r.path);
     expect(new Set(logins)).toEqual(new Set([`/v1/auth/${mount}/login`]));
@@ -238,7 +242,7 @@ describe('VaultSession', () => {
 
   it('login requests never carry the previous token; other calls do', async () => {
     const recorder = await startRecordingServer();
-    const transport = createVaultTransport({ timeoutMs: 1000 });
+    const transport = createVaultTransport({ timeoutMs: 10_000 });
     try {
       const client = NodeVault({ endpoint: recorder.url, token: 'hvs.previous-token', 'request-promise': transport.requestPromise });
       await client.approleLogin({ role_id: 'r', secret_id: 's', mount_point: 'approle', requestOptions: { [ANONYMOUS_REQUEST]: true } });

@@ -63,7 +63,7 @@ describe('Vault over HTTPS with a private CA', () => {
         address: vault.url,
         auth: { method: 'token', token: vault.rootToken },
         kvMount: 'secret',
-        timeoutMs: 2000,
+        timeoutMs: 10_000,
         ...(vaultCaFile === undefined ? {} : { caFile: vaultCaFile }),
       },
       logging: { level: 'debug' },

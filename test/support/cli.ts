@@ -7,16 +7,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI_PATH = join(__dirname, '../../proxy/dist/cli.js');
+/**
+ * How long a command may take to finish (or to get ready) before it is killed: a guard that
+ * stops a hung command, not a speed check. A loaded 2-core machine has taken more than 15 s to
+ * start one.
+ */
+const CLI_DEADLINE_MS = 60_000;
 
 export function assertBuilt(): void {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` before these tests`);
 }
-
-/**
- * How long a command may run before it is killed: a guard that stops a hung command, not a
- * speed check. A loaded 2-core machine has taken more than 15 s to start one.
- */
-const RUN_TIMEOUT_MS = 60_000;
 
 export interface CliResult {
   code: number | null;
@@ -36,7 +36,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`secure-proxy ${args.join(' ')} did not exit in time\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, options.timeoutMs ?? RUN_TIMEOUT_MS);
+    }, options.timeoutMs ?? CLI_DEADLINE_MS);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -60,7 +60,7 @@ export function startCli(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`secure-proxy ${args.join(' ')} was not ready in time:\n${output}`));
-    }, options.timeoutMs ?? 15000);
+    }, options.timeoutMs ?? CLI_DEADLINE_MS);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (ready.test(output)) {

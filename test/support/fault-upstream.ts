@@ -10,9 +10,11 @@
  * - `/cut-body?type=<content-type>`: headers (chunked) and a first chunk, then the socket is destroyed;
  * - `/drip`: a chunk every 50 ms for 10 s;
  * - `/api-status/<code>`: that status with `Retry-After: 120` and the API's own JSON error body;
- * - `/big/<bytes>?type=<content-type>`: that many bytes, generated in 64 KiB chunks with
- *   backpressure; every chunk ends with the request's bearer token (a text API echoing its
- *   credential), so scrubbing has work to do;
+ * - `/big/<bytes>?type=<content-type>[&holdAfter=<bytes>]`: that many bytes, generated in 64 KiB
+ *   chunks with backpressure; every chunk ends with the request's bearer token (a text API
+ *   echoing its credential), so scrubbing has work to do. With `holdAfter`, the upstream stops
+ *   after that many bytes until the test calls the record's `release()`. The record's `big`
+ *   says how far the upstream got, so a test can tell a streamed body from a buffered one;
  * - `/upload`: reads the request body to its end, then answers 200.
  */
 import http from 'node:http';
@@ -30,6 +32,20 @@ export interface FaultRecord {
   closedEarly: boolean;
   /** Resolves when the request's connection is closed, whoever closed it. */
   closed: Promise<void>;
+  /** For `/big`: how far the upstream got writing the body. */
+  big?: BigProgress;
+}
+
+/** What the upstream of a `/big` request has done so far. */
+export interface BigProgress {
+  /** Body bytes handed to the connection. */
+  sent: number;
+  /** Waiting at `holdAfter` for release(). */
+  held: boolean;
+  /** Every byte was written and the answer ended. */
+  ended: boolean;
+  /** Lets a held body go on. */
+  release(): void;
 }
 
 export interface FaultUpstream {
@@ -44,28 +60,49 @@ function bearerOf(req: http.IncomingMessage): string {
   return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
 }
 
-/** Writes `total` bytes of generated content, waiting for drain; stops if the connection goes. */
-function streamBig(req: http.IncomingMessage, res: http.ServerResponse, total: number, type: string): void {
-  const tail = Buffer.from(bearerOf(req));
+/** One chunk of a `/big` body: filler, then the request's bearer token at its end. */
+export function bigChunk(type: string, token: string): Buffer {
   const chunk = Buffer.alloc(BIG_CHUNK_SIZE, type.startsWith('text/') ? 'a' : 0xa5);
-  tail.copy(chunk, BIG_CHUNK_SIZE - tail.length);
+  Buffer.from(token).copy(chunk, BIG_CHUNK_SIZE - Buffer.byteLength(token));
+  return chunk;
+}
+
+/**
+ * Writes `total` bytes of generated content, waiting for drain (and at `holdAfter`, for
+ * release()); stops if the connection goes.
+ */
+function streamBig(req: http.IncomingMessage, res: http.ServerResponse, total: number, type: string, holdAfter: number, progress: BigProgress): void {
+  const chunk = bigChunk(type, bearerOf(req));
   res.writeHead(200, { 'content-type': type });
-  let sent = 0;
-  const writeMore = (): void => {
-    while (sent < total && !res.destroyed) {
-      const piece = total - sent >= BIG_CHUNK_SIZE ? chunk : chunk.subarray(0, total - sent);
-      sent += piece.length;
+  let released = false;
+  progress.release = () => {
+    if (released) return;
+    released = true;
+    if (progress.held) {
+      progress.held = false;
+      writeMore();
+    }
+  };
+  function writeMore(): void {
+    while (progress.sent < total && !res.destroyed) {
+      if (!released && progress.sent >= holdAfter) {
+        progress.held = true;
+        return;
+      }
+      const limit = released ? total : Math.min(total, holdAfter);
+      const piece = limit - progress.sent >= BIG_CHUNK_SIZE ? chunk : chunk.subarray(0, limit - progress.sent);
+      progress.sent += piece.length;
       if (!res.write(piece)) {
         res.once('drain', writeMore);
         return;
       }
     }
-    if (!res.destroyed) res.end();
-  };
+    if (!res.destroyed) res.end(() => (progress.ended = true));
+  }
   writeMore();
 }
 
-function answer(req: http.IncomingMessage, res: http.ServerResponse, timers: Set<NodeJS.Timeout>): void {
+function answer(req: http.IncomingMessage, res: http.ServerResponse, timers: Set<NodeJS.Timeout>, record: FaultRecord): void {
   const url = new URL(req.url ?? '/', 'http://upstream.invalid');
   const match = ROUTE.exec(url.pathname);
   const type = url.searchParams.get('type') ?? 'application/octet-stream';
@@ -100,8 +137,12 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, timers: Set
       res.end(JSON.stringify({ apiError: `the API itself answered ${status}` }));
       return;
     }
-    case 'big':
-      return streamBig(req, res, Number(match[2]), type);
+    case 'big': {
+      const total = Number(match[2]);
+      const holdAfter = Number(url.searchParams.get('holdAfter') ?? total);
+      record.big = { sent: 0, held: false, ended: false, release: () => undefined };
+      return streamBig(req, res, total, type, holdAfter, record.big);
+    }
     case 'upload':
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('stored'));
@@ -125,7 +166,7 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
       if (!res.writableFinished) record.closedEarly = true;
       onClosed();
     });
-    answer(req, res, timers);
+    answer(req, res, timers, record);
   });
   server.requestTimeout = 0;
   server.on('connection', (socket: Socket) => {

@@ -12,7 +12,7 @@ import type { VaultTarget } from './vault-target';
 
 /** A validated-shape VaultConfig pointing at the target, with test-friendly defaults. */
 export function vaultConfig(target: Pick<VaultTarget, 'address'>, overrides: Partial<VaultConfig> & Pick<VaultConfig, 'auth'>): VaultConfig {
-  return { address: target.address, kvMount: 'secret', timeoutMs: 2000, renewFraction: 2 / 3, ...overrides };
+  return { address: target.address, kvMount: 'secret', timeoutMs: 10_000, renewFraction: 2 / 3, ...overrides };
 }
 
 /** Every event of one bus, in order. */
@@ -40,8 +40,12 @@ export function recordEvents(events: ProxyEvents = new ProxyEvents()): EventLog 
   return log;
 }
 
-/** Polls every `pollMs` until `check` is true; fails with `what` after `timeoutMs`, so a broken test ends. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000, pollMs = 25): Promise<void> {
+/**
+ * Polls every `pollMs` until `check` is true; fails with `what` after `timeoutMs`, so a broken
+ * test ends. The deadline is for broken code, not a pace: a passing wait returns as soon as the
+ * check holds, so the default is long enough for a machine busy with other work.
+ */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000, pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -13,9 +13,9 @@ import { sleep } from './vault-setup';
 
 export type ServeProcess = Awaited<ReturnType<typeof startCli>>;
 
-/** Polls the process output until it matches `pattern` (about 10 s at most). */
+/** Polls the process output until it matches `pattern` (30 s at most: a deadline for a busy machine, not a pace). */
 export async function waitForOutput(proc: ServeProcess, pattern: RegExp): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (pattern.test(proc.output())) return;
     await sleep(50);
   }

@@ -37,6 +37,8 @@ export interface TokenStoreSetup {
   cli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
   /** Runs an issuing command, expects exit 0 and the token alone on stdout, and returns it (kept in `issued`). */
   issue(args: string[], env?: NodeJS.ProcessEnv): Promise<string>;
+  /** The expiry `rotate` gave an older token, in epoch ms (its before → after on stderr says "~ token <id> now expires <iso> (was …)"). */
+  expiryPrintedFor(token: string): number;
   /** A proxy replica reading the records, serving `echo` (secret svc/echo, bearer) and the extra services. */
   replica(tokenStore: NonNullable<ProxyConfigInput['tokenStore']>, extra?: Partial<ProxyConfigInput>): Promise<TestProxy>;
   /** Stops every proxy and removes the folder. */
@@ -101,6 +103,12 @@ export async function setUpTokenStore(harness: ProxyHarness, options: TokenStore
       const token = result.stdout.trim();
       issued.push(token);
       return token;
+    },
+    expiryPrintedFor(token) {
+      const id = /^spt_([a-z0-9]+)_/.exec(token)?.[1];
+      const match = new RegExp(`^  ~ token ${id} now expires (\\S+) \\(was \\S+\\)$`, 'm').exec(stderrs.join('\n'));
+      if (id === undefined || match === null) throw new Error(`no expiry was printed for token ${id ?? '(not a proxy token)'}`);
+      return Date.parse(match[1]);
     },
     async replica(tokenStore, extra = {}) {
       const t = await startProxy(harness, (base) => ({

@@ -233,3 +233,8 @@ export const describeEmulatorOnly: jest.Describe = usingRealVault() ? describe.s
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Sleeps until the wall clock reaches `at` (epoch ms): a point in time, however late the caller got here. */
+export function sleepUntil(at: number): Promise<void> {
+  return sleep(Math.max(0, at - Date.now()));
+}

@@ -37,7 +37,9 @@ export interface ProxyAppOptions {
   redactor?: SecretRedactor;
   /**
    * Metrics shared with other apps of the same process (a config reload): this app's events
-   * are counted into them, and stop() detaches only this app. Without it the app owns its own.
+   * are counted into them, and stop() detaches only this app. Without it the app owns its own,
+   * without the process and Node.js metrics: those are process-wide collectors that nothing can
+   * remove (see createMetrics), so the process registers them once (runProxy does).
    */
   metrics?: ProxyMetrics;
 }
@@ -67,7 +69,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   const redactor = options.redactor ?? new SecretRedactor();
   const logger = options.logger ?? createLogger({ level: config.logging.level, redactor });
   const metricsScope = { isKnownService: (name: string) => Object.hasOwn(config.services, name) };
-  const metrics = options.metrics ?? createMetrics(null);
+  const metrics = options.metrics ?? createMetrics(null, { defaultMetrics: false });
   const detachMetrics = metrics.observe(events, metricsScope);
   attachAuditLog(events, logger);
 

@@ -47,7 +47,8 @@ export interface RunOptions {
 export async function runProxy(config: ProxyConfig, options: RunOptions = {}): Promise<RunningProxy> {
   const certificate = config.listen.tls === undefined ? undefined : await loadListenerCertificate(config.listen.tls);
   // Process-wide, so they outlive each app a reload replaces: the secret values to redact
-  // from logs, and the metric series (counters carry on across reloads).
+  // from logs, and the metric series (counters carry on across reloads; the process and
+  // Node.js metrics are registered here, once).
   const redactor = new SecretRedactor();
   const metrics = createMetrics(null);
   const reloadMetrics = createReloadMetrics(metrics.registry);

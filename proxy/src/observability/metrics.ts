@@ -26,7 +26,11 @@ export interface MetricsOptions {
   isKnownService?: (name: string) => boolean;
   /** Distinct service label values before further ones are counted as "other". */
   maxServiceLabels?: number;
-  /** Registers prom-client's process and Node.js metrics (default true). */
+  /**
+   * Registers prom-client's process and Node.js metrics (default true). Once per process: they
+   * install a GC observer and an event-loop-delay monitor that stop() cannot remove, and each
+   * keeps this registry (and everything it references) alive for the life of the process.
+   */
   defaultMetrics?: boolean;
 }
 

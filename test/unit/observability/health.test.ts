@@ -4,6 +4,7 @@ import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observabilit
 import { healthz, metricsHandler, READINESS_SUMMARY, readyz, type Readiness } from '../../../proxy/src/observability/health';
 import { createMetrics } from '../../../proxy/src/observability/metrics';
 import { requestTracking } from '../../../proxy/src/observability/request-log';
+import { waitFor } from '../../support/secrets-harness';
 
 function app(check: () => Readiness) {
   const events = new ProxyEvents();
@@ -42,7 +43,7 @@ describe('health endpoints', () => {
       error: { code: 'NOT_READY', source: 'proxy', message: expect.stringContaining('Vault is sealed'), requestId: res.headers['x-request-id'] },
     });
     // The audit record knows this response was made by the proxy.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor('the request record', () => h.records.length > 0);
     expect(h.records[0]).toMatchObject({ status: 503, errorCode: 'NOT_READY', errorSource: 'proxy' });
   });
 

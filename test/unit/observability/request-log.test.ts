@@ -5,6 +5,7 @@ import supertest from 'supertest';
 import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
 import { CLIENT_CLOSED_STATUS, requestTracking, stripQueryValues } from '../../../proxy/src/observability/request-log';
 import { contextOf } from '../../../proxy/src/app/request-context';
+import { waitFor } from '../../support/secrets-harness';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -221,6 +222,7 @@ describe('requestTracking', () => {
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       await supertest(app).get('/').expect(200);
+      await waitFor('the warning', () => warn.mock.calls.length > 0);
       await settle();
       expect(warn).toHaveBeenCalledTimes(1);
       const message = String(warn.mock.calls[0][0]);

@@ -20,7 +20,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parseAllDocuments } from 'yaml';
@@ -34,7 +34,7 @@ function parseArgs(argv) {
     const kind = argv[i].replace(/^--/, '');
     if (!(kind in selected) || argv[i + 1] === undefined)
       throw new Error(`usage: validate-deploy.mjs [--kubernetes DIR] [--compose FILE] [--workflow FILE] [--systemd FILE] (got ${argv[i]})`);
-    selected[kind].push(join(process.cwd(), argv[i + 1]));
+    selected[kind].push(resolve(argv[i + 1]));
   }
   if (argv.length > 0) return selected;
   const workflows = join(ROOT, '.github/workflows');

@@ -121,7 +121,9 @@ async function validateKubernetes(folder) {
 }
 
 function validateCompose(file) {
+  // Draft 07, named by an https URL ajv does not know under that spelling: ajv's draft-07 applies.
   const schema = JSON.parse(readFileSync(join(ROOT, 'deploy/compose/schema/compose-spec.json'), 'utf8'));
+  delete schema.$schema;
   const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(schema);
   const [document] = yamlDocuments(readFileSync(file, 'utf8'), rel(file));

@@ -170,14 +170,18 @@ async function bootstrapN8n(token) {
   await waitUntil('n8n', async () => (await fetch(`${base}/healthz`)).status === 200);
   const { key, session } = await n8nApiKey(base);
 
-  const installed = await (await fetch(`${base}/rest/community-packages`, { headers: session })).json();
-  if (!(installed.data ?? []).some((p) => p.packageName === 'n8n-nodes-secure-proxy')) {
+  // Loaded already (installed earlier, or baked into a custom image): the credential type is known.
+  const types = await fetch(`${base}/types/credentials.json`, { headers: session });
+  const known = types.status === 200 && (await types.json()).some((type) => type.name === 'secureProxyApi');
+  if (known) say('n8n already has the package n8n-nodes-secure-proxy');
+  else {
     const install = await fetch(`${base}/rest/community-packages`, {
       method: 'POST',
       headers: session,
-      body: JSON.stringify({ name: 'n8n-nodes-secure-proxy' }),
+      body: JSON.stringify({ name: 'n8n-nodes-secure-proxy', verify: false }),
+      signal: AbortSignal.timeout(WAIT_MS),
     });
-    if (install.status !== 200) fail(`installing n8n-nodes-secure-proxy in n8n: ${install.status} ${await install.text()}`);
+    if (install.status !== 200) fail(`installing n8n-nodes-secure-proxy in n8n: ${install.status} ${(await install.text()).slice(0, 500)}`);
     say('installed the community package n8n-nodes-secure-proxy');
   }
 

@@ -68,7 +68,7 @@ describeEmulatorOnly('the image, built and started by scripts/image-dry-run.mjs'
           'VAULT_SECRET_ID',
           '--hold',
         ],
-        { env: { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_ROLE_ID: harness.appRole.roleId, VAULT_SECRET_ID: harness.appRole.secretId } },
+        { env: { ...process.env, VAULT_ROLE_ID: harness.appRole.roleId, VAULT_SECRET_ID: harness.appRole.secretId } },
       );
       let stdout = '';
       let stderr = '';

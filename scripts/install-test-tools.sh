@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suites use beside Node.js, when they are missing:
-# zsh and fish (dev mode's printed commands must work in them as printed) and shellcheck
-# (lints the scripts). Needs apt-get and root, as on a CI machine; elsewhere it names what
-# is missing and the suites that need it skip those cases.
+# zsh and fish (dev mode's printed commands must work in them as printed), shellcheck
+# (lints the scripts) and systemd (systemd-analyze verifies deploy/systemd's unit). Needs
+# apt-get and root, as on a CI machine; elsewhere it names what is missing and the suites
+# that need it skip those cases. kubectl (which renders deploy/kubernetes with its kustomize)
+# is not installed from here: Debian's kubernetes-client carries kustomize v2, too old for
+# the kustomization format, so scripts/validate-deploy.mjs uses a kubectl the machine has
+# (with kustomize v4 or newer) and otherwise says that rendering was skipped.
 set -euo pipefail
 
 packages=()
-for tool in zsh fish shellcheck; do
-  command -v "$tool" >/dev/null || packages+=("$tool")
+for tool in zsh fish shellcheck systemd-analyze; do
+  package="$tool"
+  [ "$tool" = systemd-analyze ] && package=systemd
+  command -v "$tool" >/dev/null || packages+=("$package")
 done
 [ "${#packages[@]}" -eq 0 ] && exit 0
 

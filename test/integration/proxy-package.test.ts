@@ -20,12 +20,23 @@ describe('the proxy package', () => {
 
   it('ships the command, the library entry, the example config, README and LICENSE', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'examples/proxy.yaml', 'README.md', 'LICENSE', 'package.json']),
+      expect.arrayContaining([
+        'dist/cli.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'examples/proxy.yaml',
+        'schema/proxy-config.schema.json',
+        'README.md',
+        'LICENSE',
+        'package.json',
+      ]),
     );
   });
 
   it('ships only built files and its own documents: no sources, tests or dev mode', () => {
-    const unexpected = files.filter((file) => !/^(dist\/.+\.(js|d\.ts|js\.map)|examples\/.+\.yaml|README\.md|LICENSE|package\.json)$/.test(file));
+    const unexpected = files.filter(
+      (file) => !/^(dist\/.+\.(js|d\.ts|js\.map)|examples\/.+\.yaml|schema\/[a-z-]+\.schema\.json|README\.md|LICENSE|package\.json)$/.test(file),
+    );
     expect(unexpected).toEqual([]);
     expect(files.filter((file) => /emulator|sample-upstream|dev-mode\.js$/.test(file) && !file.startsWith('dist/cli/'))).toEqual([]);
   });

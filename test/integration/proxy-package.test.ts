@@ -35,7 +35,8 @@ describe('the proxy package', () => {
 
   it('ships only built files and its own documents: no sources, tests or dev mode', () => {
     const unexpected = files.filter(
-      (file) => !/^(dist\/.+\.(js|d\.ts|js\.map)|examples\/.+\.yaml|schema\/[a-z-]+\.schema\.json|README\.md|LICENSE|package\.json)$/.test(file),
+      (file) =>
+        !/^(dist\/.+\.(js|d\.ts|js\.map)|examples\/.+\.yaml|schema\/[a-z-]+\.schema\.json|policies\/[a-z-]+\.hcl|README\.md|LICENSE|package\.json)$/.test(file),
     );
     expect(unexpected).toEqual([]);
     expect(files.filter((file) => /emulator|sample-upstream|dev-mode\.js$/.test(file) && !file.startsWith('dist/cli/'))).toEqual([]);

@@ -1,6 +1,6 @@
 /**
  * What the proxy's npm package holds (`npm pack` of proxy/, after `npm run build`): the built
- * command and library, the example config, README and LICENSE; no sources, tests or dev mode,
+ * command and library, the example config, the config's JSON Schema, the Vault policies, README and LICENSE; no sources, tests or dev mode,
  * and nothing of the Vault emulator, which lives in the private dev/ package.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,7 @@ function packedFiles(): string[] {
 describe('the proxy package', () => {
   const files = packedFiles();
 
-  it('ships the command, the library entry, the example config, README and LICENSE', () => {
+  it('ships the command, the library entry, the example config, the JSON Schema, the Vault policies, README and LICENSE', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'dist/cli.js',

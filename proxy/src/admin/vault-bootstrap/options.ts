@@ -61,12 +61,13 @@ export class BootstrapUsageError extends Error {
 /** A mount or folder path: segments of letters, digits, `.`, `_`, `-`, no leading or trailing slash. */
 const VAULT_PATH = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9._-]+)*$/;
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Vault's duration syntax as the role endpoints take it: "90s", "30m", "1h", "720h" (or plain seconds). */
-const VAULT_DURATION = /^(?:\d+|(?:\d+h)?(?:\d+m)?(?:\d+s)?)$/;
+/** Vault's duration syntax as the role endpoints take it: "90s", "30m", "1h30m", "720h", "30d" (days alone), or plain seconds. */
+const VAULT_DURATION = /^(?:\d+|\d+d|(?:\d+h)?(?:\d+m)?(?:\d+s)?)$/;
 
 /** Seconds of a Vault duration already checked by {@link checkOptions}. */
 export function durationSeconds(value: string): number {
   if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+d$/.test(value)) return Number(value.slice(0, -1)) * 86400;
   const part = (unit: string): number => Number(new RegExp(`(\\d+)${unit}`).exec(value)?.[1] ?? 0);
   return part('h') * 3600 + part('m') * 60 + part('s');
 }
@@ -90,7 +91,7 @@ export function checkOptions(options: BootstrapOptions): BootstrapOptions {
     ['--token-max-ttl', options.tokenMaxTtl],
     ['--secret-id-ttl', options.secretIdTtl],
   ] as const) {
-    if (!VAULT_DURATION.test(value) || value === '') problems.push(`${flag} must be a duration like 30m, 1h or 720h, got "${value}"`);
+    if (!VAULT_DURATION.test(value) || value === '') problems.push(`${flag} must be a duration like 30m, 1h, 1h30m or 30d, got "${value}"`);
   }
   if (problems.length === 0 && durationSeconds(options.tokenMaxTtl) > 0 && durationSeconds(options.tokenTtl) > durationSeconds(options.tokenMaxTtl)) {
     problems.push(`--token-ttl (${options.tokenTtl}) must not be longer than --token-max-ttl (${options.tokenMaxTtl})`);

@@ -17,6 +17,8 @@ import { DevModeUnavailableError, startDevMode } from './cli/dev-mode';
 import { EXAMPLE_CONFIG } from './cli/example-config';
 import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
 import { TokenAdminUsageError } from './admin/tokens/errors';
+import { registerVaultCommands } from './admin/vault-bootstrap/cli-command';
+import { BootstrapUsageError } from './admin/vault-bootstrap/options';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -102,6 +104,7 @@ export function buildProgram(): Command {
       if (value === '') throw new UsageError('no token on standard input');
       process.stdout.write(`${hashToken(value)}\n`);
     });
+  registerVaultCommands(program);
   return program;
 }
 
@@ -138,7 +141,13 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenAdminUsageError || err instanceof DevModeUnavailableError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof TokenAdminUsageError ||
+      err instanceof BootstrapUsageError ||
+      err instanceof DevModeUnavailableError
+    ) {
       process.stderr.write(`secure-proxy: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -1,9 +1,9 @@
 /**
  * `secure-proxy check` as users run it: the built command in a child process, against the
- * Vault emulator through the real node-vault client. Also proves the policies printed in
- * docs/vault-admin.md are the ones that work.
+ * Vault emulator through the real node-vault client. Also proves the policies shipped in
+ * proxy/policies (and printed in docs/vault-admin.md) are the ones that work.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -27,8 +27,7 @@ import {
   writeSecret,
 } from '../support/vault-setup';
 import type { VaultTarget } from '../support/vault-target';
-
-const DOC_PATH = join(__dirname, '../../docs/vault-admin.md');
+import { POLICIES, readPolicyFile, type PolicyName } from '../../proxy/src/admin/vault-bootstrap/policies';
 
 // Tests run the built command up to three times; a loaded machine may take seconds per run.
 jest.setTimeout(120_000);
@@ -94,22 +93,9 @@ function codesOf(report: CheckReport): Record<string, string | null> {
   return Object.fromEntries(report.services.map((s) => [s.name, s.code]));
 }
 
-/** Fenced ```hcl blocks of the admin guide (indented ones too), dedented. */
-function docHclBlocks(): string[] {
-  const doc = readFileSync(DOC_PATH, 'utf8');
-  return [...doc.matchAll(/^( *)```hcl\n([\s\S]*?)^\1```$/gm)].map(([, indent, body]) =>
-    body
-      .split('\n')
-      .map((line) => line.slice(indent.length))
-      .join('\n'),
-  );
-}
-
-/** The block whose first line names the policy, e.g. `# Policy "secure-proxy": ...`. */
-function docPolicy(name: string): string {
-  const block = docHclBlocks().find((b) => b.startsWith(`# Policy "${name}":`));
-  if (block === undefined) throw new Error(`docs/vault-admin.md has no hcl block for policy "${name}"`);
-  return block;
+/** A policy as shipped in proxy/policies (docs/vault-admin.md prints the same text; test/unit/docs/vault-policies.test.ts checks it). */
+function shippedPolicy(name: PolicyName): string {
+  return readPolicyFile(name);
 }
 
 /** Puts the test's mount where the guide says `secret`; fails if the guide's paths changed shape. */
@@ -476,8 +462,8 @@ describe('secure-proxy check: CA files', () => {
   });
 });
 
-describe('docs/vault-admin.md policies', () => {
-  it('the proxy policy of the guide is enough for check to pass, and reads nothing else', async () => {
+describe('the shipped policies (proxy/policies, printed in docs/vault-admin.md)', () => {
+  it('the proxy policy is enough for check to pass, and reads nothing else', async () => {
     for (const path of ['secure-proxy/services/github', 'secure-proxy/services/jira']) {
       await writeSecret(
         vault,
@@ -488,7 +474,7 @@ describe('docs/vault-admin.md policies', () => {
       );
     }
     const policy = `${vault.prefix}-doc-proxy`;
-    expect(await writeHclPolicy(policy, onTestMount(docPolicy('secure-proxy')))).toBe(204);
+    expect(await writeHclPolicy(policy, onTestMount(shippedPolicy('secure-proxy')))).toBe(204);
     // As in the guide: a role with token_policies, token_ttl, token_max_ttl and secret_id_ttl.
     const docMount = `${vault.prefix}-doc-approle`;
     await enableAppRole(vault, docMount);
@@ -510,11 +496,11 @@ describe('docs/vault-admin.md policies', () => {
     expectNothingLeaked(result, [role.secretId]);
   });
 
-  it("without the default policy, the guide's token-self policy is what keeps lookup and renewal working", async () => {
+  it('without the default policy, the token-self policy is what keeps lookup and renewal working', async () => {
     const proxyPolicy = `${vault.prefix}-doc-proxy-2`;
     const selfPolicy = `${vault.prefix}-doc-self`;
-    expect(await writeHclPolicy(proxyPolicy, onTestMount(docPolicy('secure-proxy')))).toBe(204);
-    expect(await writeHclPolicy(selfPolicy, docPolicy('secure-proxy-token-self'))).toBe(204);
+    expect(await writeHclPolicy(proxyPolicy, onTestMount(shippedPolicy('secure-proxy')))).toBe(204);
+    expect(await writeHclPolicy(selfPolicy, shippedPolicy('secure-proxy-token-self'))).toBe(204);
     const created = await vaultCall<{ auth: { client_token: string } }>(vault, 'POST', 'auth/token/create', {
       policies: [proxyPolicy, selfPolicy],
       no_default_policy: true,
@@ -536,9 +522,9 @@ describe('docs/vault-admin.md policies', () => {
     expectNothingLeaked(result, [token]);
   });
 
-  it('the token-management policy of the guide manages token records and cannot read service secrets', async () => {
+  it('the token-management policy manages token records and cannot read service secrets', async () => {
     const policy = `${vault.prefix}-doc-admin`;
-    expect(await writeHclPolicy(policy, onTestMount(docPolicy('secure-proxy-admin')))).toBe(204);
+    expect(await writeHclPolicy(policy, onTestMount(shippedPolicy('secure-proxy-admin')))).toBe(204);
     const token = await createToken(vault, { policies: [policy], ttl: '10m' });
     const record = `${mount}/data/secure-proxy/clients/n8n-prod`;
     expect((await vaultFetch(vault, 'POST', record, { data: { tokens: [] } }, token)).status).toBe(200);
@@ -552,9 +538,9 @@ describe('docs/vault-admin.md policies', () => {
     expect((await vaultFetch(vault, 'GET', `${mount}/data/secure-proxy/services/github`, undefined, token)).status).toBe(403);
   });
 
-  it('every hcl block of the guide is a policy Vault accepts', async () => {
-    const blocks = docHclBlocks();
-    expect(blocks.length).toBeGreaterThanOrEqual(3);
+  it('every shipped policy file is a policy Vault accepts', async () => {
+    const blocks = Object.values(POLICIES).map(readPolicyFile);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
     for (const [i, block] of blocks.entries()) {
       const status = await writeHclPolicy(`${vault.prefix}-doc-${i}`, onTestMount(block));
       expect({ block: i, status }).toEqual({ block: i, status: 204 });

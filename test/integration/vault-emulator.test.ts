@@ -623,6 +623,27 @@ describeEmulatorOnly('Kubernetes auth (emulator: no signature check, no TokenRev
     expect(badRole.body).toEqual({ errors: ['"bound_service_account_names" can not be empty'] });
   });
 
+  it('an update of a role changes only the fields it sends, as in Vault', async () => {
+    expect(
+      (
+        await call('POST', `auth/${mount}/role/merge`, {
+          bound_service_account_names: ['a'],
+          bound_service_account_namespaces: ['n'],
+          token_policies: ['p'],
+          token_ttl: '1h',
+        })
+      ).status,
+    ).toBe(204);
+    expect((await call('POST', `auth/${mount}/role/merge`, { token_max_ttl: '4h' })).status).toBe(204);
+    expect((await call('GET', `auth/${mount}/role/merge`)).body.data).toMatchObject({
+      bound_service_account_names: ['a'],
+      bound_service_account_namespaces: ['n'],
+      token_policies: ['p'],
+      token_ttl: 3600,
+      token_max_ttl: 14400,
+    });
+  });
+
   it('works through node-vault kubernetesLogin with a mount point', async () => {
     const client = nodeVault({ endpoint: target.address, noCustomHTTPVerbs: true, requestOptions: { timeout: 5000 } });
     const res = await client.kubernetesLogin({ mount_point: mount, role: 'proxy', jwt: serviceAccountJwt({ name: 'secure-proxy', namespace: 'tools' }) });

@@ -39,8 +39,12 @@ export function kubernetesBackend(core: EmulatorCore, mountPath: string): Backen
 
   const writeRole = (req: LogicalRequest, name: string): null => {
     const d = req.data;
-    const names = stringList(d, 'bound_service_account_names') ?? [];
-    const namespaces = stringList(d, 'bound_service_account_namespaces') ?? [];
+    // Like Vault, an update of an existing role changes only the fields it sends.
+    const existing = roles.get(name);
+    const names = stringList(d, 'bound_service_account_names') ?? existing?.serviceAccountNames ?? [];
+    const namespaces = stringList(d, 'bound_service_account_namespaces') ?? existing?.serviceAccountNamespaces ?? [];
+    const duration = (field: string, legacy: string, current: number | undefined): number =>
+      d[field] !== undefined || d[legacy] !== undefined ? parseDurationSeconds(d[field] ?? d[legacy], field) : (current ?? 0);
     if (names.length === 0) throw badRequest('"bound_service_account_names" can not be empty');
     if (names.length > 1 && names.includes('*')) throw badRequest('can not mix "*" with values');
     if (namespaces.length === 0)
@@ -49,11 +53,11 @@ export function kubernetesBackend(core: EmulatorCore, mountPath: string): Backen
     const role: KubeRole = {
       serviceAccountNames: names,
       serviceAccountNamespaces: namespaces,
-      audience: str(d, 'audience'),
-      tokenPolicies: stringList(d, 'token_policies') ?? stringList(d, 'policies') ?? [],
-      tokenTtl: parseDurationSeconds(d.token_ttl ?? d.ttl, 'token_ttl'),
-      tokenMaxTtl: parseDurationSeconds(d.token_max_ttl ?? d.max_ttl, 'token_max_ttl'),
-      tokenPeriod: parseDurationSeconds(d.token_period ?? d.period, 'token_period'),
+      audience: d.audience !== undefined ? str(d, 'audience') : (existing?.audience ?? ''),
+      tokenPolicies: stringList(d, 'token_policies') ?? stringList(d, 'policies') ?? existing?.tokenPolicies ?? [],
+      tokenTtl: duration('token_ttl', 'ttl', existing?.tokenTtl),
+      tokenMaxTtl: duration('token_max_ttl', 'max_ttl', existing?.tokenMaxTtl),
+      tokenPeriod: duration('token_period', 'period', existing?.tokenPeriod),
     };
     if (role.tokenMaxTtl > 0 && role.tokenTtl > role.tokenMaxTtl) throw badRequest('token ttl should not be greater than token max ttl');
     roles.set(name, role);

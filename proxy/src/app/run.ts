@@ -13,6 +13,7 @@ import { ConfigError } from '../config/errors';
 import { createMetrics } from '../observability/metrics';
 import { SecretRedactor } from '../observability/redaction';
 import { createReloadMetrics } from '../observability/reload-metrics';
+import { registerReadinessGauge } from '../observability/readiness-metric';
 import { createConfigReloader, type ReloadOutcome } from './reload';
 import { closeGracefully, listen } from '../listener/server';
 import type { ClientErrorRecord } from '../observability/events';
@@ -54,6 +55,7 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   const reloadMetrics = createReloadMetrics(metrics.registry);
   const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics });
   const appSwitch = createAppSwitch(createApp(config));
+  registerReadinessGauge(metrics.registry, () => appSwitch.current().readiness());
   const logger = () => appSwitch.current().logger;
   // Listen even when Vault is not reachable yet: /readyz reports it, requests fail closed
   // with VAULT_UNAVAILABLE, and the session keeps retrying the login.

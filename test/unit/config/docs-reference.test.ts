@@ -1,6 +1,7 @@
 /**
- * Keeps the configuration reference in docs/configuration.md and the config schema in step:
- * every field of the schema is documented, the docs name no field the schema lacks, and each
+ * Keeps the configuration reference in docs/configuration.md and the config schema in step,
+ * through the JSON Schema the package ships (generated from the zod schema; json-schema.test.ts
+ * proves the committed file current): every field of the schema is documented, the docs name no field the schema lacks, and each
  * documented default (or "required") is what the schema says.
  *
  * The reference is the "## Reference" section: table rows `| field | default | meaning |`.
@@ -16,13 +17,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { configSchema } from '../../../proxy/src/config/schema';
+import { CONFIG_JSON_SCHEMA_FILE, FILLED_FROM_ENV } from '../../../proxy/src/config/json-schema';
 import { parseConfigText } from '../../../proxy/src/config/load';
 import { DEFAULT_MAX_BODY_BYTES } from '../../../proxy/src/config/defaults';
 
 const DOC_PATH = join(__dirname, '../../../docs/configuration.md');
+/** The JSON Schema the package ships, generated from the zod schema (json-schema.test.ts keeps it current). */
+const SCHEMA_PATH = join(__dirname, '../../../proxy', CONFIG_JSON_SCHEMA_FILE);
 
-/** The parts of a JSON Schema node that zod's toJSONSchema emits for the config. */
+/** The parts of a JSON Schema node that the shipped config schema uses. */
 interface JsonNode {
   properties?: Record<string, JsonNode>;
   required?: string[];
@@ -45,11 +48,13 @@ interface SchemaField {
 /** Every field of the schema, keyed `path` or `path (variant)`, as the docs name them. */
 function schemaFields(): Map<string, SchemaField> {
   const fields = new Map<string, SchemaField>();
-  const root = configSchema.toJSONSchema({ io: 'input' }) as JsonNode;
+  const root = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as JsonNode;
 
   const add = (path: string, variant: string | null, node: JsonNode, required: boolean): void => {
     const key = variant === null ? path : `${path} (${variant})`;
     if (fields.has(key)) throw new Error(`the schema walk met ${key} twice`);
+    // The file may leave these out for the environment to fill; the proxy still requires them.
+    if (Object.hasOwn(FILLED_FROM_ENV, path)) required = true;
     fields.set(key, { required, hasDefault: 'default' in node, default: node.default, container: childrenOf(path, node, variant).length > 0 });
   };
 

@@ -1,0 +1,3 @@
+import { scriptConfig } from '../../eslint.code.mjs';
+
+export default scriptConfig();

@@ -5,9 +5,9 @@
  * `--check` only compares and exits 1 when the file is out of date, naming the command that
  * fixes it. The unit test test/unit/config/json-schema.test.ts makes the same comparison.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const packageDir = join(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
@@ -28,5 +28,7 @@ if (process.argv.includes('--check')) {
     process.exit(1);
   }
 } else {
+  // A build from the sources alone (the container image's build stage) has no schema/ folder yet.
+  mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, text);
 }

@@ -30,16 +30,22 @@ import { checkDeclaredLength, watchRequestBody } from './body-limit';
 import { watchBodyIdle } from './body-idle';
 import { stripRequestHeaders } from './hop-headers';
 import { replaceQueryParam, type Injection } from './inject';
-import { describeNonOriginForm, findUnsafeTarget } from './path-safety';
+import { findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
-import { compileScrubber, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { compileScrubber, scrubBuffer, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl } from './split-url';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
 
 const MAX_NAME_EXCERPT = 64;
+/**
+ * A scrubbed answer up to this size with a declared length and no content-encoding is read
+ * whole, scrubbed in one pass and sent with its new length: no Transform, no chunked framing.
+ * Small enough that holding it costs nothing (the stream window's order of magnitude).
+ */
+export const SMALL_ANSWER_BYTES = 64 * 1024;
 
 /** What every exchange shares: the compiled services and where secrets come from. */
 export interface ExchangeDeps {
@@ -84,6 +90,12 @@ function onRelayError(this: Readable, err: Error): void {
 function onRelayEnd(this: Readable): void {
   exchangeOf(this)?.onRelayEnd();
 }
+function onSmallBodyData(this: Readable, chunk: Buffer): void {
+  exchangeOf(this)?.onSmallBodyData(chunk);
+}
+function onSmallBodyEnd(this: Readable): void {
+  exchangeOf(this)?.onSmallBodyEnd();
+}
 function onHeaderTimeout(exchange: Exchange): void {
   exchange.onHeaderTimeout();
 }
@@ -117,6 +129,8 @@ export class Exchange implements UpstreamHandler {
   private relayStages: readonly Transform[] = [];
   private headerTimer: NodeJS.Timeout | null = null;
   private upstreamSentAt = 0;
+  /** A small answer being read whole (see SMALL_ANSWER_BYTES); null when it streams. */
+  private smallBody: Buffer[] | null = null;
 
   private constructor(
     private readonly req: Request,
@@ -147,8 +161,9 @@ export class Exchange implements UpstreamHandler {
     const { req, res, ctx } = this;
     const url = req.url;
 
-    // 1. The raw target, exactly what will be forwarded (and the request line as received).
-    const unsafe = describeNonOriginForm(req.originalUrl) ?? findUnsafeTarget(url);
+    // 1. The raw target, exactly what will be forwarded. (The request line's form was checked
+    //    once, app-wide, by rejectUnsafeRequestTarget before any route saw it.)
+    const unsafe = findUnsafeTarget(url);
     if (unsafe !== null) return { error: new ProxyError('PATH_REJECTED', unsafe), close: false };
 
     // 2. Service resolution and the client's grant.
@@ -311,6 +326,18 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
+  onSmallBodyData(chunk: Buffer): void {
+    this.smallBody?.push(chunk);
+  }
+
+  onSmallBodyEnd(): void {
+    try {
+      if (this.phase === 'relaying') this.sendSmallBody();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
   private onBodyIdle(): void {
     try {
       const { name, relay } = this.route!;
@@ -423,6 +450,7 @@ export class Exchange implements UpstreamHandler {
 
     const withBody = !hasNoBody(req.method, status);
     const transforms: Transform[] = [];
+    let readWhole = false;
     if (withBody && this.scrubber !== null && route.relay.scrubBody(headers['content-type'])) {
       const decoder = decoderFor(headers['content-encoding']);
       if (decoder === undefined) {
@@ -434,12 +462,17 @@ export class Exchange implements UpstreamHandler {
           ),
         );
       }
-      if (decoder !== null) {
-        transforms.push(decoder);
-        delete headers['content-encoding'];
+      // Node's parser has checked a declared length (one value, digits only) before 'response'.
+      const declared = headers['content-length'];
+      readWhole = decoder === null && declared !== undefined && Number(declared) <= SMALL_ANSWER_BYTES;
+      if (!readWhole) {
+        if (decoder !== null) {
+          transforms.push(decoder);
+          delete headers['content-encoding'];
+        }
+        transforms.push(new ScrubStream(this.scrubber));
+        delete headers['content-length']; // the length changes: Node chunks it (or closes, for HTTP/1.0)
       }
-      transforms.push(new ScrubStream(this.scrubber));
-      delete headers['content-length']; // the length changes: Node chunks it (or closes, for HTTP/1.0)
     }
 
     res.statusCode = status;
@@ -455,7 +488,28 @@ export class Exchange implements UpstreamHandler {
       this.finishRelay();
       return;
     }
-    this.startBody(proxyRes, transforms);
+    if (readWhole) this.readSmallBody(proxyRes);
+    else this.startBody(proxyRes, transforms);
+  }
+
+  /** A small scrubbed answer: collected (its length is bounded by SMALL_ANSWER_BYTES), then sent by sendSmallBody. */
+  private readSmallBody(proxyRes: IncomingMessage): void {
+    this.smallBody = [];
+    (proxyRes as Carrier)[EXCHANGE] = this;
+    proxyRes.on('error', onRelayError);
+    proxyRes.on('data', onSmallBodyData);
+    proxyRes.once('end', onSmallBodyEnd);
+    watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
+  }
+
+  /** The whole small answer is here: one scrub pass, its new length, one write. */
+  private sendSmallBody(): void {
+    const chunks = this.smallBody!;
+    this.smallBody = null;
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const scrubbed = scrubBuffer(this.scrubber!, body);
+    this.res.setHeader('content-length', scrubbed.length);
+    this.finishRelay(scrubbed);
   }
 
   /**
@@ -483,9 +537,11 @@ export class Exchange implements UpstreamHandler {
     source.pipe(this.res, { end: false });
   }
 
-  private finishRelay(): void {
+  /** The answer is complete: end the response (with `last`, the whole of a small answer). */
+  private finishRelay(last?: Buffer): void {
     this.phase = 'done';
-    this.res.end();
+    if (last === undefined) this.res.end();
+    else this.res.end(last);
     const upstreamReq = this.upstreamReq;
     if (upstreamReq !== null && !upstreamReq.writableFinished) {
       // The upstream answered before it had the whole request body: stop sending it, and read
@@ -539,6 +595,7 @@ export class Exchange implements UpstreamHandler {
 
   private stop(): void {
     this.phase = 'done';
+    this.smallBody = null;
     this.clearHeaderTimer();
     if (this.relaySource !== null) this.relaySource.unpipe(this.res);
     this.upstreamRes?.destroy();

@@ -89,7 +89,14 @@ function proxyConfig(vault: { url: string; rootToken: string }, upstreamUrl: str
     services: {
       api: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' } },
       // The large-body check: the same upstream, with room for its upload (api keeps the default limit).
-      bulk: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' }, maxBodyBytes: 2 * LARGE_PROBE_BYTES },
+      // The upstream answers an upload once it has all of it: a 1 GiB body on a busy machine takes longer than the default 30 s header timeout.
+      bulk: {
+        target: `${upstreamUrl}/base`,
+        secret: SECRET_PATH,
+        inject: { type: 'bearer', field: 'token' },
+        maxBodyBytes: 2 * LARGE_PROBE_BYTES,
+        timeoutMs: 600_000,
+      },
     },
   };
 }

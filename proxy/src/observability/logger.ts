@@ -8,7 +8,7 @@ import winston, { type Logger } from 'winston';
 import type TransportStream from 'winston-transport';
 import { types } from 'node:util';
 import type { SecretRedactor } from './redaction';
-import { createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
+import { createFlatSanitizer, createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
 
 // triple-beam's symbols, by their registered names: winston does not re-export them.
 const LEVEL = Symbol.for('level');
@@ -118,28 +118,15 @@ const noop = (): void => {};
  */
 function flatLineWriter(logger: Logger, redactor: SecretRedactor, limits?: SanitizeLimits): FlatLineWriter {
   const sanitize = createSanitizer(redactor, limits);
+  const sanitizeFlat = createFlatSanitizer(redactor, limits);
   return (level, message, fields) => {
     const transports = logger.transports;
-    for (const transport of transports) {
-      if (transport.format !== undefined) {
-        logger.log(level, message, fields);
-        return;
-      }
+    const line: Record<string, unknown> = { timestamp: new Date().toISOString(), level, msg: sanitize(message) };
+    if (transports.some((t) => t.format !== undefined) || !sanitizeFlat(fields, line, RESERVED)) {
+      logger.log(level, message, fields);
+      return;
     }
-    const msg = sanitize(message) as string;
-    const line: Record<string, unknown> = { timestamp: new Date().toISOString(), level, msg };
-    const source = fields as Record<string, unknown>;
-    for (const key of Object.keys(source)) {
-      if (RESERVED.has(key)) continue;
-      const value = source[key];
-      if (typeof value === 'string') line[key] = sanitize(value);
-      else if (value === null || typeof value === 'number' || typeof value === 'boolean') line[key] = value;
-      else {
-        logger.log(level, message, fields);
-        return;
-      }
-    }
-    const info = { level, message: msg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) };
+    const info = { level, message: line.msg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) };
     const severity = logger.levels[level];
     for (const transport of transports) {
       const threshold = transport.level ?? logger.level;

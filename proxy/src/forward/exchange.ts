@@ -96,8 +96,8 @@ function onSmallBodyData(this: Readable, chunk: Buffer): void {
 function onSmallBodyEnd(this: Readable): void {
   exchangeOf(this)?.onSmallBodyEnd();
 }
-function onHeaderTimeout(exchange: Exchange): void {
-  exchange.onHeaderTimeout();
+function onUpstreamTimeout(exchange: Exchange): void {
+  exchange.onUpstreamTimeout();
 }
 
 /** Compiled scrubbers per injected value list (injections are memoized, so the list is too). */
@@ -127,7 +127,12 @@ export class Exchange implements UpstreamHandler {
   private relaySource: Readable | null = null;
   /** The decoding and scrubbing stages between the upstream answer and the response. */
   private relayStages: readonly Transform[] = [];
-  private headerTimer: NodeJS.Timeout | null = null;
+  /**
+   * The upstream's clock (the service's `timeoutMs`): for the response head, then, refreshed
+   * by every chunk, for the body of a small answer read whole. A streamed body has its own
+   * idle watch (body-idle.ts), which knows when the relay is paused.
+   */
+  private upstreamTimer: NodeJS.Timeout | null = null;
   private upstreamSentAt = 0;
   /** A small answer being read whole (see SMALL_ANSWER_BYTES); null when it streams. */
   private smallBody: Buffer[] | null = null;
@@ -298,9 +303,9 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
-  onHeaderTimeout(): void {
+  onUpstreamTimeout(): void {
     try {
-      this.headerTimedOut();
+      this.upstreamTimedOut();
     } catch (err) {
       this.crash(err);
     }
@@ -327,7 +332,9 @@ export class Exchange implements UpstreamHandler {
   }
 
   onSmallBodyData(chunk: Buffer): void {
-    this.smallBody?.push(chunk);
+    if (this.smallBody === null) return;
+    this.smallBody.push(chunk);
+    this.upstreamTimer?.refresh();
   }
 
   onSmallBodyEnd(): void {
@@ -340,12 +347,7 @@ export class Exchange implements UpstreamHandler {
 
   private onBodyIdle(): void {
     try {
-      const { name, relay } = this.route!;
-      this.fail(
-        new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${name}' went silent mid-body: no response body bytes for ${relay.timeoutMs} ms.`, {
-          detail: 'body',
-        }),
-      );
+      this.bodyWentSilent();
     } catch (err) {
       this.crash(err);
     }
@@ -372,9 +374,10 @@ export class Exchange implements UpstreamHandler {
     proxyReq.removeAllListeners('response');
     proxyReq.on('response', onUpstreamResponse);
     proxyReq.on('information', onUpstreamInformation);
-    proxyReq.once('close', onUpstreamRequestClose);
+    // 'close' comes once per request: a plain listener, not once()'s wrapper.
+    proxyReq.on('close', onUpstreamRequestClose);
     this.upstreamSentAt = performance.now();
-    this.headerTimer = setTimeout(onHeaderTimeout, this.route!.relay.timeoutMs, this);
+    this.upstreamTimer = setTimeout(onUpstreamTimeout, this.route!.relay.timeoutMs, this);
   }
 
   /** A 1xx before the final answer: 100 and 103 are waited past (not relayed); any other is not an answer the proxy relays. */
@@ -383,8 +386,12 @@ export class Exchange implements UpstreamHandler {
     this.fail(invalidAnswer(this.route!.name, `interim-${info.statusCode}`, `sent an interim ${info.statusCode} response, which the proxy does not relay`));
   }
 
-  private headerTimedOut(): void {
-    this.headerTimer = null;
+  private upstreamTimedOut(): void {
+    this.upstreamTimer = null;
+    if (this.phase === 'relaying' && this.smallBody !== null) {
+      this.bodyWentSilent();
+      return;
+    }
     if (this.phase !== 'upstream') return;
     const { name, relay } = this.route!;
     this.fail(
@@ -392,9 +399,18 @@ export class Exchange implements UpstreamHandler {
     );
   }
 
+  /** No response body bytes for the service's timeout, streamed or read whole. */
+  private bodyWentSilent(): void {
+    const { name, relay } = this.route!;
+    this.fail(
+      new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${name}' went silent mid-body: no response body bytes for ${relay.timeoutMs} ms.`, {
+        detail: 'body',
+      }),
+    );
+  }
+
   /** The upstream request closed: after an answer that is normal; without one, the answer is missing. */
   private upstreamRequestClosed(): void {
-    this.clearHeaderTimer();
     if (this.phase !== 'upstream') return;
     // No 'error' came first: Node closes the socket without one when the upstream switched protocols.
     const status = this.upstreamReq?.res?.statusCode;
@@ -425,8 +441,8 @@ export class Exchange implements UpstreamHandler {
 
   /** The upstream's final answer arrived: check it, then relay it or refuse it. */
   private relay(proxyRes: IncomingMessage): void {
-    this.clearHeaderTimer();
     if (this.phase !== 'upstream') {
+      this.clearUpstreamTimer();
       proxyRes.destroy();
       return;
     }
@@ -488,8 +504,12 @@ export class Exchange implements UpstreamHandler {
       this.finishRelay();
       return;
     }
-    if (readWhole) this.readSmallBody(proxyRes);
-    else this.startBody(proxyRes, transforms);
+    if (readWhole) {
+      this.readSmallBody(proxyRes);
+    } else {
+      this.clearUpstreamTimer();
+      this.startBody(proxyRes, transforms);
+    }
   }
 
   /** A small scrubbed answer: collected (its length is bounded by SMALL_ANSWER_BYTES), then sent by sendSmallBody. */
@@ -498,8 +518,9 @@ export class Exchange implements UpstreamHandler {
     (proxyRes as Carrier)[EXCHANGE] = this;
     proxyRes.on('error', onRelayError);
     proxyRes.on('data', onSmallBodyData);
-    proxyRes.once('end', onSmallBodyEnd);
-    watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
+    proxyRes.on('end', onSmallBodyEnd);
+    // The head's clock now times the body: silence between chunks (or before the first).
+    this.upstreamTimer?.refresh();
   }
 
   /** The whole small answer is here: one scrub pass, its new length, one write. */
@@ -530,7 +551,7 @@ export class Exchange implements UpstreamHandler {
     }
     this.relayStages = transforms;
     this.relaySource = source;
-    source.once('end', onRelayEnd);
+    source.on('end', onRelayEnd); // emitted once per stream
     // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
     watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
     // end: false — the exchange ends the response itself, once the source has ended whole.
@@ -540,6 +561,7 @@ export class Exchange implements UpstreamHandler {
   /** The answer is complete: end the response (with `last`, the whole of a small answer). */
   private finishRelay(last?: Buffer): void {
     this.phase = 'done';
+    this.clearUpstreamTimer();
     if (last === undefined) this.res.end();
     else this.res.end(last);
     const upstreamReq = this.upstreamReq;
@@ -596,17 +618,17 @@ export class Exchange implements UpstreamHandler {
   private stop(): void {
     this.phase = 'done';
     this.smallBody = null;
-    this.clearHeaderTimer();
+    this.clearUpstreamTimer();
     if (this.relaySource !== null) this.relaySource.unpipe(this.res);
     this.upstreamRes?.destroy();
     for (const stage of this.relayStages) stage.destroy();
     this.upstreamReq?.destroy();
   }
 
-  private clearHeaderTimer(): void {
-    if (this.headerTimer !== null) {
-      clearTimeout(this.headerTimer);
-      this.headerTimer = null;
+  private clearUpstreamTimer(): void {
+    if (this.upstreamTimer !== null) {
+      clearTimeout(this.upstreamTimer);
+      this.upstreamTimer = null;
     }
   }
 

@@ -286,7 +286,7 @@ async function main(): Promise<number> {
   const proxyToken = tokensModule().generateToken();
   // Plus the streaming and large-body checks: a few seconds each on a quiet machine.
   // Plus 1 GiB each way through two servers, about a minute each on 2 busy cores.
-  const plannedSeconds = (PREWARM + SECONDS) * 10 * ROUNDS + WARMUP * 2 + 15 + (LARGE_PROBE_MIB / 1024) * 240 + (N8N ? 120 : 0);
+  const plannedSeconds = (PREWARM + SECONDS) * 10 * ROUNDS + WARMUP * 2 + 15 + (LARGE_PROBE_MIB / 1024) * 240 + (N8N ? 600 : 0);
   const lifetimeMs = (plannedSeconds + 120) * 1000;
   // A hard stop for the runner too; the servers stop themselves when it goes.
   setTimeout(() => {

@@ -1,17 +1,21 @@
 /**
- * The n8n target: one workflow in a real n8n (the end-to-end tests' harness, test/support/
- * n8n-harness.ts, and the n8n that scripts/install-n8n.sh installs) pushes ITEMS items through
- * n8n's HTTP Request node calling the upstream directly with a header credential, and through
- * the Secure Proxy Request node calling the bench's proxy, alternating PAIRS times in one
- * chain (Start → Items → Direct 1 → Proxy 1 → Direct 2 → …), so both nodes see the same
- * process, the same warm-up and the same machine. Each node's own `executionTime` (n8n's
- * wall time for the node, every item included) is compared; n8n's boot is in neither.
+ * The n8n target: in a real n8n (the end-to-end tests' harness, test/support/n8n-harness.ts,
+ * and the n8n that scripts/install-n8n.sh installs), N8N_ITEMS items go through n8n's HTTP
+ * Request node calling the upstream directly with a header credential, and through the Secure
+ * Proxy Request node calling the bench's proxy: two workflows (Start → Items → the node),
+ * executed alternately PAIRS times each in the same n8n user folder. Each node's own
+ * `executionTime` (n8n's wall time for the node, every item included) is compared; n8n's boot
+ * and the Items node are in neither.
  *
  * The harness is TypeScript written for jest; it is loaded here through a require hook that
  * transpiles test/support files with the repository's TypeScript (type stripping alone does
  * not handle its parameter properties and extensionless imports).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { parse as parseFlatted } from 'flatted';
 import { createRequire } from 'node:module';
 import { median } from './report.ts';
 
@@ -31,13 +35,20 @@ interface N8nInstance {
   installCommunityPackage(tgz: string): Promise<void>;
   importCredentials(credentials: Array<{ id: string; name: string; type: string; data: Record<string, unknown> }>): Promise<void>;
   importWorkflow(workflow: Record<string, unknown>): Promise<string>;
-  execute(id: string): Promise<{ code: number | null; stdout: string; stderr: string; run?: { status: string }; runData?: Record<string, NodeRun[]> }>;
+  readonly userFolder: string;
+  execute(id: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
 
 interface Harness {
   createN8nInstance(): Promise<N8nInstance>;
   packPackage(): Promise<string>;
+}
+
+/** test/support/n8n/session.ts: n8n's process groups are listed in a session folder, so a runner that stops early can end them. */
+interface Session {
+  SESSION_ENV: string;
+  killListedGroups(session: string): void;
 }
 
 type Loader = (module: { _compile(code: string, filename: string): void }, filename: string) => void;
@@ -61,6 +72,28 @@ function loadHarness(): Harness {
   return require('../../test/support/n8n-harness') as Harness;
 }
 
+/**
+ * Runs `body` with a session folder that lists every n8n process group the harness starts:
+ * however the runner ends (its hard time limit exits the process), those groups are killed.
+ */
+async function inSession<T>(body: () => Promise<T>): Promise<T> {
+  const session = require('../../test/support/n8n/session') as Session;
+  const dir = mkdtempSync(join(tmpdir(), 'secure-proxy-bench-n8n-session-'));
+  const previous = process.env[session.SESSION_ENV];
+  process.env[session.SESSION_ENV] = dir;
+  const onExit = (): void => session.killListedGroups(dir);
+  process.on('exit', onExit);
+  try {
+    return await body();
+  } finally {
+    process.off('exit', onExit);
+    session.killListedGroups(dir);
+    if (previous === undefined) delete process.env[session.SESSION_ENV];
+    else process.env[session.SESSION_ENV] = previous;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface N8nInputs {
   proxyUrl: string;
   proxyToken: string;
@@ -81,7 +114,24 @@ export interface N8nResult {
 const PROXY_CREDENTIAL = { id: 'benchProxyCred01', name: 'Secure Proxy (bench)' };
 const HEADER_CREDENTIAL = { id: 'benchHeaderCred1', name: 'API key header (bench)' };
 
-function workflow(inputs: N8nInputs): Record<string, unknown> {
+type Variant = 'Direct' | 'Proxy';
+
+/** Start → Items → the node under test: n8n's HTTP Request node calling the upstream, or the Secure Proxy Request node. */
+function workflow(inputs: N8nInputs, variant: Variant): Record<string, unknown> {
+  const measured =
+    variant === 'Direct'
+      ? {
+          type: 'n8n-nodes-base.httpRequest',
+          typeVersion: 4.2,
+          parameters: { url: `${inputs.upstreamUrl}/base/hello`, authentication: 'genericCredentialType', genericAuthType: 'httpHeaderAuth', options: {} },
+          credentials: { httpHeaderAuth: HEADER_CREDENTIAL },
+        }
+      : {
+          type: 'n8n-nodes-secure-proxy.secureProxyRequest',
+          typeVersion: 1,
+          parameters: { service: 'api', method: 'GET', path: '/hello' },
+          credentials: { secureProxyApi: PROXY_CREDENTIAL },
+        };
   const nodes: Array<Record<string, unknown>> = [
     { id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
     {
@@ -92,35 +142,20 @@ function workflow(inputs: N8nInputs): Record<string, unknown> {
       position: [200, 0],
       parameters: { jsCode: `return Array.from({ length: ${N8N_ITEMS} }, (_, i) => ({ json: { i } }));` },
     },
+    { id: 'measured', name: variant, position: [400, 0], ...measured },
   ];
-  for (let pair = 1; pair <= PAIRS; pair++) {
-    nodes.push({
-      id: `direct-${pair}`,
-      name: `Direct ${pair}`,
-      type: 'n8n-nodes-base.httpRequest',
-      typeVersion: 4.2,
-      position: [200 + pair * 400, 0],
-      parameters: { url: `${inputs.upstreamUrl}/base/hello`, authentication: 'genericCredentialType', genericAuthType: 'httpHeaderAuth', options: {} },
-      credentials: { httpHeaderAuth: HEADER_CREDENTIAL },
-    });
-    nodes.push({
-      id: `proxy-${pair}`,
-      name: `Proxy ${pair}`,
-      type: 'n8n-nodes-secure-proxy.secureProxyRequest',
-      typeVersion: 1,
-      position: [400 + pair * 400, 0],
-      parameters: { service: 'api', method: 'GET', path: '/hello' },
-      credentials: { secureProxyApi: PROXY_CREDENTIAL },
-    });
-  }
-  const connections: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < nodes.length; i++) connections[nodes[i].name as string] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
-  return { name: 'bench: 1,000 items direct and through the proxy', nodes, connections, settings: {}, active: false };
+  return {
+    name: `bench: ${N8N_ITEMS} items, ${variant === 'Direct' ? 'HTTP Request node' : 'Secure Proxy Request node'}`,
+    nodes,
+    connections: { Start: { main: [[{ node: 'Items', type: 'main', index: 0 }]] }, Items: { main: [[{ node: variant, type: 'main', index: 0 }]] } },
+    settings: {},
+    active: false,
+  };
 }
 
 /** Node time in ms, after checking the node answered every item with the upstream's body. */
-function nodeMs(runData: Record<string, NodeRun[]> | undefined, name: string): number {
-  const run = runData?.[name]?.[0];
+function nodeMs(runData: Record<string, NodeRun[]>, name: string): number {
+  const run = runData[name]?.[0];
   if (run === undefined) throw new Error(`n8n: node '${name}' did not run`);
   if (run.error !== undefined) throw new Error(`n8n: node '${name}' failed: ${run.error.message}`);
   const items = run.data?.main[0] ?? [];
@@ -130,9 +165,47 @@ function nodeMs(runData: Record<string, NodeRun[]> | undefined, name: string): n
   return run.executionTime;
 }
 
-/** Boots a throwaway n8n, runs the workflow once, and closes n8n. Throws on any failed item. */
+/**
+ * One execution (`n8n execute`, which boots n8n for it): the measured node's time, read from
+ * the execution n8n saved in its database. Not from what `execute --rawOutput` prints: output
+ * of a thousand items or more sometimes came out cut short when n8n exits.
+ */
+async function executeAndTime(n8n: N8nInstance, id: string, variant: Variant, after: number): Promise<{ ms: number; executionId: number }> {
+  const result = await n8n.execute(id);
+  const saved = savedExecution(n8n.userFolder, id);
+  if (result.code !== 0 || saved === undefined || saved.id <= after || saved.status !== 'success') {
+    const file = join(mkdtempSync(join(tmpdir(), 'secure-proxy-bench-n8n-')), 'execute-output.txt');
+    writeFileSync(file, `${result.stdout}\n---- stderr ----\n${result.stderr}`);
+    throw new Error(`n8n execute (${variant}): code ${result.code}, saved execution ${saved?.id ?? 'none'} ${saved?.status ?? ''}; its output is in ${file}`);
+  }
+  // Every item is checked: a failed or wrong item fails the bench.
+  return { ms: nodeMs(saved.runData, variant), executionId: saved.id };
+}
+
+/** The workflow's latest execution in n8n's SQLite database (execution data is stored in `flatted` form). */
+function savedExecution(userFolder: string, workflowId: string): { id: number; status: string; runData: Record<string, NodeRun[]> } | undefined {
+  const db = new DatabaseSync(join(userFolder, '.n8n', 'database.sqlite'), { readOnly: true });
+  try {
+    const row = db
+      .prepare(
+        'SELECT e.id AS id, e.status AS status, d.data AS data FROM execution_entity e JOIN execution_data d ON d.executionId = e.id WHERE e.workflowId = ? ORDER BY e.id DESC LIMIT 1',
+      )
+      .get(workflowId) as { id: number; status: string; data: string } | undefined;
+    if (row === undefined) return undefined;
+    const data = parseFlatted(row.data) as { resultData: { runData: Record<string, NodeRun[]> } };
+    return { id: row.id, status: row.status, runData: data.resultData.runData };
+  } finally {
+    db.close();
+  }
+}
+
+/** Boots a throwaway n8n, runs each workflow PAIRS times, alternating, and closes n8n. Throws on any failed item. */
 export async function runN8nWorkflow(inputs: N8nInputs): Promise<N8nResult> {
   const harness = loadHarness();
+  return inSession(() => measureNodes(harness, inputs));
+}
+
+async function measureNodes(harness: Harness, inputs: N8nInputs): Promise<N8nResult> {
   const n8n = await harness.createN8nInstance();
   try {
     await n8n.installCommunityPackage(await harness.packPackage());
@@ -140,14 +213,20 @@ export async function runN8nWorkflow(inputs: N8nInputs): Promise<N8nResult> {
       { ...PROXY_CREDENTIAL, type: 'secureProxyApi', data: { url: inputs.proxyUrl, token: inputs.proxyToken } },
       { ...HEADER_CREDENTIAL, type: 'httpHeaderAuth', data: { name: 'Authorization', value: inputs.upstreamAuthorization } },
     ]);
-    const result = await n8n.execute(await n8n.importWorkflow(workflow(inputs)));
-    if (result.code !== 0 || result.run?.status !== 'success') {
-      throw new Error(`n8n execute: code ${result.code}, status ${result.run?.status}\n${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+    const ids = { Direct: await n8n.importWorkflow(workflow(inputs, 'Direct')), Proxy: await n8n.importWorkflow(workflow(inputs, 'Proxy')) };
+    const pairs: Array<{ directMs: number; proxyMs: number }> = [];
+    let lastExecution = 0;
+    for (let pair = 0; pair < PAIRS; pair++) {
+      // Alternating, and each pair in the other order: neither node always runs on a warmer machine.
+      const order: Variant[] = pair % 2 === 0 ? ['Direct', 'Proxy'] : ['Proxy', 'Direct'];
+      const ms: Record<Variant, number> = { Direct: 0, Proxy: 0 };
+      for (const variant of order) {
+        const timed = await executeAndTime(n8n, ids[variant], variant, lastExecution);
+        ms[variant] = timed.ms;
+        lastExecution = timed.executionId;
+      }
+      pairs.push({ directMs: ms.Direct, proxyMs: ms.Proxy });
     }
-    const pairs = Array.from({ length: PAIRS }, (_, i) => ({
-      directMs: nodeMs(result.runData, `Direct ${i + 1}`),
-      proxyMs: nodeMs(result.runData, `Proxy ${i + 1}`),
-    }));
     return {
       ratio: median(pairs.map((p) => p.proxyMs / p.directMs)),
       proxySeconds: median(pairs.map((p) => p.proxyMs)) / 1000,

@@ -18,7 +18,7 @@
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32).
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { ProxyConfigInput } from '../proxy/src/config/schema.js';
 import { buildCases, FIXED_RATE, LARGE_BODY_BYTES, sanityCheck, type Case, type ServerName } from './lib/cases.ts';
 import { startServer, type ServerProcess } from './lib/children.ts';
@@ -295,7 +295,7 @@ async function main(): Promise<number> {
   }, lifetimeMs).unref();
   console.log(
     `secure-proxy bench: ${ROUNDS} rounds x ${SECONDS} s measured (+${PREWARM} s discarded each), ${WARMUP} s warm-up, ` +
-      `${CONNECTIONS} connections, ${availableParallelism()} CPUs, Node ${process.version}; about ${Math.ceil(plannedSeconds)} s`,
+      `${CONNECTIONS} connections, ${availableParallelism()} CPUs, Node ${process.version}, load average ${loadAverage()}; about ${Math.ceil(plannedSeconds)} s`,
   );
 
   const vault = await startSeededVault(SECRET_PATH, { token: upstreamAuthorization.slice('Bearer '.length) });
@@ -393,9 +393,16 @@ async function main(): Promise<number> {
 
 const startedAt = performance.now();
 
+/** The machine's 1, 5 and 15 minute load averages: how shared it was (Linux; zeros elsewhere). */
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 /** `proxyLargeBodies`: the proxy's large-body results, whose memory targets the last line reports. */
 function finish(proxyLargeBodies: readonly LargeBodyResult[] = []): number {
-  const took = `${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+  const took = `${((performance.now() - startedAt) / 1000).toFixed(0)} s (load average now ${loadAverage()})`;
   const verdicts = proxyLargeBodies.flatMap((r) => {
     const v = largeBodyVerdicts(r);
     return [`${r.direction} live ${v.live}`, `${r.direction} rss ${v.rss}`];

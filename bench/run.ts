@@ -251,9 +251,9 @@ function n8nLines(n8n: N8nRun | null): string[] {
   const perItemDirect = (result.directSeconds * 1000) / N8N_ITEMS;
   return [
     '',
-    `n8n workflow, ${N8N_ITEMS} items per node (node executionTime, alternating in one execution): ${pairs}.`,
+    `n8n workflow, ${N8N_ITEMS} items per node (node executionTime, alternating executions): ${pairs}.`,
     `Per item: HTTP Request ${perItemDirect.toFixed(2)} ms, Secure Proxy Request ${perItemProxy.toFixed(2)} ms; ` +
-      `the proxy process spent ${n8n.proxyCpuUsPerRequest.toFixed(0)} us of CPU per request (${n8n.logLines} audit lines), the rest of the difference is the node's own work in n8n.`,
+      `the proxy process spent ${n8n.proxyCpuUsPerRequest.toFixed(0)} us of CPU per request (${n8n.logLines} audit lines; n8n's boots, while it idled, included), the rest of the Secure Proxy Request node's time is n8n's own work and the hops.`,
   ];
 }
 

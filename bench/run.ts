@@ -18,9 +18,9 @@
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32).
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { ProxyConfigInput } from '../proxy/src/config/schema.js';
-import { buildCases, LARGE_BODY_BYTES, sanityCheck, type Case, type ServerName } from './lib/cases.ts';
+import { buildCases, FIXED_RATE, LARGE_BODY_BYTES, sanityCheck, type Case, type ServerName } from './lib/cases.ts';
 import { startServer, type ServerProcess } from './lib/children.ts';
 import { drive, type RunResult } from './lib/load.ts';
 import { measure, type Measurement } from './lib/measure.ts';
@@ -33,11 +33,14 @@ import {
   describeStreaming,
   largeBodyVerdicts,
   LARGE_PROBE_BYTES,
+  LARGE_PROBE_MIB,
   LIVE_GROWTH_TARGET_MIB,
   RSS_GROWTH_TARGET_MIB,
   type LargeBodyResult,
   type StreamingResult,
 } from './lib/streaming.ts';
+import { N8N_ITEMS, runN8nWorkflow, type N8nResult } from './lib/n8n.ts';
+import { addedLatencyTarget, cpuTarget, targetsTable, throughputTarget, type TargetRow } from './lib/targets.ts';
 import { startSeededVault } from './lib/vault.ts';
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -48,9 +51,13 @@ function numberFromEnv(name: string, fallback: number): number {
   return value;
 }
 
-const SECONDS = numberFromEnv('BENCH_SECONDS', 4);
-const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', 3));
-const WARMUP = numberFromEnv('BENCH_WARMUP', 3);
+/** `npm run bench:smoke` (CI): every case for a second, one round, 64 MiB large bodies; fails on the same things, never on a target. */
+const SMOKE = process.env.BENCH_SMOKE === '1';
+/** The real-n8n workflow case (lib/n8n.ts): on unless BENCH_N8N=0; never in smoke mode (n8n boots for tens of seconds). */
+const N8N = !SMOKE && process.env.BENCH_N8N !== '0';
+const SECONDS = numberFromEnv('BENCH_SECONDS', SMOKE ? 1 : 4);
+const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', SMOKE ? 1 : 3));
+const WARMUP = numberFromEnv('BENCH_WARMUP', SMOKE ? 1 : 3);
 const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
 /** Discarded run before every measured one: refills keep-alive pools after the case switch. */
 const PREWARM = 0.5;
@@ -82,7 +89,14 @@ function proxyConfig(vault: { url: string; rootToken: string }, upstreamUrl: str
     services: {
       api: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' } },
       // The large-body check: the same upstream, with room for its upload (api keeps the default limit).
-      bulk: { target: `${upstreamUrl}/base`, secret: SECRET_PATH, inject: { type: 'bearer', field: 'token' }, maxBodyBytes: 2 * LARGE_PROBE_BYTES },
+      // The upstream answers an upload once it has all of it: a 1 GiB body on a busy machine takes longer than the default 30 s header timeout.
+      bulk: {
+        target: `${upstreamUrl}/base`,
+        secret: SECRET_PATH,
+        inject: { type: 'bearer', field: 'token' },
+        maxBodyBytes: 2 * LARGE_PROBE_BYTES,
+        timeoutMs: 600_000,
+      },
     },
   };
 }
@@ -107,6 +121,8 @@ function summary(
   memory: Record<'start' | 'end', Record<'baseline' | 'proxy', MemorySample>>,
   streaming: Record<'baseline' | 'proxy', StreamingResult>,
   largeBodies: readonly LargeBodies[],
+  vaultAllowed: number,
+  n8n: N8nRun | null,
 ): string {
   const get = (id: string): CaseRuns => caseRuns.find((c) => c.id === id) as CaseRuns;
   const proxyRuns = caseRuns.filter((c) => c.id.includes('proxy')).flatMap((c) => c.runs);
@@ -153,7 +169,92 @@ function summary(
     `Vault calls during measured proxy runs: ${vaultCalls} for ${proxied} proxied requests (cache TTL ${CACHE_TTL_SECONDS} s).`,
     `Log lines per request: ${linesPerRequest.join(', ')}.`,
     ...noiseWarning(caseRuns),
+    ...n8nLines(n8n),
+    '',
+    `Targets (medians of ${ROUNDS} interleaved rounds of this run; PASS/MISS is reported, never failed on):`,
+    targetsTable(targets(get, largeBodies, { calls: vaultCalls, requests: proxied, allowed: vaultAllowed }, n8n?.result ?? null)),
   ].join('\n');
+}
+
+/** Every target of the proxy's performance, measured in this run (README.md explains each). */
+function targets(
+  get: (id: string) => CaseRuns,
+  largeBodies: readonly LargeBodies[],
+  vault: { calls: number; requests: number; allowed: number },
+  n8n: N8nResult | null,
+): TargetRow[] {
+  const proxyLarge = largeBodies.find((l) => l.server === 'proxy')?.results ?? [];
+  const large = proxyLarge.map((r): TargetRow => {
+    const growth = r.watch.peakRss - r.watch.startRss;
+    return {
+      target: `${LARGE_PROBE_MIB} MiB ${r.direction}${r.direction === 'download' ? ' (scrubbed)' : ''}: rss growth`,
+      goal: `<= ${RSS_GROWTH_TARGET_MIB} MiB`,
+      measured: `${growth.toFixed(1)} MiB${r.problem === null ? '' : ' (transfer failed)'}`,
+      verdict: growth <= RSS_GROWTH_TARGET_MIB && r.problem === null ? 'PASS' : 'MISS',
+    };
+  });
+  const per10k = (vault.calls / Math.max(1, vault.requests)) * 10_000;
+  return [
+    throughputTarget('small GET, every feature on', get('proxy-info'), get('baseline'), 0.9),
+    cpuTarget('small GET, every feature on', get('proxy-info'), get('baseline'), 1.2),
+    throughputTarget('small GET (aim)', get('proxy-info'), get('baseline'), 1.0),
+    throughputTarget('1 MiB JSON GET, scrubbed', get('download-proxy'), get('download-baseline'), 0.9),
+    throughputTarget('1 MiB POST', get('upload-proxy'), get('upload-baseline'), 0.95),
+    addedLatencyTarget('p50', get('rate-proxy'), get('rate-direct'), 1, FIXED_RATE),
+    addedLatencyTarget('p99', get('rate-proxy'), get('rate-direct'), 5, FIXED_RATE),
+    ...large,
+    {
+      target: 'Vault calls per 10,000 requests',
+      goal: `only TTL refreshes (<= ${vault.allowed} in this run)`,
+      measured: `${per10k.toFixed(2)} (${vault.calls} calls, ${vault.requests} requests)`,
+      verdict: vault.calls <= vault.allowed ? 'PASS' : 'MISS',
+    },
+    n8nTarget(n8n),
+  ];
+}
+
+/** The n8n workflow target: the Secure Proxy Request node against n8n's HTTP Request node, wall time of one execution. */
+function n8nTarget(result: N8nResult | null): TargetRow {
+  const target = `n8n: ${N8N_ITEMS} items, Secure Proxy Request vs HTTP Request`;
+  if (result === null)
+    return { target, goal: '<= 1.25x wall time', measured: N8N ? 'failed (see above)' : 'skipped (smoke mode or BENCH_N8N=0)', verdict: 'NOT RUN' };
+  return {
+    target,
+    goal: '<= 1.25x wall time',
+    measured: `${result.ratio.toFixed(2)}x (${result.proxySeconds.toFixed(2)} s vs ${result.directSeconds.toFixed(2)} s)`,
+    verdict: result.ratio <= 1.25 ? 'PASS' : 'MISS',
+  };
+}
+
+/** The n8n case and what the proxy spent on it. */
+interface N8nRun {
+  result: N8nResult;
+  /** CPU time of the proxy process per proxied request while the workflow ran (n8n's boot included, idle then). */
+  proxyCpuUsPerRequest: number;
+  logLines: number;
+}
+
+async function measureN8n(proxy: ServerProcess, inputs: Parameters<typeof runN8nWorkflow>[0]): Promise<N8nRun> {
+  await proxy.setLogLevel('info');
+  const before = await proxy.stats();
+  const result = await runN8nWorkflow(inputs);
+  const after = await proxy.stats();
+  const requests = result.pairs.length * N8N_ITEMS;
+  return { result, proxyCpuUsPerRequest: (after.cpuMicros - before.cpuMicros) / requests, logLines: after.logLines - before.logLines };
+}
+
+function n8nLines(n8n: N8nRun | null): string[] {
+  if (n8n === null) return [];
+  const { result } = n8n;
+  const pairs = result.pairs.map((p, i) => `pair ${i + 1}: direct ${p.directMs} ms, proxy ${p.proxyMs} ms`).join('; ');
+  const perItemProxy = (result.proxySeconds * 1000) / N8N_ITEMS;
+  const perItemDirect = (result.directSeconds * 1000) / N8N_ITEMS;
+  return [
+    '',
+    `n8n workflow, ${N8N_ITEMS} items per node (node executionTime, alternating executions): ${pairs}.`,
+    `Per item: HTTP Request ${perItemDirect.toFixed(2)} ms, Secure Proxy Request ${perItemProxy.toFixed(2)} ms; ` +
+      `the proxy process spent ${n8n.proxyCpuUsPerRequest.toFixed(0)} us of CPU per request (${n8n.logLines} audit lines; n8n's boots, while it idled, included), the rest of the Secure Proxy Request node's time is n8n's own work and the hops.`,
+  ];
 }
 
 /** How much the peak grew over the start, side by side: a hint only, garbage buffers come and go with GC timing. */
@@ -184,7 +285,8 @@ async function main(): Promise<number> {
   const upstreamAuthorization = `Bearer ${randomBytes(24).toString('base64url')}`;
   const proxyToken = tokensModule().generateToken();
   // Plus the streaming and large-body checks: a few seconds each on a quiet machine.
-  const plannedSeconds = (PREWARM + SECONDS) * 8 * ROUNDS + WARMUP * 2 + 15;
+  // Plus 1 GiB each way through two servers, about a minute each on 2 busy cores.
+  const plannedSeconds = (PREWARM + SECONDS) * 10 * ROUNDS + WARMUP * 2 + 15 + (LARGE_PROBE_MIB / 1024) * 240 + (N8N ? 600 : 0);
   const lifetimeMs = (plannedSeconds + 120) * 1000;
   // A hard stop for the runner too; the servers stop themselves when it goes.
   setTimeout(() => {
@@ -193,7 +295,7 @@ async function main(): Promise<number> {
   }, lifetimeMs).unref();
   console.log(
     `secure-proxy bench: ${ROUNDS} rounds x ${SECONDS} s measured (+${PREWARM} s discarded each), ${WARMUP} s warm-up, ` +
-      `${CONNECTIONS} connections, ${availableParallelism()} CPUs, Node ${process.version}; about ${Math.ceil(plannedSeconds)} s`,
+      `${CONNECTIONS} connections, ${availableParallelism()} CPUs, Node ${process.version}, load average ${loadAverage()}; about ${Math.ceil(plannedSeconds)} s`,
   );
 
   const vault = await startSeededVault(SECRET_PATH, { token: upstreamAuthorization.slice('Bearer '.length) });
@@ -242,6 +344,7 @@ async function main(): Promise<number> {
     }
 
     // Discarded: JIT, keep-alive pools, and the proxy's secret cache (its one Vault read).
+    const vaultWindowStart = performance.now();
     for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
       if (c.logLevel) await proxy.setLogLevel(c.logLevel);
       noteFailures(`warm-up ${c.id}`, await drive(c.spec, WARMUP));
@@ -270,7 +373,17 @@ async function main(): Promise<number> {
           failures.push({ where: `round ${i + 1} ${c.id}`, what: `${r.vaultCalls} Vault calls in one run (cache refreshes allow ${allowed})` });
       });
     }
-    console.log(summary(caseRuns, { start: memoryStart, end: memoryEnd }, streaming, largeBodies));
+    let n8n: N8nRun | null = null;
+    if (N8N) {
+      try {
+        n8n = await measureN8n(proxy, { proxyUrl: proxy.url, proxyToken: proxyToken.token, upstreamUrl: upstream.url, upstreamAuthorization });
+      } catch (err) {
+        failures.push({ where: 'n8n workflow', what: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    // Steady state: one background refresh per 85 % of the TTL since the warm-up began, and no other call.
+    const vaultAllowed = Math.floor((performance.now() - vaultWindowStart) / 1000 / (CACHE_TTL_SECONDS * 0.85)) + 1;
+    console.log(summary(caseRuns, { start: memoryStart, end: memoryEnd }, streaming, largeBodies, vaultAllowed, n8n));
     return finish(largeBodies.find((l) => l.server === 'proxy')?.results ?? []);
   } finally {
     await Promise.allSettled(servers.map((s) => s.stop()));
@@ -280,9 +393,16 @@ async function main(): Promise<number> {
 
 const startedAt = performance.now();
 
+/** The machine's 1, 5 and 15 minute load averages: how shared it was (Linux; zeros elsewhere). */
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
 /** `proxyLargeBodies`: the proxy's large-body results, whose memory targets the last line reports. */
 function finish(proxyLargeBodies: readonly LargeBodyResult[] = []): number {
-  const took = `${((performance.now() - startedAt) / 1000).toFixed(0)} s`;
+  const took = `${((performance.now() - startedAt) / 1000).toFixed(0)} s (load average now ${loadAverage()})`;
   const verdicts = proxyLargeBodies.flatMap((r) => {
     const v = largeBodyVerdicts(r);
     return [`${r.direction} live ${v.live}`, `${r.direction} rss ${v.rss}`];

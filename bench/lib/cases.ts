@@ -1,11 +1,16 @@
 /**
- * What the bench drives: the same three request shapes (small GET, 1 MiB upload, 1 MiB
- * download) against the upstream directly, the baseline and the proxy, and a sanity check
- * that each one gets the right answer before any load is measured.
+ * What the bench drives: the same three request shapes (small GET, 1 MiB upload, 1 MiB JSON
+ * download) against the upstream directly, the baseline and the proxy, the small GET at a
+ * fixed rate directly and through the proxy (added latency), and a sanity check that each one
+ * gets the right answer before any load is measured.
  */
 import type { LoadSpec } from './load.ts';
 
 export const LARGE_BODY_BYTES = 1024 * 1024;
+/** The offered load of the added-latency cases, in requests per second. */
+export const FIXED_RATE = 500;
+/** Connections that share the fixed rate: enough that one slow answer does not hold the rate back. */
+const FIXED_RATE_CONNECTIONS = 16;
 
 export type ServerName = 'upstream' | 'baseline' | 'proxy';
 
@@ -49,6 +54,19 @@ export function buildCases({ urls, proxyToken, upstreamAuthorization, connection
     { id: 'upload-proxy', label: '1 MiB POST  proxy (info)', server: 'proxy', logLevel: 'info', spec: post(urls.proxy, '/forward/api/upload') },
     { id: 'download-baseline', label: '1 MiB GET   baseline', server: 'baseline', spec: get(urls.baseline, '/forward/api/large', clientAuth) },
     { id: 'download-proxy', label: '1 MiB GET   proxy (info)', server: 'proxy', logLevel: 'info', spec: get(urls.proxy, '/forward/api/large', clientAuth) },
+    {
+      id: 'rate-direct',
+      label: `${FIXED_RATE}/s GET    direct`,
+      server: 'upstream',
+      spec: { ...get(urls.upstream, '/base/hello', { authorization: upstreamAuthorization }), connections: FIXED_RATE_CONNECTIONS, rate: FIXED_RATE },
+    },
+    {
+      id: 'rate-proxy',
+      label: `${FIXED_RATE}/s GET    proxy (info)`,
+      server: 'proxy',
+      logLevel: 'info',
+      spec: { ...get(urls.proxy, '/forward/api/hello', clientAuth), connections: FIXED_RATE_CONNECTIONS, rate: FIXED_RATE },
+    },
   ];
 }
 

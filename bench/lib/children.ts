@@ -48,12 +48,18 @@ function nextReport(child: ChildProcess, name: string, timeoutMs: number): Promi
   });
 }
 
+function profileArgs(name: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`];
+}
+
 /** Forks `bench/servers/<script>` with its settings and resolves once it listens. */
 export async function startServer(name: string, script: string, serverSettings: unknown, lifetimeMs: number): Promise<ServerProcess> {
   const path = fileURLToPath(new URL(`../servers/${script}`, import.meta.url));
   const child = fork(path, [], {
     // --expose-gc: heap figures are read after a full collection, so they show what is retained.
-    execArgv: ['--expose-gc'],
+    // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (see profile-top.ts).
+    execArgv: ['--expose-gc', ...profileArgs(name)],
     env: { ...process.env, [SETTINGS_ENV]: JSON.stringify(serverSettings), BENCH_LIFETIME_MS: String(lifetimeMs) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

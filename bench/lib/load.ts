@@ -3,6 +3,7 @@
  * bench reports. autocannon ships no types; the shapes below are the parts we read.
  */
 import { createRequire } from 'node:module';
+import { driveAtRate } from './open-loop.ts';
 
 interface AutocannonOptions {
   url: string;
@@ -40,6 +41,11 @@ export interface LoadSpec {
   headers: Record<string, string>;
   body?: Buffer;
   connections: number;
+  /**
+   * A fixed offered load in requests per second, sent open-loop (on schedule, whether or not
+   * earlier answers came back; `connections` is then the socket pool's size): see lib/open-loop.ts.
+   */
+  rate?: number;
 }
 
 /** What one measured run produced. */
@@ -62,6 +68,7 @@ const SAMPLE_INTERVAL_MS = 100;
 
 /** Drives `spec` for `seconds` and summarizes the run. */
 export async function drive(spec: LoadSpec, seconds: number): Promise<RunResult> {
+  if (spec.rate !== undefined) return driveAtRate(spec, spec.rate, seconds);
   const result = await autocannon({
     url: spec.url,
     method: spec.method,

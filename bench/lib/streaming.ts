@@ -115,16 +115,25 @@ export function describeStreaming(name: string, result: StreamingResult): string
  * The download is text that echoes the upstream's credential at the end of every chunk, so the
  * proxy scrubs it all the way (and the check verifies every byte that arrives).
  */
-export const LARGE_PROBE_BYTES = 64 * 1024 * 1024;
+/** MiB of the large bodies: 1 GiB (64 MiB in the smoke run), or `BENCH_LARGE_MIB`; every bench process reads the same environment. */
+export const LARGE_PROBE_MIB = largeProbeMib(process.env.BENCH_LARGE_MIB);
+export const LARGE_PROBE_BYTES = LARGE_PROBE_MIB * 1024 * 1024;
 export const LARGE_PROBE_CHUNK_BYTES = 64 * 1024;
 /**
- * Targets for the growth over the start of a transfer, in MiB. Live memory (heap plus Buffers,
- * after a full GC) is what a held body would occupy: half the body is far above what streaming
- * needs and far below what buffering needs. Resident memory also counts freed pages the
- * allocator keeps: the body's size is the line a buffered body would cross.
+ * Targets for the growth over the start of a transfer, in MiB, whatever the body's size.
+ * Resident memory: 64 MiB, the product's bound for a body of any size. Live memory (heap plus
+ * Buffers, after a full GC) is what a held body would occupy; streaming holds a few socket
+ * buffers of it at a time.
  */
-export const LIVE_GROWTH_TARGET_MIB = LARGE_PROBE_BYTES / (2 * 1024 * 1024);
-export const RSS_GROWTH_TARGET_MIB = LARGE_PROBE_BYTES / (1024 * 1024);
+export const LIVE_GROWTH_TARGET_MIB = 32;
+export const RSS_GROWTH_TARGET_MIB = 64;
+
+function largeProbeMib(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return process.env.BENCH_SMOKE === '1' ? 64 : 1024;
+  const mib = Number(raw);
+  if (!Number.isInteger(mib) || mib < 1) throw new Error(`BENCH_LARGE_MIB must be a whole number of MiB, got "${raw}"`);
+  return mib;
+}
 
 const REDACTED = Buffer.from('[REDACTED]');
 

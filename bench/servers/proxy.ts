@@ -5,7 +5,6 @@
  * the measured cost is producing the lines, not a terminal's speed.
  */
 import { Writable } from 'node:stream';
-import winston from 'winston';
 import type { ProxyConfigInput } from '../../proxy/src/config/schema.js';
 import { runChild, settings } from '../lib/child.ts';
 import { appModule, configModule, loggerModule, metricsModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
@@ -30,7 +29,8 @@ await runChild(async () => {
   const logger = loggerModule().createLogger({
     level: config.logging.level,
     redactor,
-    transports: [new winston.transports.Stream({ stream: devnull })],
+    // The production default transport (a line per write), pointed at the null stream.
+    transports: [new (loggerModule().LineTransport)(devnull)],
   });
   // Metrics as runProxy builds them: with the process and Node.js collectors, as in production.
   const metrics = metricsModule().createMetrics(null);

@@ -4,7 +4,7 @@
  * non-2xx instead of as a fast benchmark.
  *
  *   GET  /base/hello   small JSON
- *   GET  /base/large   LARGE_BODY_BYTES of data
+ *   GET  /base/large   LARGE_BODY_BYTES of JSON (scrubbed by the proxy: every JSON answer is)
  *   POST /base/upload  consumes the body as it streams in; 400 unless it has the declared length
  *
  * and, for the streaming check (see lib/streaming.ts):
@@ -32,7 +32,10 @@ const HELLO = Buffer.from('{"hello":"world"}');
 const HELD_HALF = Buffer.alloc(PROBE_HALF_BYTES, 'h');
 /** Body bytes received by uploads that have not ended yet. */
 let inProgressBytes = 0;
+/** A JSON document of exactly largeBodyBytes: `{"data":"xxx…"}`. */
 const LARGE = Buffer.alloc(largeBodyBytes, 'x');
+LARGE.write('{"data":"', 0);
+LARGE.write('"}', largeBodyBytes - 2);
 const BIG_CHUNK = largeProbeChunk(authorization.slice('Bearer '.length));
 
 function reply(res: ServerResponse, status: number, body: Buffer, type = 'application/json'): void {
@@ -47,7 +50,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (req.method === 'GET' && req.url === '/base/hello') return reply(res, 200, HELLO);
-  if (req.method === 'GET' && req.url === '/base/large') return reply(res, 200, LARGE, 'application/octet-stream');
+  if (req.method === 'GET' && req.url === '/base/large') return reply(res, 200, LARGE);
   if (req.method === 'POST' && req.url === '/base/upload') {
     let received = 0;
     req.on('data', (chunk: Buffer) => {

@@ -18,6 +18,7 @@ import {
   bigChunk,
   startFaultUpstream,
   API_RETRY_AFTER,
+  DRIP_SMALL_CHUNKS,
   BIG_CHUNK_SIZE,
   type BigProgress,
   type FaultRecord,
@@ -243,6 +244,24 @@ describe('upstream faults through the whole proxy', () => {
     if (outcome.status !== 0)
       expect({ status: outcome.status, body: outcome.body.toString() }).toEqual({ status: 200, body: 'first part, then the connection is cut' });
     else expect(service).toBe('api');
+  });
+
+  it('a small answer with a declared length that goes silent mid-body past timeoutMs: 504 UPSTREAM_TIMEOUT (nothing had gone out), the upstream connection closed', async () => {
+    const requestId = 'hang-small-body';
+    const outcome = await send('/forward/brief/hang-body?type=text%2Fplain&length=1000', { requestId });
+    expect(expectProxyError(asAnswer(outcome), 504, 'UPSTREAM_TIMEOUT', 'upstream').message).toContain('went silent mid-body');
+    const record = await arrival('hang-body');
+    await record.closed;
+    expect(record.closedEarly).toBe(true);
+    await waitFor('the audit line', () => auditLines(requestId).length === 1);
+    expect(auditLines(requestId)[0]).toMatchObject({ errorCode: 'UPSTREAM_TIMEOUT', errorSource: 'upstream', errorDetail: 'body' });
+  });
+
+  it('a small answer whose chunks each come within timeoutMs, though all of them take longer: 200 with the whole body', async () => {
+    const outcome = await send('/forward/brief/drip-small');
+    expect(outcome.status).toBe(200);
+    expect(outcome.body.toString()).toBe('d'.repeat(DRIP_SMALL_CHUNKS * 1024));
+    expect(outcome.headers['content-length']).toBe(String(DRIP_SMALL_CHUNKS * 1024));
   });
 
   it('hangs before its headers past timeoutMs: 504 UPSTREAM_TIMEOUT, and the proxy closes the upstream connection', async () => {

@@ -11,6 +11,7 @@ import request from 'supertest';
 import type { ServiceConfig } from '../../proxy/src/config/schema';
 import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { createForwardHandler, type ForwardHandler } from '../../proxy/src/forward';
+import { SMALL_ANSWER_BYTES } from '../../proxy/src/forward/exchange';
 import { contextOf, newContext } from '../../proxy/src/app/request-context';
 import type { SecretData, SecretProvider } from '../../proxy/src/secrets/types';
 import { startEchoUpstream, type EchoUpstream } from '../support/echo-upstream';
@@ -31,6 +32,22 @@ const secrets: SecretProvider = {
   },
   clear() {},
 };
+
+const SIZED_STRIDE = 4096;
+
+/** `bytes` of filler with `echo` written every SIZED_STRIDE bytes, each one 7 bytes before a stride mark (so some straddle read boundaries). */
+function sizedBody(bytes: number, echo: string): Buffer {
+  const body = Buffer.alloc(bytes, '.');
+  for (let at = SIZED_STRIDE - 7; at + echo.length <= bytes; at += SIZED_STRIDE) body.write(echo, at, 'latin1');
+  return body;
+}
+
+/** How many echoes sizedBody writes. */
+function sizedEchoes(bytes: number, echoLength: number): number {
+  let count = 0;
+  for (let at = SIZED_STRIDE - 7; at + echoLength <= bytes; at += SIZED_STRIDE) count += 1;
+  return count;
+}
 
 /** Every spelling of `value` a careless upstream might echo, for "nowhere in the answer" checks. */
 function spellings(value: string): string[] {
@@ -106,6 +123,14 @@ function startTrickyUpstream(): Promise<http.Server> {
       case '/zstd': {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' });
         res.end(text); // not really zstd: the proxy must refuse before reading it
+        return;
+      }
+      case '/sized': {
+        // `bytes` of filler with the credential echoed every 4 KiB (one across the 64 KiB mark), sent with its length.
+        const bytes = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bytes'));
+        const body = sizedBody(bytes, auth);
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+        res.end(body);
         return;
       }
       case '/binary': {
@@ -208,7 +233,9 @@ describe('response scrubbing (integration)', () => {
     expect(res.body.headers.authorization).toBe('Bearer [REDACTED]');
     expect(echo.received[echo.received.length - 1].headers.authorization).toBe(`Bearer ${CANARY}`); // it did reach the upstream
     expect(echo.received[echo.received.length - 1].headers['accept-encoding']).toBe('identity');
-    expect(res.headers['content-length']).toBeUndefined(); // the length changed: chunked
+    // A small answer with a declared length is scrubbed whole and sent with its new length.
+    expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.text)));
+    expect(res.headers['transfer-encoding']).toBeUndefined();
   });
 
   it('basic: the base64 form is redacted too', async () => {
@@ -249,7 +276,27 @@ describe('response scrubbing (integration)', () => {
     const res = await raw('/forward/tricky/binary');
     const expected = Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from('Bearer [REDACTED]'), Buffer.from([254, 0])]);
     expect(res.body.equals(expected)).toBe(true);
-    expect(res.headers['content-length']).toBeUndefined();
+    expect(res.headers['content-length']).toBe(String(expected.length));
+  });
+
+  it('an answer above the whole-read size streams through the scrubber (chunked), every echo redacted, one split across chunks', async () => {
+    const res = await raw('/forward/tricky/sized?bytes=200000');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBeUndefined(); // the length changed: chunked
+    expect(res.headers['transfer-encoding']).toBe('chunked');
+    const text = res.body.toString('latin1');
+    expect(text).not.toContain(CANARY);
+    expect(text.split('Bearer [REDACTED]').length - 1).toBe(sizedEchoes(200000, `Bearer ${CANARY}`.length));
+  });
+
+  it('an answer of exactly the whole-read size is read whole, scrubbed, and sent with its new length', async () => {
+    const res = await raw(`/forward/tricky/sized?bytes=${SMALL_ANSWER_BYTES}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    expect(res.headers['content-length']).toBe(String(res.body.length));
+    const text = res.body.toString('latin1');
+    expect(text).not.toContain(CANARY);
+    expect(text.split('Bearer [REDACTED]').length - 1).toBe(sizedEchoes(SMALL_ANSWER_BYTES, `Bearer ${CANARY}`.length));
   });
 
   it('a content type the service opts out of (scrubSkipContentTypes) passes byte for byte, its headers still scrubbed', async () => {

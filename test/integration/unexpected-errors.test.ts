@@ -63,11 +63,27 @@ describe('an unexpected exception in a request path', () => {
     jest.spyOn(matcher, 'scrubInto').mockImplementation(() => {
       throw new RangeError('a scrubber bug');
     });
-    const res = await request(forward.app).get('/forward/echo/y').set('x-request-id', 'bug-scrub');
+    // No declared length: the answer streams through the scrubbing Transform.
+    const res = await request(forward.app).get('/forward/echo/stream/2').set('x-request-id', 'bug-scrub');
     jest.restoreAllMocks();
     expectProxyError(res, 500, 'INTERNAL_ERROR', 'proxy');
     expect(res.text).not.toContain(SECRET);
     expect(reported).toEqual([{ requestId: 'bug-scrub', error: expect.objectContaining({ name: 'RangeError' }) }]);
+    await expectServedNormally();
+  });
+
+  it('inside the one-pass scrub of a small answer: 500 INTERNAL_ERROR (never the unscrubbed body), reported once, the next request is served', async () => {
+    const scrubBuffer = matcher.scrubBuffer;
+    // Header values still scrub; the body (the echo, longer than any header value here, quoting the secret) does not.
+    jest.spyOn(matcher, 'scrubBuffer').mockImplementation((scrubber, data) => {
+      if (data.length > 256) throw new RangeError('a scrubber bug');
+      return scrubBuffer(scrubber, data);
+    });
+    const res = await request(forward.app).get('/forward/echo/z').set('x-request-id', 'bug-small');
+    jest.restoreAllMocks();
+    expectProxyError(res, 500, 'INTERNAL_ERROR', 'proxy');
+    expect(res.text).not.toContain(SECRET);
+    expect(reported).toEqual([{ requestId: 'bug-small', error: expect.objectContaining({ name: 'RangeError' }) }]);
     await expectServedNormally();
   });
 });

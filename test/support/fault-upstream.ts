@@ -6,7 +6,9 @@
  *
  * Routes (matched anywhere in the path):
  * - `/hang-headers`: never answers;
- * - `/hang-body?type=<content-type>`: headers and a first chunk, then silence;
+ * - `/hang-body?type=<content-type>[&length=<bytes>]`: headers (with that Content-Length when
+ *   given) and a first chunk, then silence;
+ * - `/drip-small`: a 10 KiB body with its Content-Length, 1 KiB every 300 ms (3 s in all);
  * - `/cut-body?type=<content-type>`: headers (chunked) and a first chunk, then the socket is destroyed;
  * - `/drip`: a chunk every 50 ms for 10 s;
  * - `/api-status/<code>`: that status with `Retry-After: 120` and the API's own JSON error body;
@@ -54,7 +56,10 @@ export interface FaultUpstream {
   close(): Promise<void>;
 }
 
-const ROUTE = /\/(hang-headers|hang-body|cut-body|drip|api-status|big|upload)(?:\/([^/?]*))?(?:[/?]|$)/;
+/** Chunks of `/drip-small`, one every 300 ms. */
+export const DRIP_SMALL_CHUNKS = 10;
+
+const ROUTE = /\/(hang-headers|hang-body|cut-body|drip-small|drip|api-status|big|upload)(?:\/([^/?]*))?(?:[/?]|$)/;
 
 function bearerOf(req: http.IncomingMessage): string {
   return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
@@ -117,10 +122,27 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, timers: Set
   switch (match?.[1]) {
     case 'hang-headers':
       return;
-    case 'hang-body':
-      res.writeHead(200, { 'content-type': type });
+    case 'hang-body': {
+      const length = url.searchParams.get('length');
+      res.writeHead(200, length === null ? { 'content-type': type } : { 'content-type': type, 'content-length': length });
       res.write('first part, then silence');
       return;
+    }
+    case 'drip-small': {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': DRIP_SMALL_CHUNKS * 1024 });
+      let sent = 0;
+      later(
+        300,
+        () => {
+          if (res.writableEnded) return;
+          sent += 1;
+          if (sent < DRIP_SMALL_CHUNKS) res.write(Buffer.alloc(1024, 'd'));
+          else res.end(Buffer.alloc(1024, 'd'));
+        },
+        true,
+      );
+      return;
+    }
     case 'cut-body':
       res.writeHead(200, { 'content-type': type });
       res.write('first part, then the connection is cut');

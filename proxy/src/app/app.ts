@@ -26,6 +26,7 @@ import { attachAuditLog } from '../observability/audit';
 import { requestTracking } from '../observability/request-log';
 import { healthz, metricsHandler, readyz, type Readiness } from '../observability/health';
 import { contextOf, type RequestContext } from './request-context';
+import { dataPlaneEntry } from './data-plane-entry';
 import { isOpsPath } from './ops-routes';
 import { createVaultSecrets } from '../vault';
 import type { SecretProvider, SecretReader } from '../secrets/types';
@@ -87,17 +88,9 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   app.use(expectGuard);
   app.use(rejectUnsafeRequestTarget);
   app.use(hostGuard(config.listen.allowedHosts));
-  app.get(HEALTH_PATH, healthz);
-  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness());
-  // Ready or not, never why: the reason can name the Vault auth method and address.
-  app.get(READY_PATH, readyz(readiness, 'summary'));
-  // /metrics names every client and service: with an ops listener, only there.
-  if (config.ops === undefined) app.get(METRICS_PATH, metricsHandler(metrics));
 
   const authThrottle = createAuthThrottle(config.authThrottle, events);
   const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
-  app.use('/v1', auth);
-  app.use(controlRoutes(() => summaries, config.tokenExpiryWarningSeconds));
   const forward = createForwardHandler({
     services: config.services,
     secrets: vault.secrets,
@@ -106,6 +99,19 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
     bodyTimeoutMs: config.listen.bodyTimeoutMs,
     onUnexpected: (error, requestId) => events.emit('request:unexpected', { requestId, error }),
   });
+  // The data plane first: its requests skip the routes below (they would match none of them).
+  app.use(dataPlaneEntry(auth, forward));
+
+  app.get(HEALTH_PATH, healthz);
+  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness());
+  // Ready or not, never why: the reason can name the Vault auth method and address.
+  app.get(READY_PATH, readyz(readiness, 'summary'));
+  // /metrics names every client and service: with an ops listener, only there.
+  if (config.ops === undefined) app.get(METRICS_PATH, metricsHandler(metrics));
+
+  app.use('/v1', auth);
+  app.use(controlRoutes(() => summaries, config.tokenExpiryWarningSeconds));
+  // The rest of the data plane's spellings (`/forward` alone, other letter cases), as express matches them.
   app.use(FORWARD_PREFIX, auth, forward);
   app.use(notFound);
   app.use(errorHandler(logger));

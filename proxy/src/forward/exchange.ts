@@ -30,16 +30,22 @@ import { checkDeclaredLength, watchRequestBody } from './body-limit';
 import { watchBodyIdle } from './body-idle';
 import { stripRequestHeaders } from './hop-headers';
 import { replaceQueryParam, type Injection } from './inject';
-import { describeNonOriginForm, findUnsafeTarget } from './path-safety';
+import { findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
-import { compileScrubber, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { compileScrubber, scrubBuffer, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl } from './split-url';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
 
 const MAX_NAME_EXCERPT = 64;
+/**
+ * A scrubbed answer up to this size with a declared length and no content-encoding is read
+ * whole, scrubbed in one pass and sent with its new length: no Transform, no chunked framing.
+ * Small enough that holding it costs nothing (the stream window's order of magnitude).
+ */
+export const SMALL_ANSWER_BYTES = 64 * 1024;
 
 /** What every exchange shares: the compiled services and where secrets come from. */
 export interface ExchangeDeps {
@@ -84,8 +90,14 @@ function onRelayError(this: Readable, err: Error): void {
 function onRelayEnd(this: Readable): void {
   exchangeOf(this)?.onRelayEnd();
 }
-function onHeaderTimeout(exchange: Exchange): void {
-  exchange.onHeaderTimeout();
+function onSmallBodyData(this: Readable, chunk: Buffer): void {
+  exchangeOf(this)?.onSmallBodyData(chunk);
+}
+function onSmallBodyEnd(this: Readable): void {
+  exchangeOf(this)?.onSmallBodyEnd();
+}
+function onUpstreamTimeout(exchange: Exchange): void {
+  exchange.onUpstreamTimeout();
 }
 
 /** Compiled scrubbers per injected value list (injections are memoized, so the list is too). */
@@ -115,8 +127,15 @@ export class Exchange implements UpstreamHandler {
   private relaySource: Readable | null = null;
   /** The decoding and scrubbing stages between the upstream answer and the response. */
   private relayStages: readonly Transform[] = [];
-  private headerTimer: NodeJS.Timeout | null = null;
+  /**
+   * The upstream's clock (the service's `timeoutMs`): for the response head, then, refreshed
+   * by every chunk, for the body of a small answer read whole. A streamed body has its own
+   * idle watch (body-idle.ts), which knows when the relay is paused.
+   */
+  private upstreamTimer: NodeJS.Timeout | null = null;
   private upstreamSentAt = 0;
+  /** A small answer being read whole (see SMALL_ANSWER_BYTES); null when it streams. */
+  private smallBody: Buffer[] | null = null;
 
   private constructor(
     private readonly req: Request,
@@ -147,8 +166,9 @@ export class Exchange implements UpstreamHandler {
     const { req, res, ctx } = this;
     const url = req.url;
 
-    // 1. The raw target, exactly what will be forwarded (and the request line as received).
-    const unsafe = describeNonOriginForm(req.originalUrl) ?? findUnsafeTarget(url);
+    // 1. The raw target, exactly what will be forwarded. (The request line's form was checked
+    //    once, app-wide, by rejectUnsafeRequestTarget before any route saw it.)
+    const unsafe = findUnsafeTarget(url);
     if (unsafe !== null) return { error: new ProxyError('PATH_REJECTED', unsafe), close: false };
 
     // 2. Service resolution and the client's grant.
@@ -283,9 +303,9 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
-  onHeaderTimeout(): void {
+  onUpstreamTimeout(): void {
     try {
-      this.headerTimedOut();
+      this.upstreamTimedOut();
     } catch (err) {
       this.crash(err);
     }
@@ -311,14 +331,23 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
+  onSmallBodyData(chunk: Buffer): void {
+    if (this.smallBody === null) return;
+    this.smallBody.push(chunk);
+    this.upstreamTimer?.refresh();
+  }
+
+  onSmallBodyEnd(): void {
+    try {
+      if (this.phase === 'relaying') this.sendSmallBody();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
   private onBodyIdle(): void {
     try {
-      const { name, relay } = this.route!;
-      this.fail(
-        new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${name}' went silent mid-body: no response body bytes for ${relay.timeoutMs} ms.`, {
-          detail: 'body',
-        }),
-      );
+      this.bodyWentSilent();
     } catch (err) {
       this.crash(err);
     }
@@ -345,9 +374,10 @@ export class Exchange implements UpstreamHandler {
     proxyReq.removeAllListeners('response');
     proxyReq.on('response', onUpstreamResponse);
     proxyReq.on('information', onUpstreamInformation);
-    proxyReq.once('close', onUpstreamRequestClose);
+    // 'close' comes once per request: a plain listener, not once()'s wrapper.
+    proxyReq.on('close', onUpstreamRequestClose);
     this.upstreamSentAt = performance.now();
-    this.headerTimer = setTimeout(onHeaderTimeout, this.route!.relay.timeoutMs, this);
+    this.upstreamTimer = setTimeout(onUpstreamTimeout, this.route!.relay.timeoutMs, this);
   }
 
   /** A 1xx before the final answer: 100 and 103 are waited past (not relayed); any other is not an answer the proxy relays. */
@@ -356,8 +386,12 @@ export class Exchange implements UpstreamHandler {
     this.fail(invalidAnswer(this.route!.name, `interim-${info.statusCode}`, `sent an interim ${info.statusCode} response, which the proxy does not relay`));
   }
 
-  private headerTimedOut(): void {
-    this.headerTimer = null;
+  private upstreamTimedOut(): void {
+    this.upstreamTimer = null;
+    if (this.phase === 'relaying' && this.smallBody !== null) {
+      this.bodyWentSilent();
+      return;
+    }
     if (this.phase !== 'upstream') return;
     const { name, relay } = this.route!;
     this.fail(
@@ -365,9 +399,18 @@ export class Exchange implements UpstreamHandler {
     );
   }
 
+  /** No response body bytes for the service's timeout, streamed or read whole. */
+  private bodyWentSilent(): void {
+    const { name, relay } = this.route!;
+    this.fail(
+      new ProxyError('UPSTREAM_TIMEOUT', `The upstream of service '${name}' went silent mid-body: no response body bytes for ${relay.timeoutMs} ms.`, {
+        detail: 'body',
+      }),
+    );
+  }
+
   /** The upstream request closed: after an answer that is normal; without one, the answer is missing. */
   private upstreamRequestClosed(): void {
-    this.clearHeaderTimer();
     if (this.phase !== 'upstream') return;
     // No 'error' came first: Node closes the socket without one when the upstream switched protocols.
     const status = this.upstreamReq?.res?.statusCode;
@@ -398,8 +441,8 @@ export class Exchange implements UpstreamHandler {
 
   /** The upstream's final answer arrived: check it, then relay it or refuse it. */
   private relay(proxyRes: IncomingMessage): void {
-    this.clearHeaderTimer();
     if (this.phase !== 'upstream') {
+      this.clearUpstreamTimer();
       proxyRes.destroy();
       return;
     }
@@ -423,6 +466,7 @@ export class Exchange implements UpstreamHandler {
 
     const withBody = !hasNoBody(req.method, status);
     const transforms: Transform[] = [];
+    let readWhole = false;
     if (withBody && this.scrubber !== null && route.relay.scrubBody(headers['content-type'])) {
       const decoder = decoderFor(headers['content-encoding']);
       if (decoder === undefined) {
@@ -434,12 +478,17 @@ export class Exchange implements UpstreamHandler {
           ),
         );
       }
-      if (decoder !== null) {
-        transforms.push(decoder);
-        delete headers['content-encoding'];
+      // Node's parser has checked a declared length (one value, digits only) before 'response'.
+      const declared = headers['content-length'];
+      readWhole = decoder === null && declared !== undefined && Number(declared) <= SMALL_ANSWER_BYTES;
+      if (!readWhole) {
+        if (decoder !== null) {
+          transforms.push(decoder);
+          delete headers['content-encoding'];
+        }
+        transforms.push(new ScrubStream(this.scrubber));
+        delete headers['content-length']; // the length changes: Node chunks it (or closes, for HTTP/1.0)
       }
-      transforms.push(new ScrubStream(this.scrubber));
-      delete headers['content-length']; // the length changes: Node chunks it (or closes, for HTTP/1.0)
     }
 
     res.statusCode = status;
@@ -455,7 +504,33 @@ export class Exchange implements UpstreamHandler {
       this.finishRelay();
       return;
     }
-    this.startBody(proxyRes, transforms);
+    if (readWhole) {
+      this.readSmallBody(proxyRes);
+    } else {
+      this.clearUpstreamTimer();
+      this.startBody(proxyRes, transforms);
+    }
+  }
+
+  /** A small scrubbed answer: collected (its length is bounded by SMALL_ANSWER_BYTES), then sent by sendSmallBody. */
+  private readSmallBody(proxyRes: IncomingMessage): void {
+    this.smallBody = [];
+    (proxyRes as Carrier)[EXCHANGE] = this;
+    proxyRes.on('error', onRelayError);
+    proxyRes.on('data', onSmallBodyData);
+    proxyRes.on('end', onSmallBodyEnd);
+    // The head's clock now times the body: silence between chunks (or before the first).
+    this.upstreamTimer?.refresh();
+  }
+
+  /** The whole small answer is here: one scrub pass, its new length, one write. */
+  private sendSmallBody(): void {
+    const chunks = this.smallBody!;
+    this.smallBody = null;
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const scrubbed = scrubBuffer(this.scrubber!, body);
+    this.res.setHeader('content-length', scrubbed.length);
+    this.finishRelay(scrubbed);
   }
 
   /**
@@ -476,16 +551,19 @@ export class Exchange implements UpstreamHandler {
     }
     this.relayStages = transforms;
     this.relaySource = source;
-    source.once('end', onRelayEnd);
+    source.on('end', onRelayEnd); // emitted once per stream
     // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
     watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
     // end: false — the exchange ends the response itself, once the source has ended whole.
     source.pipe(this.res, { end: false });
   }
 
-  private finishRelay(): void {
+  /** The answer is complete: end the response (with `last`, the whole of a small answer). */
+  private finishRelay(last?: Buffer): void {
     this.phase = 'done';
-    this.res.end();
+    this.clearUpstreamTimer();
+    if (last === undefined) this.res.end();
+    else this.res.end(last);
     const upstreamReq = this.upstreamReq;
     if (upstreamReq !== null && !upstreamReq.writableFinished) {
       // The upstream answered before it had the whole request body: stop sending it, and read
@@ -539,17 +617,18 @@ export class Exchange implements UpstreamHandler {
 
   private stop(): void {
     this.phase = 'done';
-    this.clearHeaderTimer();
+    this.smallBody = null;
+    this.clearUpstreamTimer();
     if (this.relaySource !== null) this.relaySource.unpipe(this.res);
     this.upstreamRes?.destroy();
     for (const stage of this.relayStages) stage.destroy();
     this.upstreamReq?.destroy();
   }
 
-  private clearHeaderTimer(): void {
-    if (this.headerTimer !== null) {
-      clearTimeout(this.headerTimer);
-      this.headerTimer = null;
+  private clearUpstreamTimer(): void {
+    if (this.upstreamTimer !== null) {
+      clearTimeout(this.upstreamTimer);
+      this.upstreamTimer = null;
     }
   }
 

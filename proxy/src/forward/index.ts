@@ -46,7 +46,9 @@ export type ForwardHandler = RequestHandler & { close(): void };
 /**
  * Builds the data-plane handler, to be mounted after authentication:
  * `app.use('/forward', authenticate, createForwardHandler(deps))`. It relies on express
- * having stripped the mount point from `req.url`, and on `contextOf(res).client` being set.
+ * having stripped the mount point from `req.url`, on `contextOf(res).client` being set, and
+ * on {@link rejectUnsafeRequestTarget} running app-wide before it (the request line's form is
+ * checked there, once).
  * Nothing may read the request body before it (no body parsers on this path).
  */
 export function createForwardHandler(deps: ForwardDeps): ForwardHandler {

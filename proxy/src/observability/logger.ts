@@ -8,7 +8,7 @@ import winston, { type Logger } from 'winston';
 import type TransportStream from 'winston-transport';
 import { types } from 'node:util';
 import type { SecretRedactor } from './redaction';
-import { createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
+import { createFlatSanitizer, createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
 
 // triple-beam's symbols, by their registered names: winston does not re-export them.
 const LEVEL = Symbol.for('level');
@@ -87,9 +87,58 @@ function secureJson(redactor: SecretRedactor, enabled: (level: string) => boolea
   })();
 }
 
+/**
+ * Writes one line whose fields are flat (strings, numbers, booleans, null): the request record
+ * and its kin. A field of any other kind sends the line through `logger.log`. Call only when
+ * `logger.isLevelEnabled(level)`.
+ */
+export type FlatLineWriter = (level: string, message: string, fields: object) => void;
+
+const FLAT_WRITER = Symbol('secure-proxy.flat-line-writer');
+type WithFlatWriter = Logger & { [FLAT_WRITER]?: FlatLineWriter };
+
+/**
+ * The logger's writer for flat lines, or a plain `logger.log` for a logger this module did not
+ * build. Same line, same redaction as `logger.log`; see {@link flatLineWriter}.
+ */
+export function flatWriterOf(logger: Logger): FlatLineWriter {
+  return (logger as WithFlatWriter)[FLAT_WRITER] ?? ((level, message, fields) => logger.log(level, message, fields));
+}
+
+const noop = (): void => {};
+
+/**
+ * The audit line's writer: one line per request is the logger's hottest use. A flat record
+ * needs neither `splitInfo` (no error to pull out) nor the sanitiser's walk (no nesting, no
+ * cycles): each string is redacted and clipped, numbers and booleans are copied, and the line
+ * is serialised once. It is then handed to each transport's `log` directly, the level check
+ * winston's transport stream would make included, which skips winston's per-line stream
+ * pipeline (a Transform piped into one Writable per transport). Lines of other shapes, and a
+ * transport with a format of its own, go through `logger.log` as before.
+ */
+function flatLineWriter(logger: Logger, redactor: SecretRedactor, limits?: SanitizeLimits): FlatLineWriter {
+  const sanitize = createSanitizer(redactor, limits);
+  const sanitizeFlat = createFlatSanitizer(redactor, limits);
+  return (level, message, fields) => {
+    const transports = logger.transports;
+    const line: Record<string, unknown> = { timestamp: new Date().toISOString(), level, msg: sanitize(message) };
+    if (transports.some((t) => t.format !== undefined) || !sanitizeFlat(fields, line, RESERVED)) {
+      logger.log(level, message, fields);
+      return;
+    }
+    const info = { level, message: line.msg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) };
+    const severity = logger.levels[level];
+    for (const transport of transports) {
+      const threshold = transport.level ?? logger.level;
+      if (transport.silent === true || logger.levels[threshold] < severity) continue;
+      transport.log?.(info, noop);
+    }
+  };
+}
+
 /** Creates the proxy's logger. Share `redactor` with whatever registers secret values. */
 export function createLogger(options: LoggerOptions): Logger {
-  const transports = options.transports ?? [new winston.transports.Console()];
+  const transports = options.transports ?? [new LineTransport(process.stdout)];
   let logger: Logger | null = null;
   const enabled = (level: string): boolean => logger === null || logger.isLevelEnabled(level);
   logger = winston.createLogger({
@@ -98,11 +147,28 @@ export function createLogger(options: LoggerOptions): Logger {
     transports,
     exitOnError: false,
   });
+  (logger as WithFlatWriter)[FLAT_WRITER] = flatLineWriter(logger, options.redactor, options.limits);
   return logger;
 }
 
 // winston exports the transport base class as `Transport`; its typings only know a namespace `transport`.
 const TransportBase = (winston as unknown as { Transport: typeof TransportStream }).Transport;
+
+/**
+ * Writes each formatted line and a newline to a stream (stdout by default). winston's Console
+ * and Stream transports do the same plus a 'logged' event per line, scheduled with
+ * setImmediate, that nothing here listens to.
+ */
+export class LineTransport extends TransportBase {
+  constructor(private readonly stream: NodeJS.WritableStream) {
+    super();
+  }
+
+  override log(info: Info, next: () => void): void {
+    this.stream.write(`${String(info[MESSAGE])}\n`);
+    next();
+  }
+}
 
 /** A transport that keeps formatted lines in memory, so tests can assert what was (not) written. */
 export class MemoryTransport extends TransportBase {

@@ -202,18 +202,36 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     return name;
   };
 
+  // One entry per label set, bound once with labels(): a request's update is a Map lookup and
+  // three calls on bound children, not three label objects built and checked. Label values are
+  // a fixed vocabulary (services are capped above), so the map is bounded.
+  interface RequestSeries {
+    count: ReturnType<typeof requests.labels>;
+    duration: ReturnType<typeof requestDuration.labels>;
+    upstream: ReturnType<typeof upstreamDuration.labels>;
+  }
+  const requestSeries = new Map<string, RequestSeries>();
+  const seriesOf = (route: string, service: string, method: string, statusClass: string, errorSource: string): RequestSeries => {
+    const key = `${route} ${service} ${method} ${statusClass} ${errorSource}`;
+    let series = requestSeries.get(key);
+    if (series === undefined) {
+      series = {
+        count: requests.labels({ route, service, method, status_class: statusClass, error_source: errorSource }),
+        duration: requestDuration.labels({ route, service }),
+        upstream: upstreamDuration.labels({ service }),
+      };
+      requestSeries.set(key, series);
+    }
+    return series;
+  };
+
   const onRequest = (record: RequestRecord, isKnownService: MetricsOptions['isKnownService']): void => {
     const route = ROUTES.has(record.route) ? record.route : 'other';
     const service = serviceLabel(record, isKnownService);
-    requests.inc({
-      route,
-      service,
-      method: methodLabel(record.method),
-      status_class: statusClass(record.status),
-      error_source: record.errorSource ?? '',
-    });
-    requestDuration.observe({ route, service }, record.durationMs / 1000);
-    if (record.upstreamMs !== null) upstreamDuration.observe({ service }, record.upstreamMs / 1000);
+    const series = seriesOf(route, service, methodLabel(record.method), statusClass(record.status), record.errorSource ?? '');
+    series.count.inc();
+    series.duration.observe(record.durationMs / 1000);
+    if (record.upstreamMs !== null) series.upstream.observe(record.upstreamMs / 1000);
     if (record.errorCode !== null) {
       const known = Object.hasOwn(ERROR_CODES, record.errorCode);
       const code: ErrorCode | 'OTHER' = known ? record.errorCode : 'OTHER';

@@ -99,8 +99,24 @@ function emitSafely(events: ProxyEvents, record: RequestRecord): void {
   }
 }
 
-/** Above the fixed per-response listener count of the forwarding pipeline (see below), with headroom. */
+/** Above the fixed per-response listener count of the forwarding path (see below), with headroom. */
 const RESPONSE_MAX_LISTENERS = 32;
+
+const TRACKED_BY = Symbol('secure-proxy.tracked-by');
+/** A tracked response carries the bus its record goes to until the record is out. */
+type Tracked = Response & { [TRACKED_BY]?: ProxyEvents };
+
+// One listener function for every response ('finish', and 'close' for a connection gone first):
+// the response carries what it needs, so tracking a request allocates no closure.
+function onResponseDone(this: Tracked): void {
+  const events = this[TRACKED_BY];
+  if (events === undefined) return;
+  this[TRACKED_BY] = undefined;
+  this.off('finish', onResponseDone);
+  this.off('close', onResponseDone);
+  // 'close' without a completed write means the connection went away first.
+  emitSafely(events, buildRecord(this.req, this, this.locals.ctx as RequestContext, !this.writableFinished));
+}
 
 /** Express middleware: request id, context on `res.locals.ctx`, one record per request. */
 export function requestTracking(events: ProxyEvents, options: RequestTrackingOptions): RequestHandler {
@@ -109,22 +125,11 @@ export function requestTracking(events: ProxyEvents, options: RequestTrackingOpt
     ctx.route = options.route(pathOnly(req.originalUrl));
     res.locals.ctx = ctx;
     res.setHeader(REQUEST_ID_HEADER, ctx.requestId);
-
-    let done = false;
-    const onEnd = (): void => {
-      if (done) return;
-      done = true;
-      res.off('finish', onEnd);
-      res.off('close', onEnd);
-      // 'close' without a completed write means the connection went away first.
-      const current = (res.locals.ctx as RequestContext | undefined) ?? ctx;
-      emitSafely(events, buildRecord(req, res, current, !res.writableFinished));
-    };
-    res.on('finish', onEnd);
-    res.on('close', onEnd);
-    // A scrubbed, forwarded response legitimately carries about a dozen 'close' listeners, a
-    // fixed number per response: stream.pipeline adds seven, httpxy three, our stages the rest.
-    // Node's default warning threshold (10) would report that as a leak on every request.
+    (res as Tracked)[TRACKED_BY] = events;
+    res.on('finish', onResponseDone);
+    res.on('close', onResponseDone);
+    // httpxy adds three 'close' listeners to a forwarded response, the exchange and tracking
+    // the rest: a fixed number per response, close to Node's leak-warning threshold (10).
     res.setMaxListeners(RESPONSE_MAX_LISTENERS);
     next();
   };

@@ -50,11 +50,7 @@ export type Sanitizer = (value: unknown) => unknown;
 
 /** Builds the function the logger applies to the message and every field. */
 export function createSanitizer(redactor: SecretRedactor, limits: Readonly<SanitizeLimits> = DEFAULT_LIMITS): Sanitizer {
-  // Redact first, then clip: clipping first could cut a secret so that it no longer matches.
-  const text = (s: string): string => {
-    const safe = redactor.redact(s);
-    return safe.length > limits.stringLength ? `${safe.slice(0, limits.stringLength)}…[truncated]` : safe;
-  };
+  const text = textSanitizer(redactor, limits);
 
   const summarize = (err: Error, depth: number): ErrorSummary => {
     const raw = err as unknown as Record<string, unknown>;
@@ -121,6 +117,49 @@ export function createSanitizer(redactor: SecretRedactor, limits: Readonly<Sanit
 }
 
 /** A sensitive field keeps only whether it was set: null/undefined/booleans say nothing secret. */
+/** Redacts a string and clips it to the limit. */
+function textSanitizer(redactor: SecretRedactor, limits: Readonly<SanitizeLimits>): (s: string) => string {
+  // Redact first, then clip: clipping first could cut a secret so that it no longer matches.
+  return (s) => {
+    const safe = redactor.redact(s);
+    return safe.length > limits.stringLength ? `${safe.slice(0, limits.stringLength)}…[truncated]` : safe;
+  };
+}
+
+/**
+ * Sanitises a flat record (strings, numbers, booleans, null as values), skipping `skipKeys`,
+ * into `into`: for such a record the same result as the general sanitiser, without its walk
+ * (no nesting, no cycles, no errors to summarise). Returns false, leaving `into` partly
+ * filled, when a value is of another kind or the record has too many keys.
+ */
+export type FlatSanitizer = (fields: object, into: Record<string, unknown>, skipKeys: ReadonlySet<string>) => boolean;
+
+export function createFlatSanitizer(redactor: SecretRedactor, limits: Readonly<SanitizeLimits> = DEFAULT_LIMITS): FlatSanitizer {
+  const text = textSanitizer(redactor, limits);
+  // Records of one shape repeat the same few keys: test each name against the sensitive pattern once.
+  const sensitive = new Map<string, boolean>();
+  const isSensitive = (key: string): boolean => {
+    let known = sensitive.get(key);
+    if (known === undefined) {
+      known = redactor.isSensitiveKey(key);
+      if (sensitive.size < limits.keys * 4) sensitive.set(key, known);
+    }
+    return known;
+  };
+  return (fields, into, skipKeys) => {
+    const source = fields as Record<string, unknown>;
+    const keys = Object.keys(source);
+    if (keys.length > limits.keys) return false;
+    for (const key of keys) {
+      if (skipKeys.has(key)) continue;
+      const value = source[key];
+      if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return false;
+      into[key] = isSensitive(key) ? blank(value) : typeof value === 'string' ? text(value) : value;
+    }
+    return true;
+  };
+}
+
 function blank(value: unknown): unknown {
   return value === null || value === undefined || typeof value === 'boolean' ? value : REDACTED;
 }

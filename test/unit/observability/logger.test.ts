@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios, { type AxiosError } from 'axios';
 import type { Logger } from 'winston';
-import { createLogger, createMemoryTransport, type MemoryTransport } from '../../../proxy/src/observability/logger';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { createLogger, createMemoryTransport, flatWriterOf, LineTransport, type MemoryTransport } from '../../../proxy/src/observability/logger';
 import { REDACTED, SecretRedactor } from '../../../proxy/src/observability/redaction';
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
@@ -61,6 +63,83 @@ describe('createLogger line shape', () => {
     logger.info(meta);
     expect(meta.headers.authorization).toBe('Bearer keep-me-intact');
     expect(meta.nested.token).toBe('tok-keep');
+  });
+});
+
+describe('flat lines (the audit line writer)', () => {
+  const record = {
+    requestId: 'req-1',
+    path: `/forward/api/x?key=&echo=${CANARY}`,
+    status: 200,
+    clientId: null,
+    aborted: false,
+    apiKey: 'blanked-by-its-name',
+    level: 'error',
+    msg: 'forged',
+    long: `${CANARY}${'x'.repeat(9000)}`,
+  };
+  const withoutTimestamp = (entry: Record<string, unknown>): Record<string, unknown> => {
+    const { timestamp, ...rest } = entry;
+    expect(new Date(timestamp as string).toISOString()).toBe(timestamp);
+    return rest;
+  };
+
+  it('writes exactly the line logger.log writes for the same record: redacted, clipped, sensitive keys blanked, reserved keys kept', () => {
+    const { logger, mem } = setup('info');
+    logger.log('info', 'request', record);
+    flatWriterOf(logger)('info', 'request', record);
+    expect(mem.lines).toHaveLength(2);
+    const [general, flat] = mem.entries().map(withoutTimestamp);
+    expect(flat).toEqual(general);
+    expect(flat).toMatchObject({ level: 'info', msg: 'request', apiKey: REDACTED, status: 200, clientId: null, aborted: false });
+    expect(String(flat.long).endsWith('…[truncated]')).toBe(true);
+    expectClean(mem);
+  });
+
+  it('sends a record with a nested value through logger.log, which sanitises it as usual', () => {
+    const { logger, mem } = setup('info');
+    flatWriterOf(logger)('info', 'request', { nested: { token: VAULT_TOKEN, note: CANARY } });
+    expect(mem.entries().map(withoutTimestamp)).toEqual([{ level: 'info', msg: 'request', nested: { token: REDACTED, note: REDACTED } }]);
+  });
+
+  it("honours each transport's level and silence, and a transport's own format (through logger.log)", () => {
+    const redactor = new SecretRedactor();
+    const all = createMemoryTransport();
+    const warnOnly = createMemoryTransport();
+    warnOnly.level = 'warn';
+    const silent = createMemoryTransport();
+    silent.silent = true;
+    const logger = createLogger({ level: 'info', redactor, transports: [all, warnOnly, silent] });
+    flatWriterOf(logger)('info', 'request', { status: 200 });
+    flatWriterOf(logger)('warn', 'request', { status: 401 });
+    expect(all.entries().map((e) => e.status)).toEqual([200, 401]);
+    expect(warnOnly.entries().map((e) => e.status)).toEqual([401]);
+    expect(silent.lines).toEqual([]);
+
+    const formatted = createMemoryTransport();
+    formatted.format = winston.format((info) => ({ ...info, [Symbol.for('message')]: `formatted ${String(info.message)}` }))();
+    const withFormat = createLogger({ level: 'info', redactor, transports: [formatted] });
+    flatWriterOf(withFormat)('info', 'request', { status: 200 });
+    expect(formatted.lines).toEqual(['formatted request']);
+  });
+
+  it('LineTransport writes each line and a newline to its stream', () => {
+    const written: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        written.push(chunk.toString());
+        done();
+      },
+    });
+    const redactor = new SecretRedactor();
+    redactor.add(CANARY);
+    const logger = createLogger({ level: 'info', redactor, transports: [new LineTransport(stream)] });
+    flatWriterOf(logger)('info', 'request', { path: `/x?${CANARY}` });
+    logger.info('plain', { n: 1 });
+    expect(written).toHaveLength(2);
+    expect(written.every((line) => line.endsWith('}\n'))).toBe(true);
+    expect(JSON.parse(written[0])).toMatchObject({ level: 'info', msg: 'request', path: `/x?${REDACTED}` });
+    expect(JSON.parse(written[1])).toMatchObject({ msg: 'plain', n: 1 });
   });
 });
 

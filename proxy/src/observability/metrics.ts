@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../contract/contract';
 import type { AuthEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, TokenExpiryEvent, TokenStoreRefreshEvent, VaultCallEvent } from './events';
+import { createWorkflowMetrics } from './workflow-metrics';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const ROUTES = new Set<string>(['forward', 'control', 'ops', 'other']);
@@ -187,6 +188,8 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     },
   });
 
+  const countWorkflowRequest = createWorkflowMetrics(registers);
+
   // Zero series for every code, so rate() and alerts work before the first error.
   for (const [code, spec] of Object.entries(ERROR_CODES)) errors.inc({ source: spec.source, code }, 0);
 
@@ -205,13 +208,15 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   const onRequest = (record: RequestRecord, isKnownService: MetricsOptions['isKnownService']): void => {
     const route = ROUTES.has(record.route) ? record.route : 'other';
     const service = serviceLabel(record, isKnownService);
+    const status = statusClass(record.status);
     requests.inc({
       route,
       service,
       method: methodLabel(record.method),
-      status_class: statusClass(record.status),
+      status_class: status,
       error_source: record.errorSource ?? '',
     });
+    countWorkflowRequest(record, service, status);
     requestDuration.observe({ route, service }, record.durationMs / 1000);
     if (record.upstreamMs !== null) upstreamDuration.observe({ service }, record.upstreamMs / 1000);
     if (record.errorCode !== null) {

@@ -38,8 +38,9 @@ async function changeGrants(
   rules: WorkflowRuleChanges = {},
 ): Promise<GrantReport> {
   checkClientName(config, client);
-  // An empty list is refused before Vault is asked; names are checked against the record too when ungranting.
-  if (alsoKnown === 'none' || services.length === 0) checkServices(config, services);
+  // An empty list is refused before Vault is asked (unless only workflow rules change); names are checked against the record too when ungranting.
+  const onlyRules = services.length === 0 && Object.keys(rules).length > 0;
+  if (!onlyRules && (alsoKnown === 'none' || services.length === 0)) checkServices(config, services);
   const outcome = await updateRecord(store, client, (current) => {
     if (current === null) {
       throw new TokenAdminFailure(`client "${client}" has no record in ${store.location}; create it with "token create --client ${client} --services …"`);

@@ -139,15 +139,12 @@ describe('attribution through the proxy', () => {
   });
 
   it('names malformed attribution in the audit line and still serves the request', async () => {
-    const res = await request(t.proxy.app)
-      .get('/forward/echo/x')
-      .set('authorization', `Bearer ${token}`)
-      .set({
-        'x-secure-proxy-workflow-name': 'raw name with spaces',
-        'x-secure-proxy-node-name': 'a%0Ab',
-        traceparent: 'bogus',
-        'x-secure-proxy-workflow-id': 'ok1',
-      });
+    const res = await request(t.proxy.app).get('/forward/echo/x').set('authorization', `Bearer ${token}`).set({
+      'x-secure-proxy-workflow-name': 'raw name with spaces',
+      'x-secure-proxy-node-name': 'a%0Ab',
+      traceparent: 'bogus',
+      'x-secure-proxy-workflow-id': 'ok1',
+    });
     expect(res.status).toBe(200);
     expect(await auditOf(res.headers['x-request-id'])).toMatchObject({
       workflowId: 'ok1',

@@ -16,7 +16,8 @@ import {
 } from './defaults';
 import { caBundleProblem } from './ca-bundle';
 import { didYouMean } from '../shared/suggest';
-import { serviceLimitsSchema, workflowRuleProblems, workflowRulesSchema } from './workflow-rules';
+import { serviceLimitsSchema } from './service-limits';
+import { workflowRuleProblems, workflowRulesSchema } from './workflow-rules';
 
 /** `type/subtype` or `type/*`, lower case. */
 const MEDIA_RANGE = /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/;

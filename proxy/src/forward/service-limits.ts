@@ -21,7 +21,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { ServiceLimitsConfig } from '../config/workflow-rules';
+import type { ServiceLimitsConfig } from '../config/service-limits';
 import { ProxyError } from '../contract/proxy-error';
 
 /** One service's counters; shared by every limiter built for that service name. */

@@ -4,6 +4,7 @@
  * turn the responses into items. The node's execute() only loops items around this.
  */
 import { sleep, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
+import { attributionHeaders } from './attribution';
 import { apiError, errorForResponse, parameterError } from './errors';
 import { readNodeOptions } from './node-options';
 import { paginate } from './pagination';
@@ -22,12 +23,14 @@ export async function runItem(this: IExecuteFunctions, itemIndex: number, target
   };
   const options = readNodeOptions(this.getNodeParameter('options', itemIndex, {}) as IDataObject, fail);
   const request = await buildRequest.call(this, itemIndex, options);
+  // Who is calling, for the proxy's audit line and per-workflow rules; the proxy strips these before forwarding.
+  const attribution = attributionHeaders(this);
 
   const sendOnce: SendFunction = async (next) =>
     await sendToProxy.call(
       this,
       target,
-      { method: next.method, path: forwardPath(next), headers: next.headers, body: next.body, timeout: next.timeout },
+      { method: next.method, path: forwardPath(next), headers: { ...next.headers, ...attribution }, body: next.body, timeout: next.timeout },
       { service: next.service, itemIndex },
     );
   const send: SendFunction = async (next) =>

@@ -33,6 +33,14 @@ export interface ExecuteMockOptions {
   continueOnFail?: boolean;
   /** n8n's execution mode; 'manual' is a run started in the editor. Default 'cli'. */
   mode?: string;
+  /** What getWorkflow() answers; default an id and a name. */
+  workflow?: { id?: string; name?: string };
+  /** What getExecutionId() answers; default '42'. */
+  executionId?: string;
+  /** The node itself (its name and type); default {@link NODE}. */
+  node?: INode;
+  /** n8n's OpenTelemetry hook on the execution (present when N8N_OTEL_ENABLED): writes trace headers. */
+  injectTraceHeaders?: (executionId: string, nodeName: string | undefined, headers: Record<string, string>) => void;
 }
 
 export const TEST_TOKEN = 'spt_testid_TESTSECRETtestsecretTESTSECRETtestsecret0123';
@@ -76,7 +84,10 @@ export function createExecuteMock(options: ExecuteMockOptions) {
 
   const hints: NodeExecutionHint[] = [];
   const ctx = {
-    getNode: () => NODE,
+    getNode: () => options.node ?? NODE,
+    getWorkflow: () => ({ active: false, ...(options.workflow ?? { id: 'wfTest1', name: 'Test workflow' }) }),
+    getExecutionId: () => options.executionId ?? '42',
+    ...(options.injectTraceHeaders === undefined ? {} : { additionalData: { otel: { injectTraceHeaders: options.injectTraceHeaders } } }),
     getMode: () => options.mode ?? 'cli',
     addExecutionHints: (...added: NodeExecutionHint[]) => hints.push(...added),
     getCurrentNodeParameter: (name: string) => lookup(parametersFor(0), name),

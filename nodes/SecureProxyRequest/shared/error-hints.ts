@@ -45,6 +45,10 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
   UPSTREAM_RESPONSE_INVALID:
     "The API's answer was malformed or cut short, so the proxy did not relay it; retry, and if it repeats ask the proxy admin to check the API (the audit log names what was wrong).",
   EXPECTATION_UNSUPPORTED: "Remove the Expect header from the node's custom headers; only 'Expect: 100-continue' is supported.",
+  WORKFLOW_NOT_ALLOWED:
+    "The proxy lets this credential use the service only from certain workflows (the proxy's message names the rule); run the request from one of them, or ask the proxy admin to add this workflow's id (in the workflow's URL) to the client's workflows for the service.",
+  SERVICE_RATE_LIMITED:
+    "The service's shared request limit in the proxy is reached: retry after the Retry-After time (the node's Retry On Fail setting helps), slow this workflow down with Batching, or ask the proxy admin about the service's limits.",
 };
 
 function isKnownCode(code: string): code is ErrorCode {

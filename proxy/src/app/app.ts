@@ -15,7 +15,7 @@ import { authenticate } from '../auth/bearer';
 import { createAuthThrottle } from '../auth/throttle';
 import { createClientSource } from '../auth/client-source';
 import { controlRoutes, summarizeServices } from './control-routes';
-import { createForwardHandler, rejectUnsafeRequestTarget } from '../forward';
+import { attributeRequest, createForwardHandler, rejectUnsafeRequestTarget, type ServiceLimitStates } from '../forward';
 import { expectGuard } from '../listener/expect-guard';
 import { hostGuard } from '../listener/host-guard';
 import { ProxyEvents } from '../observability/events';
@@ -43,6 +43,11 @@ export interface ProxyAppOptions {
    * remove (see createMetrics), so the process registers them once (runProxy does).
    */
   metrics?: ProxyMetrics;
+  /**
+   * Per-service limit counters shared with other apps of the same process (a config reload),
+   * so a reload neither refills a service's bucket nor forgets its requests in flight.
+   */
+  limitStates?: ServiceLimitStates;
 }
 
 export interface ProxyApp {
@@ -85,6 +90,8 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   app.set('query parser', false);
 
   app.use(requestTracking(events, { route: routeOf }));
+  // Before anything can refuse the request or strip its headers: every audit line carries the attribution.
+  app.use(attributeRequest);
   app.use(expectGuard);
   app.use(rejectUnsafeRequestTarget);
   app.use(hostGuard(config.listen.allowedHosts));
@@ -97,6 +104,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
     kvMountLabel: config.vault.kvMount,
     publicUrl: config.listen.publicUrl,
     bodyTimeoutMs: config.listen.bodyTimeoutMs,
+    limitStates: options.limitStates,
     onUnexpected: (error, requestId) => events.emit('request:unexpected', { requestId, error }),
   });
   // The data plane first: its requests skip the routes below (they would match none of them).

@@ -4,12 +4,16 @@
  */
 import type { Response } from 'express';
 import type { ErrorCode, ErrorSource } from '../contract/contract';
+import type { WorkflowRules } from '../auth/workflow-policy';
+import type { Attribution } from '../forward/attribution';
 
 export interface AuthenticatedClient {
   id: string;
   tokenId: string | null;
   expiresAt: Date | null;
   services: ReadonlySet<string>;
+  /** Services this client may use only from listed workflows; absent or null when it has no such rule. */
+  workflows?: WorkflowRules | null;
 }
 
 export interface RequestContext {
@@ -25,6 +29,10 @@ export interface RequestContext {
   errorDetail: string | null;
   secretMs: number | null;
   upstreamMs: number | null;
+  /** The workflow, execution and node the request claims to come from; null when it sent no attribution header. */
+  attribution: Attribution | null;
+  /** Whether a per-workflow rule applied to the request, and its verdict. */
+  workflowRule: 'allowed' | 'refused' | null;
 }
 
 /** The context of a request; created by the request-id middleware, always present after it. */
@@ -44,5 +52,7 @@ export function newContext(requestId: string): RequestContext {
     errorDetail: null,
     secretMs: null,
     upstreamMs: null,
+    attribution: null,
+    workflowRule: null,
   };
 }

@@ -11,6 +11,7 @@ import { createProxyApp, type ProxyApp } from './app';
 import { createAppSwitch } from '../listener/app-switch';
 import { ConfigError } from '../config/errors';
 import { createMetrics } from '../observability/metrics';
+import { ServiceLimitStates } from '../forward';
 import { SecretRedactor } from '../observability/redaction';
 import { createReloadMetrics } from '../observability/reload-metrics';
 import { registerReadinessGauge } from '../observability/readiness-metric';
@@ -53,7 +54,9 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   const redactor = new SecretRedactor();
   const metrics = createMetrics(null);
   const reloadMetrics = createReloadMetrics(metrics.registry);
-  const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics });
+  // And the services' limit counters: tokens and requests in flight carry on across reloads.
+  const limitStates = new ServiceLimitStates();
+  const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics, limitStates });
   const appSwitch = createAppSwitch(createApp(config));
   registerReadinessGauge(metrics.registry, () => appSwitch.current().readiness());
   const logger = () => appSwitch.current().logger;

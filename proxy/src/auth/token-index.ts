@@ -9,11 +9,14 @@
 import type { ProxyConfig } from '../config/schema';
 import type { AuthenticatedClient } from '../app/request-context';
 import { hashToken, tokenIdOf } from './token-format';
+import { compileWorkflowRules, type WorkflowRules } from './workflow-policy';
 
 /** One client's tokens from a source other than the config file (the Vault token records). */
 export interface ClientTokens {
   clientId: string;
   services: readonly string[];
+  /** Services narrowed to listed workflows; absent or null: no such rule. */
+  workflows?: WorkflowRules | null;
   /** `replacedBy`: the token that replaced this one when a rotation cut it short (Vault records only). */
   tokens: ReadonlyArray<{ hash: string; id: string | null; expiresAt: Date | null; replacedBy?: string | null }>;
 }
@@ -26,6 +29,7 @@ interface IndexedToken {
   /** expiresAt in epoch ms, Infinity for no expiry: one comparison on the hot path. */
   expiresAtMs: number;
   services: ReadonlySet<string>;
+  workflows: WorkflowRules | null;
   /** The answer for a valid token, built once when the id is known (always for Vault records). */
   hit: TokenLookup | null;
 }
@@ -34,6 +38,11 @@ export type TokenLookup =
   | { ok: true; client: AuthenticatedClient }
   | { ok: false; reason: 'unknown' }
   | { ok: false; reason: 'expired'; clientId: string; expiredAt: Date };
+
+/** A client without workflow rules carries no `workflows` field at all. */
+function rulesOf(workflows: WorkflowRules | null): { workflows?: WorkflowRules } {
+  return workflows === null ? {} : { workflows };
+}
 
 const UNKNOWN: TokenLookup = Object.freeze({ ok: false, reason: 'unknown' });
 
@@ -63,7 +72,7 @@ export class ClientRegistry {
           ? { hash: entry, id: null, expiresAt: null }
           : { hash: entry.hash, id: entry.id ?? null, expiresAt: entry.expiresAt === undefined ? null : new Date(entry.expiresAt) },
       );
-      this.add({ clientId, services: client.services, tokens: entries });
+      this.add({ clientId, services: client.services, workflows: compileWorkflowRules(client.workflows, 'config'), tokens: entries });
     }
     const staticHashes = new Set(this.byHash.keys());
     const ambiguous = new Set<string>();
@@ -82,10 +91,13 @@ export class ClientRegistry {
 
   private add(client: ClientTokens): void {
     const services: ReadonlySet<string> = new Set(client.services);
+    const workflows = client.workflows ?? null;
     for (const { hash, id, expiresAt, replacedBy } of client.tokens) {
-      const base = { clientId: client.clientId, tokenId: id, expiresAt, replacedBy: replacedBy ?? null, services };
+      const base = { clientId: client.clientId, tokenId: id, expiresAt, replacedBy: replacedBy ?? null, services, workflows };
       const hit: TokenLookup | null =
-        id === null ? null : Object.freeze({ ok: true as const, client: Object.freeze({ id: client.clientId, tokenId: id, expiresAt, services }) });
+        id === null
+          ? null
+          : Object.freeze({ ok: true as const, client: Object.freeze({ id: client.clientId, tokenId: id, expiresAt, services, ...rulesOf(workflows) }) });
       this.byHash.set(hash, { ...base, expiresAtMs: expiresAt === null ? Infinity : expiresAt.getTime(), hit });
     }
   }
@@ -111,7 +123,7 @@ export class ClientRegistry {
     if (record.hit !== null) return record.hit;
     return {
       ok: true,
-      client: { id: record.clientId, tokenId: tokenIdOf(token), expiresAt: record.expiresAt, services: record.services },
+      client: { id: record.clientId, tokenId: tokenIdOf(token), expiresAt: record.expiresAt, services: record.services, ...rulesOf(record.workflows) },
     };
   }
 }

@@ -16,6 +16,8 @@ import {
 } from './defaults';
 import { caBundleProblem } from './ca-bundle';
 import { didYouMean } from '../shared/suggest';
+import { serviceLimitsSchema } from './service-limits';
+import { workflowRuleProblems, workflowRulesSchema } from './workflow-rules';
 
 /** `type/subtype` or `type/*`, lower case. */
 const MEDIA_RANGE = /^[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/;
@@ -214,6 +216,8 @@ const serviceSchema = z
     allowPrivateAddresses: z.boolean({ error: 'must be true or false' }).optional(),
     /** PEM CA bundle the https upstream's certificate must chain to, instead of the public roots. */
     caFile: caBundleFile.optional(),
+    /** Requests per second (token bucket) and in flight, per proxy replica; over them: SERVICE_RATE_LIMITED. */
+    limits: serviceLimitsSchema.optional(),
   })
   .superRefine((service, ctx) => {
     if (service.caFile !== undefined && URL.canParse(service.target) && new URL(service.target).protocol !== 'https:') {
@@ -241,6 +245,8 @@ const tokenHashEntry = z.union([
 const clientSchema = z.strictObject({
   tokenHashes: z.array(tokenHashEntry).min(1, 'a client needs at least one token hash'),
   services: z.array(z.string()).default([]),
+  /** Services this client may use only from the listed n8n workflow ids; others get WORKFLOW_NOT_ALLOWED. */
+  workflows: workflowRulesSchema.optional(),
 });
 
 /** Default of tokenStore.path; the token commands use it too when the config has no tokenStore. */
@@ -388,6 +394,9 @@ export const configSchema = z
           });
         }
       });
+      for (const problem of workflowRuleProblems(client.workflows, client.services)) {
+        ctx.addIssue({ code: 'custom', path: ['clients', clientName, 'workflows', problem.service], message: problem.message });
+      }
       client.tokenHashes.forEach((entry, i) => {
         const hash = typeof entry === 'string' ? entry : entry.hash;
         const owner = seenHashes.get(hash);

@@ -13,6 +13,25 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 /** Prefix of every proxy-internal header; such headers never travel upstream. */
 export const INTERNAL_HEADER_PREFIX = 'x-secure-proxy-';
 
+/**
+ * Attribution: which n8n workflow, execution and node sent a request. The node sends each
+ * value percent-encoded as UTF-8 (encodeURIComponent) and bounded in length; the proxy
+ * records them in the audit line and strips them (like every `x-secure-proxy-*` header)
+ * before forwarding. They are claims made by the holder of a valid proxy token, not proof.
+ */
+export const WORKFLOW_ID_HEADER = 'x-secure-proxy-workflow-id';
+export const WORKFLOW_NAME_HEADER = 'x-secure-proxy-workflow-name';
+export const EXECUTION_ID_HEADER = 'x-secure-proxy-execution-id';
+export const NODE_NAME_HEADER = 'x-secure-proxy-node-name';
+/** `true` when the node runs as an AI agent's tool, else `false`. */
+export const AI_TOOL_HEADER = 'x-secure-proxy-ai-tool';
+/** W3C trace context (n8n's, when it has one); passed through to the upstream, its trace id recorded. */
+export const TRACEPARENT_HEADER = 'traceparent';
+/** Longest workflow or execution id, in characters, once decoded. */
+export const MAX_ATTRIBUTION_ID_LENGTH = 128;
+/** Longest workflow or node name, in UTF-16 code units, once decoded; the node shortens longer ones (ending in `…`). */
+export const MAX_ATTRIBUTION_NAME_LENGTH = 256;
+
 /** Data plane: `ANY {FORWARD_PREFIX}/{service}/{path}`. */
 export const FORWARD_PREFIX = '/forward';
 /** Control plane routes, authenticated with the same proxy token. */
@@ -103,6 +122,17 @@ export const ERROR_CODES = {
     status: 417,
     source: 'proxy',
     meaning: 'The request carries an Expect header other than 100-continue, which the proxy does not support.',
+  },
+  WORKFLOW_NOT_ALLOWED: {
+    status: 403,
+    source: 'proxy',
+    meaning:
+      'The client may use this service only from the workflows its grant lists (`workflows`), and the request came from another workflow or named none (x-secure-proxy-workflow-id).',
+  },
+  SERVICE_RATE_LIMITED: {
+    status: 429,
+    source: 'proxy',
+    meaning: "The service's request rate or concurrency limit (`limits`, per proxy replica) is reached; retry after Retry-After seconds.",
   },
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -26,6 +26,7 @@ import { REQUEST_ID_HEADER } from '../contract/contract';
 import { ProxyError, recordError, sendProxyError, toProxyError } from '../contract/proxy-error';
 import type { RequestContext } from '../app/request-context';
 import type { SecretProvider } from '../secrets/types';
+import { checkWorkflowRule } from '../auth/workflow-policy';
 import { checkDeclaredLength, watchRequestBody } from './body-limit';
 import { watchBodyIdle } from './body-idle';
 import { stripRequestHeaders } from './hop-headers';
@@ -171,7 +172,7 @@ export class Exchange implements UpstreamHandler {
     const unsafe = findUnsafeTarget(url);
     if (unsafe !== null) return { error: new ProxyError('PATH_REJECTED', unsafe), close: false };
 
-    // 2. Service resolution and the client's grant.
+    // 2. Service resolution and the client's grant (and its workflow rule for the service, if any).
     const target = splitForwardUrl(url);
     const route = this.deps.routes.get(target.service);
     if (route === undefined) {
@@ -191,12 +192,17 @@ export class Exchange implements UpstreamHandler {
         close: false,
       };
     }
+    const workflowRefused = checkWorkflowRule(ctx, route.name);
+    if (workflowRefused !== null) return { error: workflowRefused, close: false };
 
-    // 3. Service policy, and a declared body the service would refuse anyway (before the secret is read).
+    // 3. Service policy, a declared body the service would refuse anyway, and the service's limits (before the secret is read).
     const refused = route.policy.check(req.method, target.path);
     if (refused !== null) return { error: refused, close: false };
     const declaredTooLarge = checkDeclaredLength(req, route.bodyLimits);
     if (declaredTooLarge !== null) return { error: declaredTooLarge, close: true };
+    // Last among the checks, so a request refused for anything else takes no token or slot.
+    const limited = route.limiter === null ? null : route.limiter.admit(res);
+    if (limited !== null) return { error: limited, close: false };
 
     // 4. Secret, then what it becomes on the wire (memoized per secret value).
     const secretStarted = performance.now();

@@ -19,9 +19,12 @@ import type { HostResolver } from './address-guard';
 import { Exchange } from './exchange';
 import { describeNonOriginForm } from './path-safety';
 import { compileRoute, type ServiceRoute } from './route';
+import type { ServiceLimitStates } from './service-limits';
 
 export { compileInjector, redactInjection, type Injection, type Injector } from './inject';
 export { findUnsafeTarget } from './path-safety';
+export { attributeRequest } from './attribution';
+export { ServiceLimitStates } from './service-limits';
 export { compilePolicy, type ServicePolicy } from './policy';
 
 /** Dependencies of {@link createForwardHandler}. */
@@ -38,6 +41,8 @@ export interface ForwardDeps {
   onUnexpected?: (err: unknown, requestId: string) => void;
   /** Resolver instead of the system one (the SSRF guard's tests). */
   resolveHost?: HostResolver;
+  /** Per-service limit counters shared with the apps a config reload replaces (see service-limits.ts). */
+  limitStates?: ServiceLimitStates;
 }
 
 /** The data-plane handler; `close()` destroys the pooled upstream connections (shutdown). */

@@ -13,6 +13,7 @@ import { compileInjector, injectedHeaderNames, type Injector } from './inject';
 import { compileLocationRewriter } from './location';
 import { compilePolicy, type ServicePolicy } from './policy';
 import { compileBodyScrubDecision, type BodyScrubDecision } from './scrub/policy';
+import { compileServiceLimiter, ServiceLimitStates, type ServiceLimiter } from './service-limits';
 import { createUpstream, type Upstream } from './upstream';
 
 /** What the exchange does with a service's answers. */
@@ -38,6 +39,8 @@ export interface ServiceRoute {
   readonly bodyLimits: BodyLimits;
   readonly upstream: Upstream;
   readonly relay: RelayPolicy;
+  /** The service's rate and concurrency limits; null when it has none. */
+  readonly limiter: ServiceLimiter | null;
 }
 
 /** What compiling a route needs besides the service's own config. */
@@ -50,6 +53,8 @@ export interface RouteOptions {
   bodyTimeoutMs?: number;
   /** Resolver instead of the system one (the SSRF guard's tests). */
   resolveHost?: HostResolver;
+  /** Limit counters that outlive a config reload; without them the limits start afresh. */
+  limitStates?: ServiceLimitStates;
 }
 
 /** Compiles one service at startup. */
@@ -80,5 +85,6 @@ export function compileRoute(name: string, config: ServiceConfig, options: Route
       scrubBody: compileBodyScrubDecision(config.scrubSkipContentTypes),
       rewriteLocation: compileLocationRewriter({ service: name, target: config.target, publicUrl: options.publicUrl }),
     },
+    limiter: compileServiceLimiter(name, config.limits, options.limitStates ?? new ServiceLimitStates()),
   };
 }

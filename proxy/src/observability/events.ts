@@ -30,7 +30,34 @@ export interface RequestRecord {
   remoteAddress: string | null;
   /** True when the client went away before the response finished. */
   aborted: boolean;
+  /**
+   * What the request claims about its origin (x-secure-proxy-* attribution headers and
+   * `traceparent`): claims by the holder of a valid proxy token, not proof. Null when not
+   * sent or ignored for its shape (then named in `attributionInvalid`).
+   */
+  workflowId: string | null;
+  workflowName: string | null;
+  executionId: string | null;
+  nodeName: string | null;
+  aiTool: boolean | null;
+  traceId: string | null;
+  /** Attribution fields sent but ignored for their shape (not percent-encoded UTF-8, too long, control characters); null when none. */
+  attributionInvalid: string[] | null;
+  /** Whether a per-workflow rule applied (`clients.<id>.workflows`) and its verdict; null when none applied. */
+  workflowRule: 'allowed' | 'refused' | null;
 }
+
+/** The attribution fields of a record whose request claimed nothing (no attribution header, no rule). */
+export const NO_ATTRIBUTION = Object.freeze({
+  workflowId: null,
+  workflowName: null,
+  executionId: null,
+  nodeName: null,
+  aiTool: null,
+  traceId: null,
+  attributionInvalid: null,
+  workflowRule: null,
+} satisfies Partial<RequestRecord>);
 
 export type VaultOperation = 'login' | 'renew' | 'lookup' | 'mounts' | 'read' | 'list' | 'write';
 export type VaultOutcome = 'ok' | 'not_found' | 'forbidden' | 'invalid_token' | 'unavailable' | 'error';

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../contract/contract';
 import type { AuthEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, TokenExpiryEvent, TokenStoreRefreshEvent, VaultCallEvent } from './events';
+import { createWorkflowMetrics } from './workflow-metrics';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const ROUTES = new Set<string>(['forward', 'control', 'ops', 'other']);
@@ -187,6 +188,8 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     },
   });
 
+  const countWorkflowRequest = createWorkflowMetrics(registers);
+
   // Zero series for every code, so rate() and alerts work before the first error.
   for (const [code, spec] of Object.entries(ERROR_CODES)) errors.inc({ source: spec.source, code }, 0);
 
@@ -228,8 +231,10 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   const onRequest = (record: RequestRecord, isKnownService: MetricsOptions['isKnownService']): void => {
     const route = ROUTES.has(record.route) ? record.route : 'other';
     const service = serviceLabel(record, isKnownService);
-    const series = seriesOf(route, service, methodLabel(record.method), statusClass(record.status), record.errorSource ?? '');
+    const status = statusClass(record.status);
+    const series = seriesOf(route, service, methodLabel(record.method), status, record.errorSource ?? '');
     series.count.inc();
+    countWorkflowRequest(record, service, status);
     series.duration.observe(record.durationMs / 1000);
     if (record.upstreamMs !== null) series.upstream.observe(record.upstreamMs / 1000);
     if (record.errorCode !== null) {

@@ -81,6 +81,14 @@ function buildRecord(req: Request, res: Response, ctx: RequestContext, aborted: 
     // req.ip honours the app's 'trust proxy' setting; without it, this is the socket peer.
     remoteAddress: req.ip ?? req.socket.remoteAddress ?? null,
     aborted,
+    workflowId: ctx.attribution?.workflowId ?? null,
+    workflowName: ctx.attribution?.workflowName ?? null,
+    executionId: ctx.attribution?.executionId ?? null,
+    nodeName: ctx.attribution?.nodeName ?? null,
+    aiTool: ctx.attribution?.aiTool ?? null,
+    traceId: ctx.attribution?.traceId ?? null,
+    attributionInvalid: ctx.attribution?.invalid ?? null,
+    workflowRule: ctx.workflowRule,
   };
 }
 

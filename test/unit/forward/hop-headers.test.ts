@@ -81,7 +81,18 @@ describe('stripRequestHeaders: header families that steer the upstream, in every
     ],
     ['URL overrides', [...URL_OVERRIDE_HEADERS, 'x-forwarded-uri', 'x-forwarded-path']],
     ['method overrides', [...METHOD_OVERRIDE_HEADERS, 'x-forwarded-method']],
-    ['proxy-internal headers', ['x-secure-proxy-service', 'x-secure-proxy-error']],
+    [
+      'proxy-internal headers, the attribution headers among them',
+      [
+        'x-secure-proxy-service',
+        'x-secure-proxy-error',
+        'x-secure-proxy-workflow-id',
+        'x-secure-proxy-workflow-name',
+        'x-secure-proxy-execution-id',
+        'x-secure-proxy-node-name',
+        'x-secure-proxy-ai-tool',
+      ],
+    ],
     ['Envoy controls', ['x-envoy-retry-on', 'x-envoy-upstream-rq-timeout-ms']],
     ['hop-by-hop and framing spellings', ['proxy-authorization', 'keep-alive', 'content-length', 'transfer-encoding', 'proxy-connection']],
   ];

@@ -14,6 +14,14 @@ describe('node copy of the proxy contract', () => {
     'HEALTH_PATH',
     'READY_PATH',
     'METRICS_PATH',
+    'WORKFLOW_ID_HEADER',
+    'WORKFLOW_NAME_HEADER',
+    'EXECUTION_ID_HEADER',
+    'NODE_NAME_HEADER',
+    'AI_TOOL_HEADER',
+    'TRACEPARENT_HEADER',
+    'MAX_ATTRIBUTION_ID_LENGTH',
+    'MAX_ATTRIBUTION_NAME_LENGTH',
   ] as const)('%s is the same', (name) => {
     expect(nodeContract[name]).toBe(proxyContract[name]);
   });

@@ -1,5 +1,5 @@
 import { attachAuditLog, requestLevel } from '../../../proxy/src/observability/audit';
-import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
+import { NO_ATTRIBUTION, ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
 import { createLogger, createMemoryTransport, type MemoryTransport } from '../../../proxy/src/observability/logger';
 import { SecretRedactor } from '../../../proxy/src/observability/redaction';
 
@@ -21,6 +21,7 @@ function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
     upstreamMs: 10,
     remoteAddress: '127.0.0.1',
     aborted: false,
+    ...NO_ATTRIBUTION,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import { register as globalRegistry } from 'prom-client';
 import { ERROR_CODES } from '../../../proxy/src/contract/contract';
-import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
+import { NO_ATTRIBUTION, ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
 import { createMetrics, methodLabel, statusClass, type ProxyMetrics } from '../../../proxy/src/observability/metrics';
 
 function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
@@ -21,6 +21,7 @@ function record(overrides: Partial<RequestRecord> = {}): RequestRecord {
     upstreamMs: 100,
     remoteAddress: '127.0.0.1',
     aborted: false,
+    ...NO_ATTRIBUTION,
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import supertest from 'supertest';
-import { ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
+import { NO_ATTRIBUTION, ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
 import { CLIENT_CLOSED_STATUS, requestTracking, stripQueryValues } from '../../../proxy/src/observability/request-log';
 import { contextOf } from '../../../proxy/src/app/request-context';
 import { waitFor } from '../../support/secrets-harness';
@@ -105,6 +105,7 @@ describe('requestTracking', () => {
       durationMs: expect.any(Number),
       secretMs: null,
       upstreamMs: 5,
+      ...NO_ATTRIBUTION,
       remoteAddress: expect.stringMatching(/127\.0\.0\.1$/),
       aborted: false,
     });

@@ -17,6 +17,7 @@ import { checkCredential, N8nRefusal, type N8nTarget } from '../n8n/push';
 import { n8nSink, type N8nSink } from '../n8n/sink';
 import { n8nTargetOf, type N8nFlags } from '../n8n/target';
 import { grantServices, ungrantServices } from './service-grants';
+import { parseWorkflowsFlags, type WorkflowRuleChanges } from './workflow-grants';
 import { fileSink, stdoutSink, type TokenSink } from './token-output';
 import { loadAdminConfig, openAdminVault, type AdminVault } from './vault-access';
 
@@ -24,6 +25,12 @@ const DEFAULT_TTL = '90d';
 const DEFAULT_GRACE = '15m';
 const DEFAULT_N8N_TIMEOUT = '10s';
 const CONFIG_FLAG = configOption('proxy config file: Vault address, kvMount, tokenStore.path, services');
+const WORKFLOWS_FLAG = [
+  '--workflows <service=ids>',
+  'let the client use SERVICE only from these n8n workflow ids (comma-separated; the id is in the workflow URL), e.g. payments=V9xTRe2yW6kXnqDp,Q2wE; repeat for more services; SERVICE= with no ids removes the rule',
+  (value: string, previous: string[]) => [...previous, value],
+  [] as string[],
+] as const;
 
 interface CommonFlags {
   config?: string;
@@ -101,16 +108,21 @@ export function registerTokenLifecycleCommands(token: Command): void {
     )
     .option('--ttl <duration>', 'lifetime of the new token, e.g. 90d, 12h, or "never"', DEFAULT_TTL)
     .option('--add', 'add a token to an existing client instead of failing')
+    .option(...WORKFLOWS_FLAG)
     .option('--out <file>', 'write the token to this file (mode 0600) instead of stdout');
-  withN8nFlags(create).action(async (flags: CommonFlags & PushFlags & { client: string; services?: string; ttl: string; add?: boolean }) => {
-    const ttlMs = parseTtlFlag(flags.ttl);
-    const services = flags.services === undefined ? undefined : splitList(flags.services);
-    const n8n = await n8nTargetFor(flags);
-    await withVault(flags, async (config, vault) => {
-      const sink = await deliveryFor(flags.out, n8n);
-      reportIssued(await createToken(config, vault.store, sink, { client: flags.client, services, ttlMs, add: flags.add === true }), sink);
-    });
-  });
+  withN8nFlags(create).action(
+    async (flags: CommonFlags & PushFlags & { client: string; services?: string; ttl: string; add?: boolean; workflows: string[] }) => {
+      const ttlMs = parseTtlFlag(flags.ttl);
+      const workflows = parseWorkflowsFlags(flags.workflows);
+      const narrowed = withRuleServices([], workflows);
+      const services = flags.services === undefined && narrowed.length === 0 ? undefined : withRuleServices(splitList(flags.services ?? ''), workflows);
+      const n8n = await n8nTargetFor(flags);
+      await withVault(flags, async (config, vault) => {
+        const sink = await deliveryFor(flags.out, n8n);
+        reportIssued(await createToken(config, vault.store, sink, { client: flags.client, services, ttlMs, add: flags.add === true, workflows }), sink);
+      });
+    },
+  );
 
   const rotate = token
     .command('rotate')
@@ -153,25 +165,40 @@ export function registerTokenLifecycleCommands(token: Command): void {
       });
     });
 
-  for (const verb of ['grant', 'ungrant'] as const) {
-    token
-      .command(verb)
-      .description(
-        verb === 'grant'
-          ? "Let a client in Vault also use these services (defined in the proxy config). Its tokens stay as they are; prints the client's services before → after."
-          : "Stop a client in Vault from using these services. Its tokens stay as they are; prints the client's services before → after.",
-      )
-      .option(...CONFIG_FLAG)
-      .requiredOption('--client <name>', 'client name')
-      .requiredOption('--services <list>', verb === 'grant' ? 'comma-separated services to grant' : 'comma-separated services to take away')
-      .action(async (flags: CommonFlags & { client: string; services: string }) => {
-        const services = splitList(flags.services);
-        await withVault(flags, async (config, vault) => {
-          const change = verb === 'grant' ? grantServices : ungrantServices;
-          reportGrant(await change(config, vault.store, flags.client, services), verb);
-        });
+  token
+    .command('grant')
+    .description(
+      "Let a client in Vault also use these services (defined in the proxy config), or narrow services to listed workflows (--workflows). Its tokens stay as they are; prints the client's record before → after.",
+    )
+    .option(...CONFIG_FLAG)
+    .requiredOption('--client <name>', 'client name')
+    .option('--services <list>', 'comma-separated services to grant (required unless --workflows names them)')
+    .option(...WORKFLOWS_FLAG)
+    .action(async (flags: CommonFlags & { client: string; services?: string; workflows: string[] }) => {
+      const workflows = parseWorkflowsFlags(flags.workflows);
+      if (flags.services === undefined && Object.keys(workflows).length === 0) {
+        throw new TokenAdminUsageError('pass --services LIST, --workflows SERVICE=IDS, or both');
+      }
+      const services = withRuleServices(splitList(flags.services ?? ''), workflows);
+      await withVault(flags, async (config, vault) => {
+        reportGrant(await grantServices(config, vault.store, flags.client, services, workflows), 'grant');
       });
-  }
+    });
+
+  token
+    .command('ungrant')
+    .description(
+      "Stop a client in Vault from using these services (and drop their workflow rules). Its tokens stay as they are; prints the client's record before → after.",
+    )
+    .option(...CONFIG_FLAG)
+    .requiredOption('--client <name>', 'client name')
+    .requiredOption('--services <list>', 'comma-separated services to take away')
+    .action(async (flags: CommonFlags & { client: string; services: string }) => {
+      const services = splitList(flags.services);
+      await withVault(flags, async (config, vault) => {
+        reportGrant(await ungrantServices(config, vault.store, flags.client, services), 'ungrant');
+      });
+    });
 
   token
     .command('list')
@@ -188,6 +215,14 @@ export function registerTokenLifecycleCommands(token: Command): void {
         if (problems.length > 0) process.exitCode = 1;
       });
     });
+}
+
+/** The services to grant: those named, plus those a workflow rule narrows (a rule only applies to a granted service). */
+function withRuleServices(services: readonly string[], rules: WorkflowRuleChanges): string[] {
+  const narrowed = Object.entries(rules)
+    .filter(([, ids]) => ids !== null)
+    .map(([service]) => service);
+  return [...new Set([...services, ...narrowed])];
 }
 
 function splitList(value: string): string[] {

@@ -16,6 +16,7 @@ import { addToken, grant, inheritedTtl, revokeAll, revokeById, rotate } from './
 import { diffRecords, type RecordChange } from './record-diff';
 import type { TokenSink } from './token-output';
 import { updateRecord, type UpdateOutcome } from './update-record';
+import { applyWorkflowRules, type WorkflowRuleChanges } from './workflow-grants';
 
 /** Where the new token's lifetime came from: --ttl, the client's newest token, or the default. */
 export type TtlSource = { from: 'flag' | 'default' } | { from: 'stored' | 'span'; tokenId: string };
@@ -112,6 +113,8 @@ export interface CreateOptions {
   services: string[] | undefined;
   ttlMs: number | null;
   add: boolean;
+  /** `--workflows`: narrows services to listed workflows (their services are granted too). */
+  workflows?: WorkflowRuleChanges;
 }
 
 /**
@@ -136,7 +139,8 @@ export function createToken(config: ProxyConfig, store: TokenRecordStore, sink: 
     const requested = options.services ?? [];
     const base = current === null ? emptyRecord(requested) : grant(current, requested).record;
     const kept = current === null || options.services === undefined ? [] : current.services.filter((service) => !requested.includes(service));
-    return { record: addToken(base, token, now, options.ttlMs), ttl: { from: 'flag' }, kept };
+    const narrowed = applyWorkflowRules(base, options.workflows ?? {});
+    return { record: addToken(narrowed, token, now, options.ttlMs), ttl: { from: 'flag' }, kept };
   });
 }
 

@@ -4,12 +4,16 @@
  * removed. Ids, times and service names only; a record's hashes never appear.
  */
 import type { StoredToken, TokenRecord } from '../../auth/vault-records/record';
+import { describeWorkflowChange } from './workflow-grants';
 
 /** One client's record before and after a write, token by token. */
 export interface RecordChange {
   client: string;
   servicesBefore: readonly string[];
   servicesAfter: readonly string[];
+  /** The per-service workflow rules before and after (absent: none). */
+  workflowsBefore?: TokenRecord['workflows'];
+  workflowsAfter?: TokenRecord['workflows'];
   tokensBefore: readonly string[];
   tokensAfter: readonly string[];
   added: StoredToken[];
@@ -32,6 +36,8 @@ export function diffRecords(client: string, before: TokenRecord, after: TokenRec
     client,
     servicesBefore: before.services,
     servicesAfter: after.services,
+    workflowsBefore: before.workflows,
+    workflowsAfter: after.workflows,
     tokensBefore: before.tokens.map((token) => token.id),
     tokensAfter: after.tokens.map((token) => token.id),
     added: after.tokens.filter((token) => !beforeById.has(token.id)),
@@ -56,6 +62,7 @@ export function describeChange(change: RecordChange): string[] {
   return [
     `client "${change.client}", before → after:`,
     `  services: ${beforeAfter(change.servicesBefore, change.servicesAfter)}`,
+    ...[describeWorkflowChange(change.workflowsBefore, change.workflowsAfter)].filter((line) => line !== null),
     `  tokens:   ${beforeAfter(change.tokensBefore, change.tokensAfter)}`,
     ...change.added.map((token) => `  + token ${token.id} added, ${token.expiresAt === null ? 'never expires' : `expires ${token.expiresAt}`}`),
     ...change.ended.map((token) => `  ~ token ${token.id} now expires ${token.expiresAt ?? 'never'} (was ${token.was ?? 'never'})`),

@@ -8,13 +8,15 @@
  */
 import type { ClientTokens } from '../token-index';
 import { NAME_SHAPE } from '../../config/schema';
+import { workflowRuleProblems } from '../../config/workflow-rules';
+import { compileWorkflowRules } from '../workflow-policy';
 import { parseTokenRecord } from './record';
 
 /** Something about one client's record worth telling the operator; `key` identifies it for log-once. */
 export interface GrantProblem {
   key: string;
   /** What is wrong: a record name that is no client name, a client the config file defines, a malformed record, or services the config does not define. */
-  kind: 'name' | 'static' | 'malformed' | 'services';
+  kind: 'name' | 'static' | 'malformed' | 'services' | 'workflows';
   client: string;
   message: string;
   /** kind 'services': the service names the config does not define. */
@@ -77,9 +79,20 @@ export function grantsFromRecords(input: GrantInput): { clients: ClientTokens[];
           `take them away with secure-proxy token ungrant --client ${client} --services ${unknown.join(',')}`,
       });
     }
+    // Rules only narrow a grant, so one for a service the record does not grant changes nothing; still worth a line.
+    const unusedRules = workflowRuleProblems(parsed.record.workflows, services).map((problem) => problem.service);
+    if (unusedRules.length > 0) {
+      problems.push({
+        key: `workflows:${client}:${unusedRules.join(',')}`,
+        kind: 'workflows',
+        client,
+        message: `the token record has workflow rules for services it does not grant, ignored: ${unusedRules.join(', ')}`,
+      });
+    }
     clients.push({
       clientId: client,
       services,
+      workflows: compileWorkflowRules(parsed.record.workflows, 'token record'),
       tokens: parsed.record.tokens.map((token) => ({
         hash: token.hash,
         id: token.id,

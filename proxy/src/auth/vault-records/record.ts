@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { isoDateTime, NAME_SHAPE, TOKEN_HASH_MESSAGE, TOKEN_HASH_SHAPE, TOKEN_ID_SHAPE } from '../../config/schema';
+import { workflowRulesSchema } from '../../config/workflow-rules';
 
 const storedTokenSchema = z.looseObject({
   /** The `<id>` of `spt_<id>_<secret>`: names the token in logs, whoami and the CLI. */
@@ -31,6 +32,8 @@ const recordSchema = z
   .looseObject({
     services: z.array(z.string().regex(NAME_SHAPE, 'must be a service name')),
     tokens: z.array(storedTokenSchema),
+    /** Services this client may use only from the listed n8n workflow ids (as `clients.<id>.workflows` in the config). */
+    workflows: workflowRulesSchema.optional(),
   })
   .superRefine((record, ctx) => {
     // A duplicated id makes `token revoke --id` ambiguous; a duplicated hash, which token is meant.

@@ -15,7 +15,7 @@ import { authenticate } from '../auth/bearer';
 import { createAuthThrottle } from '../auth/throttle';
 import { createClientSource } from '../auth/client-source';
 import { controlRoutes, summarizeServices } from './control-routes';
-import { createForwardHandler, rejectUnsafeRequestTarget } from '../forward';
+import { createForwardHandler, rejectUnsafeRequestTarget, TokenBroker } from '../forward';
 import { expectGuard } from '../listener/expect-guard';
 import { hostGuard } from '../listener/host-guard';
 import { ProxyEvents } from '../observability/events';
@@ -28,6 +28,7 @@ import { healthz, metricsHandler, readyz, type Readiness } from '../observabilit
 import { contextOf, type RequestContext } from './request-context';
 import { isOpsPath } from './ops-routes';
 import { createVaultSecrets } from '../vault';
+import { createKvWriter } from '../vault/kv-writer';
 import type { SecretProvider, SecretReader } from '../secrets/types';
 
 export interface ProxyAppOptions {
@@ -42,6 +43,8 @@ export interface ProxyAppOptions {
    * remove (see createMetrics), so the process registers them once (runProxy does).
    */
   metrics?: ProxyMetrics;
+  /** OAuth2 access tokens shared with the other apps of the process, so a reload does not mint them again. */
+  tokens?: TokenBroker;
 }
 
 export interface ProxyApp {
@@ -98,9 +101,14 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
   app.use('/v1', auth);
   app.use(controlRoutes(() => summaries, config.tokenExpiryWarningSeconds));
+  // Minted OAuth2 tokens and rotated refresh tokens join the log redactor like Vault values.
+  const tokens = options.tokens ?? new TokenBroker();
+  const detachTokens = tokens.observe({ onSecret: (values) => values.forEach((v) => redactor.add(v)) });
   const forward = createForwardHandler({
     services: config.services,
     secrets: vault.secrets,
+    tokens,
+    secretWriter: createKvWriter(vault.session, { mount: config.vault.kvMount, version: config.vault.kvVersion }),
     kvMountLabel: config.vault.kvMount,
     publicUrl: config.listen.publicUrl,
     bodyTimeoutMs: config.listen.bodyTimeoutMs,
@@ -138,6 +146,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
       clients.stop();
       await vault.stop();
       forward.close();
+      detachTokens();
       authThrottle?.close();
       detachMetrics();
     },

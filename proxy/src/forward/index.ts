@@ -14,13 +14,14 @@ import type { RequestHandler } from 'express';
 import type { ServiceConfig } from '../config/schema';
 import { ProxyError, refuse } from '../contract/proxy-error';
 import { contextOf } from '../app/request-context';
-import type { SecretProvider } from '../secrets/types';
+import type { SecretProvider, SecretWriter } from '../secrets/types';
 import type { HostResolver } from './address-guard';
 import { Exchange } from './exchange';
 import { describeNonOriginForm } from './path-safety';
+import { TokenBroker } from './inject';
 import { compileRoute, type ServiceRoute } from './route';
 
-export { compileInjector, redactInjection, type Injection, type Injector } from './inject';
+export { compileInjector, redactInjection, TokenBroker, type Injection, type Injector, type TokenEvent, type TokenListener } from './inject';
 export { findUnsafeTarget } from './path-safety';
 export { compilePolicy, type ServicePolicy } from './policy';
 
@@ -38,6 +39,10 @@ export interface ForwardDeps {
   onUnexpected?: (err: unknown, requestId: string) => void;
   /** Resolver instead of the system one (the SSRF guard's tests). */
   resolveHost?: HostResolver;
+  /** The process's OAuth2 token cache, kept across reloads; one per handler when absent. */
+  tokens?: TokenBroker;
+  /** Where a rotated OAuth2 refresh token is written back (check-and-set); the refresh token grant fails closed without it. */
+  secretWriter?: SecretWriter;
 }
 
 /** The data-plane handler; `close()` destroys the pooled upstream connections (shutdown). */
@@ -51,7 +56,8 @@ export type ForwardHandler = RequestHandler & { close(): void };
  */
 export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
   const routes = new Map<string, ServiceRoute>();
-  for (const [name, config] of Object.entries(deps.services)) routes.set(name, compileRoute(name, config, deps));
+  const routeOptions = { ...deps, tokens: deps.tokens ?? new TokenBroker() };
+  for (const [name, config] of Object.entries(deps.services)) routes.set(name, compileRoute(name, config, routeOptions));
   const exchangeDeps = { routes, secrets: deps.secrets, onUnexpected: deps.onUnexpected };
 
   const handler: RequestHandler = (req, res) => Exchange.start(req, res, contextOf(res), exchangeDeps);

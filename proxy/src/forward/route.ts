@@ -9,7 +9,8 @@ import type { ServiceConfig } from '../config/schema';
 import type { HostResolver } from './address-guard';
 import type { BodyLimits } from './body-limit';
 import { normalizedHeaderName } from './hop-headers';
-import { compileInjector, injectedHeaderNames, type Injector } from './inject';
+import type { SecretWriter } from '../secrets/types';
+import { compileInjector, injectedHeaderNames, type Injector, type TokenBroker } from './inject';
 import { compileLocationRewriter } from './location';
 import { compilePolicy, type ServicePolicy } from './policy';
 import { compileBodyScrubDecision, type BodyScrubDecision } from './scrub/policy';
@@ -50,16 +51,32 @@ export interface RouteOptions {
   bodyTimeoutMs?: number;
   /** Resolver instead of the system one (the SSRF guard's tests). */
   resolveHost?: HostResolver;
+  /** The process's OAuth2 token cache (kept across reloads). */
+  tokens?: TokenBroker;
+  /** Where a rotated OAuth2 refresh token is written back. */
+  secretWriter?: SecretWriter;
 }
 
 /** Compiles one service at startup. */
 export function compileRoute(name: string, config: ServiceConfig, options: RouteOptions): ServiceRoute {
   const label = options.kvMountLabel ? `${options.kvMountLabel}/${config.secret}` : config.secret;
+  // Validated with the config; read here once, at startup.
+  const ca = config.caFile === undefined ? undefined : readCaBundle(config.caFile);
+  const allowPrivateAddresses = config.allowPrivateAddresses === true;
   return {
     name,
     secretPath: config.secret,
     policy: compilePolicy(name, config),
-    injector: compileInjector(config.inject, label),
+    injector: compileInjector(config.inject, label, {
+      service: name,
+      target: new URL(config.target),
+      broker: options.tokens,
+      writer: options.secretWriter,
+      allowPrivateAddresses,
+      ca,
+      resolveHost: options.resolveHost,
+      timeoutMs: config.timeoutMs,
+    }),
     injectedNames: new Set(injectedHeaderNames(config.inject).map(normalizedHeaderName)),
     bodyLimits: {
       service: name,
@@ -69,9 +86,8 @@ export function compileRoute(name: string, config: ServiceConfig, options: Route
     upstream: createUpstream({
       service: name,
       target: config.target,
-      allowPrivateAddresses: config.allowPrivateAddresses === true,
-      // Validated with the config; read here once, at startup.
-      ca: config.caFile === undefined ? undefined : readCaBundle(config.caFile),
+      allowPrivateAddresses,
+      ca,
       resolveHost: options.resolveHost,
     }),
     relay: {

@@ -34,10 +34,20 @@ interface Entry {
 
 /** Used when the endpoint does not say how long a token lives (RFC 6749 leaves it to the server's docs). */
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
-/** A token is renewed in the background once this share of its life has passed. */
+/** A token is renewed in the background once this share of its usable life has passed. */
 const REFRESH_AHEAD_AT = 0.75;
-/** And not used at all this close to its end (at most), so it does not expire on the way. */
+/**
+ * A token is not used this close to its end, so it does not expire on the way: a tenth of its
+ * life, at least a second (expires_in is counted in whole seconds, and the endpoint may have
+ * rounded its own clock down) and at most 30 s.
+ */
+const MIN_EXPIRY_MARGIN_MS = 1_000;
 const MAX_EXPIRY_MARGIN_MS = 30_000;
+
+/** How long a token of `lifetimeMs` is used. */
+export function usableLifeMs(lifetimeMs: number): number {
+  return lifetimeMs - Math.min(MAX_EXPIRY_MARGIN_MS, Math.max(MIN_EXPIRY_MARGIN_MS, lifetimeMs / 10));
+}
 
 /** Who is told about token events and minted values; an app attaches one and detaches it when it stops. */
 export interface TokenListener {
@@ -54,6 +64,8 @@ export interface TokenBrokerOptions {
 /** The process's token cache; see the module comment. */
 export class TokenBroker {
   private readonly entries = new Map<string, Entry>();
+  /** The key each handed-out token was minted under, whichever compiled injector asked. */
+  private readonly keys = new WeakMap<Injection, string>();
   private readonly listeners = new Set<TokenListener>();
   private readonly now: () => number;
 
@@ -91,27 +103,34 @@ export class TokenBroker {
     const token = entry.token;
     if (token !== null) {
       const age = now - entry.issuedAt;
-      const margin = Math.min(MAX_EXPIRY_MARGIN_MS, token.lifetimeMs * 0.1);
-      if (age < token.lifetimeMs - margin) {
-        if (age >= token.lifetimeMs * REFRESH_AHEAD_AT && entry.inflight === null) {
+      const usable = usableLifeMs(token.lifetimeMs);
+      if (age < usable) {
+        if (age >= usable * REFRESH_AHEAD_AT && entry.inflight === null) {
           // Background: callers keep the current token; a failure leaves it in place until it expires.
-          this.start(entry, mint, 'refresh').catch(() => undefined);
+          this.start(key, entry, mint, 'refresh').catch(() => undefined);
         }
         return token.injection;
       }
     }
-    return entry.inflight ?? this.start(entry, mint, token === null ? 'mint' : 'refresh');
+    return entry.inflight ?? this.start(key, entry, mint, token === null ? 'mint' : 'refresh');
   }
 
-  /** The API refused `injection`'s token: drop it, if it is still the current one, so the next `get` mints. */
-  reject(key: string, injection: Injection): void {
+  /**
+   * The API refused `injection`'s token: drop it, if it is still the current one, so the next
+   * `get` mints. False for a token this broker did not hand out.
+   */
+  reject(injection: Injection): boolean {
+    const key = this.keys.get(injection);
+    if (key === undefined) return false;
     const entry = this.entries.get(key);
     if (entry?.token?.injection === injection) entry.token = null;
+    return true;
   }
 
-  private start(entry: Entry, mint: (reason: 'mint' | 'refresh') => Promise<CachedToken>, reason: 'mint' | 'refresh'): Promise<Injection> {
+  private start(key: string, entry: Entry, mint: (reason: 'mint' | 'refresh') => Promise<CachedToken>, reason: 'mint' | 'refresh'): Promise<Injection> {
     const startedAt = this.now();
     const pending = mint(reason).then((token) => {
+      this.keys.set(token.injection, key);
       entry.token = token;
       entry.issuedAt = startedAt;
       return token.injection;

@@ -11,7 +11,7 @@ import type { InjectConfig } from '../../../config/schema';
 import type { SecretData, SecretWriter } from '../../../secrets/types';
 import type { HostResolver } from '../../address-guard';
 import { ProxyError } from '../../../contract/proxy-error';
-import { freezeInjection, INVALID_HEADER_VALUE, requireField, uniqueValues, type Injection, type Injector } from '../types';
+import { freezeInjection, INVALID_HEADER_VALUE, requireField, uniqueValues, type Injector } from '../types';
 import { DEFAULT_TOKEN_LIFETIME_MS, TokenBroker, type CachedToken } from './broker';
 import { refreshWithRotation } from './rotation';
 import { requestClientCredentials, type ClientCredentials, type GrantedToken, type TokenEndpointSettings } from './token-endpoint';
@@ -76,15 +76,13 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
     timeoutMs: context.timeoutMs,
     fetch: createTokenFetch({ tokenUrl, allowPrivateAddresses: context.allowPrivateAddresses, ca: context.ca, resolveHost: context.resolveHost }),
   };
-  /** The key each handed-out injection was minted under, for `rejected`. */
-  const keys = new WeakMap<Injection, string>();
 
   const credentialsOf = (secret: SecretData): ClientCredentials => ({
     clientId: requireField(secret, config.clientIdField, secretPath, 'encoded'),
     clientSecret: requireField(secret, config.clientSecretField, secretPath, 'encoded'),
   });
 
-  const mint = async (credentials: ClientCredentials, reason: 'mint' | 'refresh', key: string): Promise<CachedToken> => {
+  const mint = async (credentials: ClientCredentials, reason: 'mint' | 'refresh'): Promise<CachedToken> => {
     const grant = config.grant;
     broker.emit({ service: context.service, grant, kind: reason });
     let token: GrantedToken;
@@ -127,7 +125,6 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
       queryString: null,
       secretValues: uniqueValues([token.accessToken, ...secretValues]),
     });
-    keys.set(injection, key);
     return { injection, lifetimeMs: token.expiresIn === null ? DEFAULT_TOKEN_LIFETIME_MS : token.expiresIn * 1000 };
   };
 
@@ -137,13 +134,8 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
     apply(secret) {
       const credentials = credentialsOf(secret);
       const key = cacheKey(config, secretPath, credentials);
-      return broker.get(key, (reason) => mint(credentials, reason, key));
+      return broker.get(key, (reason) => mint(credentials, reason));
     },
-    rejected(injection) {
-      const key = keys.get(injection);
-      if (key === undefined) return false;
-      broker.reject(key, injection);
-      return true;
-    },
+    rejected: (injection) => broker.reject(injection),
   };
 }

@@ -44,14 +44,31 @@ function tokenFailed(settings: TokenEndpointSettings, what: string, detail: stri
   });
 }
 
-/** Maps whatever oauth4webapi or the connection threw to UPSTREAM_TOKEN_FAILED. */
-export function tokenFailure(settings: TokenEndpointSettings, err: unknown): ProxyError {
-  if (err instanceof ProxyError) return err;
-  if (err instanceof oauth.ResponseBodyError) {
-    const code = OAUTH_ERROR_CODE.test(err.error) ? err.error : 'unreadable';
-    return tokenFailed(settings, `refused with OAuth error '${code}' (HTTP ${err.status})`, code, { status: err.status });
+function refusedWith(settings: TokenEndpointSettings, error: string, status: number): ProxyError {
+  const code = OAUTH_ERROR_CODE.test(error) ? error : 'unreadable';
+  return tokenFailed(settings, `refused with OAuth error '${code}' (HTTP ${status})`, code, { status });
+}
+
+/** The `error` code of an OAuth error body (RFC 6749 5.2), or null when the body is not one. */
+async function oauthErrorOf(response: Response): Promise<string | null> {
+  try {
+    const body = (await response.clone().json()) as { error?: unknown };
+    return typeof body.error === 'string' ? body.error : null;
+  } catch (err) {
+    // Not JSON, or already read: the status alone has to do.
+    if (err instanceof SyntaxError || err instanceof TypeError) return null;
+    throw err;
   }
+}
+
+/** Maps whatever oauth4webapi or the connection threw to UPSTREAM_TOKEN_FAILED. */
+export async function tokenFailure(settings: TokenEndpointSettings, err: unknown): Promise<ProxyError> {
+  if (err instanceof ProxyError) return err;
+  if (err instanceof oauth.ResponseBodyError) return refusedWith(settings, err.error, err.status);
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    // A 401 with a challenge (client authentication failed) still carries the OAuth error in its body.
+    const error = await oauthErrorOf(err.response);
+    if (error !== null) return refusedWith(settings, error, err.status);
     return tokenFailed(settings, `refused the client's authentication (HTTP ${err.status})`, 'challenge', { status: err.status });
   }
   if (err instanceof oauth.OperationProcessingError) {
@@ -104,7 +121,7 @@ export async function requestClientCredentials(settings: TokenEndpointSettings, 
     const response = await oauth.clientCredentialsGrantRequest(as, client, clientAuthOf(settings, credentials), options.additionalParameters!, options);
     return granted(settings, await oauth.processClientCredentialsResponse(as, client, response));
   } catch (err) {
-    throw tokenFailure(settings, err);
+    throw await tokenFailure(settings, err);
   }
 }
 
@@ -116,6 +133,6 @@ export async function requestRefresh(settings: TokenEndpointSettings, credential
     const response = await oauth.refreshTokenGrantRequest(as, client, clientAuthOf(settings, credentials), refreshToken, requestOptions(settings));
     return granted(settings, await oauth.processRefreshTokenResponse(as, client, response));
   } catch (err) {
-    throw tokenFailure(settings, err);
+    throw await tokenFailure(settings, err);
   }
 }

@@ -103,7 +103,10 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   app.use(controlRoutes(() => summaries, config.tokenExpiryWarningSeconds));
   // Minted OAuth2 tokens and rotated refresh tokens join the log redactor like Vault values.
   const tokens = options.tokens ?? new TokenBroker();
-  const detachTokens = tokens.observe({ onSecret: (values) => values.forEach((v) => redactor.add(v)) });
+  const detachTokens = tokens.observe({
+    onSecret: (values) => values.forEach((v) => redactor.add(v)),
+    onEvent: (event) => events.emit('upstream:token', event),
+  });
   const forward = createForwardHandler({
     services: config.services,
     secrets: vault.secrets,

@@ -63,7 +63,10 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
   const handler: RequestHandler = (req, res) => Exchange.start(req, res, contextOf(res), exchangeDeps);
   return Object.assign(handler, {
     close() {
-      for (const route of routes.values()) route.upstream.close();
+      for (const route of routes.values()) {
+        route.upstream.close();
+        route.injector.close?.();
+      }
     },
   });
 }

@@ -10,7 +10,7 @@ import type { HostResolver } from './address-guard';
 import type { BodyLimits } from './body-limit';
 import { normalizedHeaderName } from './hop-headers';
 import type { SecretWriter } from '../secrets/types';
-import { compileInjector, injectedHeaderNames, type Injector, type TokenBroker } from './inject';
+import { compileInjector, injectedHeaderNames, type Injector, type InjectorContext, type TokenBroker } from './inject';
 import { compileLocationRewriter } from './location';
 import { compilePolicy, type ServicePolicy } from './policy';
 import { compileBodyScrubDecision, type BodyScrubDecision } from './scrub/policy';
@@ -57,26 +57,34 @@ export interface RouteOptions {
   secretWriter?: SecretWriter;
 }
 
+/**
+ * What a service's injector is compiled with besides its config: the target (signed), and for
+ * a token endpoint the service's SSRF, TLS and timeout settings, the token cache and the writer.
+ * `secure-proxy check` compiles with the same context.
+ */
+export function injectorContext(name: string, config: ServiceConfig, options: Pick<RouteOptions, 'resolveHost' | 'tokens' | 'secretWriter'>): InjectorContext {
+  return {
+    service: name,
+    target: new URL(config.target),
+    broker: options.tokens,
+    writer: options.secretWriter,
+    allowPrivateAddresses: config.allowPrivateAddresses === true,
+    // Validated with the config; read here once, at startup.
+    ca: config.caFile === undefined ? undefined : readCaBundle(config.caFile),
+    resolveHost: options.resolveHost,
+    timeoutMs: config.timeoutMs,
+  };
+}
+
 /** Compiles one service at startup. */
 export function compileRoute(name: string, config: ServiceConfig, options: RouteOptions): ServiceRoute {
   const label = options.kvMountLabel ? `${options.kvMountLabel}/${config.secret}` : config.secret;
-  // Validated with the config; read here once, at startup.
-  const ca = config.caFile === undefined ? undefined : readCaBundle(config.caFile);
-  const allowPrivateAddresses = config.allowPrivateAddresses === true;
+  const context = injectorContext(name, config, options);
   return {
     name,
     secretPath: config.secret,
     policy: compilePolicy(name, config),
-    injector: compileInjector(config.inject, label, {
-      service: name,
-      target: new URL(config.target),
-      broker: options.tokens,
-      writer: options.secretWriter,
-      allowPrivateAddresses,
-      ca,
-      resolveHost: options.resolveHost,
-      timeoutMs: config.timeoutMs,
-    }),
+    injector: compileInjector(config.inject, label, context),
     injectedNames: new Set(injectedHeaderNames(config.inject).map(normalizedHeaderName)),
     bodyLimits: {
       service: name,
@@ -86,8 +94,8 @@ export function compileRoute(name: string, config: ServiceConfig, options: Route
     upstream: createUpstream({
       service: name,
       target: config.target,
-      allowPrivateAddresses,
-      ca,
+      allowPrivateAddresses: context.allowPrivateAddresses,
+      ca: context.ca,
       resolveHost: options.resolveHost,
     }),
     relay: {

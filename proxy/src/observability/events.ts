@@ -126,6 +126,18 @@ export interface ProcessUnexpectedEvent {
   error: unknown;
 }
 
+/** What happened at a service's OAuth2 token endpoint. Names only, never a token. */
+export interface UpstreamTokenEvent {
+  service: string;
+  grant: 'client_credentials' | 'refresh_token';
+  /**
+   * mint: no usable token, one was requested; refresh: a token was renewed ahead of its end or
+   * after the API refused it; failure: the endpoint refused or failed; writeback: a rotated
+   * refresh token was stored in Vault; writeback_conflict: another writer (a replica) got there first.
+   */
+  kind: 'mint' | 'refresh' | 'failure' | 'writeback' | 'writeback_conflict';
+}
+
 export interface ProxyEventMap {
   'request:finish': [RequestRecord];
   'request:unexpected': [UnexpectedErrorEvent];
@@ -138,6 +150,7 @@ export interface ProxyEventMap {
   'process:unexpected': [ProcessUnexpectedEvent];
   'tokens:refresh': [TokenStoreRefreshEvent];
   'tokens:expiry': [TokenExpiryEvent];
+  'upstream:token': [UpstreamTokenEvent];
 }
 
 /** The proxy's event bus; one per app instance so tests stay isolated. */

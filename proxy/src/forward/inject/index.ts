@@ -14,6 +14,7 @@ import { compileSigV4, redactSigV4, SIGV4_HEADERS } from './sigv4';
 import type { Injection, InjectionType, Injector } from './types';
 
 export type { Injection, Injector, InjectionType, RequestSigner } from './types';
+export type { OAuth2Context } from './oauth2';
 export { replaceQueryParam } from './query';
 export { TokenBroker, type TokenEvent, type TokenListener } from './oauth2';
 

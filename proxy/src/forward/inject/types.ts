@@ -41,6 +41,8 @@ export interface Injector {
    * `apply` mints a fresh one; true when it was the current token (one retry is worth it).
    */
   readonly rejected?: (injection: Injection) => boolean;
+  /** Closes what the injector keeps open (the token endpoint's pooled connections). */
+  close?(): void;
 }
 
 /** The request as the upstream will receive it, for a signature over it. */

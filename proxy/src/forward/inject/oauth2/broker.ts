@@ -5,19 +5,11 @@
  * outlives a config reload (a reloaded service with the same client finds its token), and
  * each replica has its own: losing it costs one token request.
  */
+import type { UpstreamTokenEvent } from '../../../observability/events';
 import type { Injection } from '../types';
 
 /** What happened at a token endpoint, for metrics and the audit log; never a value. */
-export interface TokenEvent {
-  service: string;
-  grant: 'client_credentials' | 'refresh_token';
-  /**
-   * mint: no usable token, one was requested; refresh: a token was renewed ahead of expiry or
-   * after the API refused it; failure: the endpoint refused or failed; writeback: a rotated
-   * refresh token was stored in Vault; writeback_conflict: another writer got there first.
-   */
-  kind: 'mint' | 'refresh' | 'failure' | 'writeback' | 'writeback_conflict';
-}
+export type TokenEvent = UpstreamTokenEvent;
 
 /** A token ready for the wire. */
 export interface CachedToken {

@@ -137,5 +137,6 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
       return broker.get(key, (reason) => mint(credentials, reason));
     },
     rejected: (injection) => broker.reject(injection),
+    close: () => endpoint.fetch.close(),
   };
 }

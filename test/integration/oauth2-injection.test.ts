@@ -181,6 +181,41 @@ describe('oauth2 injection, client credentials', () => {
   });
 });
 
+describe('oauth2 injection, the token endpoint behind the address guard', () => {
+  it('refuses a token endpoint whose name resolves to loopback, and reaches it when the service allows private addresses', async () => {
+    const as = await startAuthorizationServer([CRM]);
+    const api = await startResourceServer(as, CRM);
+    const port = new URL(as.url).port;
+    // auth.example.test "resolves" to loopback, as a rebinding DNS could make a public name do.
+    const resolveHost = async () => [{ address: '127.0.0.1', family: 4 }];
+    const tokenUrl = `http://auth.example.test:${port}/token`;
+    const proxy = forwardApp({
+      services: {
+        guarded: serviceConfig({ target: api.url, secret: 'svc/crm', inject: oauth2(tokenUrl) }),
+        internal: serviceConfig({ target: api.url, secret: 'svc/crm', allowPrivateAddresses: true, inject: oauth2(tokenUrl) }),
+      },
+      secrets: fixedSecrets({ 'svc/crm': secretOf(CRM) }),
+      resolveHost,
+    });
+    const base = await proxy.listen();
+    try {
+      const refused = await rawRequest(base, { path: '/forward/guarded/items' });
+      const error = expectProxyError({ ...refused, text: refused.body.toString() }, 502, 'UPSTREAM_ADDRESS_FORBIDDEN', 'proxy');
+      expect(error.message).toContain('OAuth2 token endpoint');
+      expect((await as.stats()).token.client_credentials).toBe(0);
+      expect(api.seen).toHaveLength(0);
+      // With private addresses allowed, the same endpoint is reached and its token works.
+      const allowed = await rawRequest(base, { path: '/forward/internal/items' });
+      expect(allowed.status).toBe(200);
+      expect((await as.stats()).token.client_credentials).toBe(1);
+    } finally {
+      await proxy.close();
+      await api.close();
+      await as.close();
+    }
+  });
+});
+
 describe('oauth2 injection, expiry', () => {
   it('uses a new token once the old one nears its end, with no request failing', async () => {
     const as = await startAuthorizationServer([CRM], 4); // every access token lives 4 s

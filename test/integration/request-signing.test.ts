@@ -163,6 +163,12 @@ describe('request signing', () => {
           secret: 'svc/hooks',
           inject: { type: 'hmac', field: 'key', header: 'X-Signature', timestampHeader: 'X-Timestamp' },
         }),
+        'hooks-small': serviceConfig({
+          target: `${hmacPeer.url}/in`,
+          secret: 'svc/hooks',
+          maxBodyBytes: 1000,
+          inject: { type: 'hmac', field: 'key', header: 'X-Signature', timestampHeader: 'X-Timestamp' },
+        }),
         api: serviceConfig({
           target: `${awsPeer.url}/prod`,
           secret: 'svc/api',
@@ -234,6 +240,32 @@ describe('request signing', () => {
       });
       expect(JSON.parse(res.body.toString())).toMatchObject({ ok: true });
       expect(res.transcript).not.toContain(HMAC_KEY);
+    });
+  });
+
+  describe('a body read for its signature keeps the body limits', () => {
+    it('refuses a chunked body over maxBodyBytes with BODY_TOO_LARGE, before anything is sent', async () => {
+      const before = hmacPeer.received.length;
+      const res = await rawRequest(base, {
+        method: 'POST',
+        path: '/forward/hooks-small/x',
+        headers: [['transfer-encoding', 'chunked']],
+        body: Buffer.alloc(5000, 1),
+      });
+      expect(res.status).toBe(413);
+      expect(res.headers['x-secure-proxy-error']).toBe('BODY_TOO_LARGE');
+      expect(res.headers.connection).toBe('close');
+      expect(hmacPeer.received.length).toBe(before);
+    });
+
+    it('signs a body just under the limit', async () => {
+      const res = await rawRequest(base, {
+        method: 'POST',
+        path: '/forward/hooks-small/x',
+        headers: [['transfer-encoding', 'chunked']],
+        body: Buffer.alloc(1000, 1),
+      });
+      expect(JSON.parse(res.body.toString())).toMatchObject({ ok: true, bodyLength: 1000 });
     });
   });
 

@@ -8,6 +8,7 @@
 import { Server as HttpsServer } from 'node:https';
 import type { ProxyConfig } from '../config/schema';
 import { createProxyApp, type ProxyApp } from './app';
+import { TokenBroker } from '../forward';
 import { createAppSwitch } from '../listener/app-switch';
 import { ConfigError } from '../config/errors';
 import { createMetrics } from '../observability/metrics';
@@ -52,7 +53,9 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   const redactor = new SecretRedactor();
   const metrics = createMetrics(null);
   const reloadMetrics = createReloadMetrics(metrics.registry);
-  const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics });
+  // OAuth2 access tokens outlive a reload too: a reloaded service with the same client keeps its token.
+  const tokens = new TokenBroker();
+  const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics, tokens });
   const appSwitch = createAppSwitch(createApp(config));
   const logger = () => appSwitch.current().logger;
   // Listen even when Vault is not reachable yet: /readyz reports it, requests fail closed

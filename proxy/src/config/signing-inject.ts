@@ -42,11 +42,16 @@ export function signingInjectSchemas(helpers: SigningShapeHelpers) {
     secretAccessKeyField: fieldName('secret_access_key'),
     sessionTokenField: fieldName('session_token'),
   });
-  const hmac = z.strictObject({
-    type: z.literal('hmac'),
-    field: fieldName('key'),
-    header: helpers.injectableHeaderName().default('X-Signature'),
-    timestampHeader: helpers.injectableHeaderName().default('X-Timestamp'),
-  });
+  const hmac = z
+    .strictObject({
+      type: z.literal('hmac'),
+      field: fieldName('key'),
+      header: helpers.injectableHeaderName().default('X-Signature'),
+      timestampHeader: helpers.injectableHeaderName().default('X-Timestamp'),
+    })
+    .refine((inject) => inject.header.toLowerCase() !== inject.timestampHeader.toLowerCase(), {
+      path: ['timestampHeader'],
+      message: 'must differ from header: the signature and the timestamp travel in two headers',
+    });
   return { oauth2, awsSigV4, hmac };
 }

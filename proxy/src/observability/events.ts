@@ -131,8 +131,8 @@ export interface UpstreamTokenEvent {
   service: string;
   grant: 'client_credentials' | 'refresh_token';
   /**
-   * mint: no usable token, one was requested; refresh: a token was renewed ahead of its end or
-   * after the API refused it; failure: the endpoint refused or failed; writeback: a rotated
+   * mint: no usable token (first use, used up, or the API refused it), one was requested;
+   * refresh: a token was renewed in the background ahead of its end; failure: the endpoint refused or failed; writeback: a rotated
    * refresh token was stored in Vault; writeback_conflict: another writer (a replica) got there first.
    */
   kind: 'mint' | 'refresh' | 'failure' | 'writeback' | 'writeback_conflict';

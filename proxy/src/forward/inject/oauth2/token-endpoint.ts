@@ -6,6 +6,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import { ProxyError } from '../../../contract/proxy-error';
+import { UpstreamAddressForbiddenError } from '../../address-guard';
 import type { TokenFetch } from './token-fetch';
 
 /** What the endpoint granted, checked by oauth4webapi. */
@@ -64,6 +65,19 @@ async function oauthErrorOf(response: Response): Promise<string | null> {
 /** Maps whatever oauth4webapi or the connection threw to UPSTREAM_TOKEN_FAILED. */
 export async function tokenFailure(settings: TokenEndpointSettings, err: unknown): Promise<ProxyError> {
   if (err instanceof ProxyError) return err;
+  const forbidden =
+    err instanceof UpstreamAddressForbiddenError ? err : err instanceof Error && err.cause instanceof UpstreamAddressForbiddenError ? err.cause : null;
+  if (forbidden !== null) {
+    // The same SSRF guard as the target's, with the same answer: nothing was sent.
+    const remedy = forbidden.allowable
+      ? 'Set allowPrivateAddresses: true on the service if this address is intended.'
+      : 'Cloud metadata endpoints are never reached through a host name.';
+    return new ProxyError(
+      'UPSTREAM_ADDRESS_FORBIDDEN',
+      `The proxy did not connect to the OAuth2 token endpoint of service '${settings.service}': its ${forbidden.message}. ${remedy}`,
+      { cause: forbidden },
+    );
+  }
   if (err instanceof oauth.ResponseBodyError) return refusedWith(settings, err.error, err.status);
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
     // A 401 with a challenge (client authentication failed) still carries the OAuth error in its body.

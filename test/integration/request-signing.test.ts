@@ -325,6 +325,17 @@ describe('request signing', () => {
       expect(createHash('sha256').update(get.body).digest('hex')).toBe(createHash('sha256').update(object).digest('hex'));
     });
 
+    it.each([
+      ['spaces, parentheses and a star', 'data/a%20b(1)*.txt'],
+      ['a plus and unicode', 'data/y+z%C3%A9.txt'],
+    ])('PUTs and GETs a key with %s', async (_name, key) => {
+      const put = await rawRequest(base, { method: 'PUT', path: `/forward/s3/bucket/${key}`, body: `body of ${key}` });
+      expect(put.status).toBe(200);
+      const get = await rawRequest(base, { path: `/forward/s3/bucket/${key}` });
+      expect(get.status).toBe(200);
+      expect(get.body.toString()).toBe(`body of ${key}`);
+    });
+
     it('streams with UNSIGNED-PAYLOAD when the service says payload: unsigned', async () => {
       const body = Buffer.from('unsigned payload body');
       const put = await rawRequest(base, {

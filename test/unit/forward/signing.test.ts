@@ -7,7 +7,7 @@ import { ConfigError } from '../../../proxy/src/config/errors';
 import { ProxyError } from '../../../proxy/src/contract/proxy-error';
 import { TokenBroker, type Injection } from '../../../proxy/src/forward/inject';
 import { usableLifeMs, type CachedToken } from '../../../proxy/src/forward/inject/oauth2/broker';
-import { canonicalQuery, parseQueryForSigning } from '../../../proxy/src/forward/inject/sigv4';
+import { canonicalPath, canonicalQuery, parseQueryForSigning } from '../../../proxy/src/forward/inject/sigv4';
 
 describe('SigV4 query canonical form', () => {
   it.each([
@@ -36,6 +36,24 @@ describe('SigV4 query canonical form', () => {
     }
     expect(thrown).toBeInstanceOf(ProxyError);
     expect((thrown as ProxyError).code).toBe('PATH_REJECTED');
+  });
+});
+
+describe('SigV4 path canonical form', () => {
+  it.each([
+    ['', ''],
+    ['/items', '/items'],
+    ['/a b/c', '/a%20b/c'],
+    ['/a%20b/(1)*!', '/a%20b/%281%29%2A%21'],
+    ['/x%2Fy', '/x%2Fy'],
+    ['/plus+/~tilde', '/plus%2B/~tilde'],
+    ['/%c3%a9', '/%C3%A9'],
+  ])('%j → %j', (path, expected) => {
+    expect(canonicalPath(path)).toBe(expected);
+  });
+
+  it('refuses a malformed escape with PATH_REJECTED', () => {
+    expect(() => canonicalPath('/a%zz')).toThrow(expect.objectContaining({ code: 'PATH_REJECTED' }));
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * `inject: { type: aws-sigv4, region, service, payload }`: AWS Signature Version 4, signed by
  * the AWS SDK's own signer (@smithy/signature-v4) over the request as it is sent:
- * - the path as sent (the target's base path included), escaped again for every service but
- *   S3, as AWS specifies;
+ * - the path put into AWS's canonical encoding (each segment decoded and RFC 3986-encoded) and
+ *   sent in that form, the target's base path included; escaped once more for every service
+ *   but S3, as AWS specifies;
  * - the query put into canonical form (decoded, RFC 3986-encoded, which the signer sorts),
  *   and sent in exactly that form, so what is signed is what arrives;
  * - `host`, `content-type`, `content-md5` and every `x-amz-*` header the client sent; other
@@ -61,6 +62,21 @@ function awsEncode(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** The path in AWS's encoding: each segment decoded and RFC 3986-encoded, so an encoded `/` stays encoded. Throws PATH_REJECTED on a malformed escape. */
+export function canonicalPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      try {
+        return awsEncode(decodeURIComponent(segment));
+      } catch (err) {
+        if (!(err instanceof URIError)) throw err;
+        throw new ProxyError('PATH_REJECTED', 'The path has a malformed percent escape, which cannot be signed for AWS; encode it as %25.');
+      }
+    })
+    .join('/');
+}
+
 /** The query string the signer signs, in the order it signs it: names, then values, sorted by code point. */
 export function canonicalQuery(pairs: QueryPairs): string {
   const pieces: string[] = [];
@@ -114,7 +130,8 @@ export function compileSigV4(config: SigV4Config, secretPath: string, target: UR
     async sign(request, body, secret) {
       const { signer: sigv4 } = prepared(secret);
       const questionMark = request.pathAndQuery.indexOf('?');
-      const relativePath = questionMark === -1 ? request.pathAndQuery : request.pathAndQuery.slice(0, questionMark);
+      // What is signed is what is sent: the path and the query both go out in canonical form.
+      const relativePath = canonicalPath(questionMark === -1 ? request.pathAndQuery : request.pathAndQuery.slice(0, questionMark));
       const query = parseQueryForSigning(questionMark === -1 ? '' : request.pathAndQuery.slice(questionMark + 1));
       const headers: Record<string, string> = { host: target.host };
       for (const [name, value] of Object.entries(request.headers)) {

@@ -37,12 +37,11 @@ import { decoderFor } from './scrub/policy';
 import { compileScrubber, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl } from './split-url';
 import { signOutgoing } from './sign-stage';
+import { retryAfterUnauthorized } from './unauthorized-retry';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
 
 const MAX_NAME_EXCERPT = 64;
-/** Methods an OAuth2 service's request is sent again for after a 401 with a fresh token (RFC 9110 idempotent). */
-const RETRIABLE_AFTER_401: ReadonlySet<string> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /** What every exchange shares: the compiled services and where secrets come from. */
 export interface ExchangeDeps {
@@ -258,17 +257,13 @@ export class Exchange implements UpstreamHandler {
   }
 
   /**
-   * An OAuth2 API answered 401: drop the refused token and send the request once more with a
-   * fresh one, if it is idempotent and none of its body has been streamed (no body, or one held
-   * in memory). True when the retry is under way and the 401 is discarded.
+   * An OAuth2 API answered 401: send the request once more with a fresh token when
+   * unauthorized-retry.ts says it may be. True when the retry is under way and the 401 is discarded.
    */
-  private retryAfterUnauthorized(proxyRes: IncomingMessage): boolean {
-    const { req, route, injection, secret } = this;
+  private retryUnauthorized(proxyRes: IncomingMessage): boolean {
+    const { route, injection, secret } = this;
     if (this.retriedAfter401 || route === null || injection === null || secret === null) return false;
-    const rejected = route.injector.rejected;
-    if (rejected === undefined || !RETRIABLE_AFTER_401.has(req.method)) return false;
-    const streamedBody = this.bufferedBody === null && !(req.complete && req.readableLength === 0 && !req.readableDidRead);
-    if (streamedBody || !rejected(injection)) return false;
+    if (!retryAfterUnauthorized(this.req, route.injector, injection, this.bufferedBody !== null)) return false;
     this.retriedAfter401 = true;
     // The refused exchange with the upstream is over: detach it before it closes.
     const upstreamReq = this.upstreamReq;
@@ -487,7 +482,7 @@ export class Exchange implements UpstreamHandler {
       proxyRes.destroy();
       return;
     }
-    if (proxyRes.statusCode === 401 && this.retryAfterUnauthorized(proxyRes)) return;
+    if (proxyRes.statusCode === 401 && this.retryUnauthorized(proxyRes)) return;
     this.phase = 'relaying';
     this.upstreamRes = proxyRes;
     this.ctx.upstreamMs = performance.now() - this.upstreamSentAt;

@@ -5,7 +5,7 @@
  * responses, log lines, metrics and the check's output, and the token endpoint's activity is
  * counted. The authorization server is oidc-provider in its own process.
  */
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashToken } from '../../proxy/src/auth/token-format';
@@ -21,6 +21,7 @@ import {
 import { expectProxyError } from '../support/proxy-assertions';
 import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { rawRequest, type RawResponse } from '../support/raw-http';
+import { vaultCall } from '../support/vault-setup';
 
 jest.setTimeout(120_000);
 
@@ -47,12 +48,14 @@ describe('signed injection types in the whole app', () => {
   let harness: ProxyHarness;
   let as: AuthorizationServer;
   let api: ResourceServer;
+  let mailApi: ResourceServer;
   let t: TestProxy;
   let listening: ProxyListener;
   let refreshToken: string;
   let dir: string;
   let config: Record<string, unknown>;
   const responses: RawResponse[] = [];
+  const rotatedRefreshTokens: string[] = [];
 
   async function send(path: string, method = 'GET', body?: string): Promise<RawResponse> {
     const res = await rawRequest(listening.url, { method, path, body, headers: [['authorization', `Bearer ${PROXY_TOKEN}`]] });
@@ -72,11 +75,12 @@ describe('signed injection types in the whole app', () => {
       'svc/aws': { access_key_id: 'AKIDEXAMPLE', secret_access_key: AWS_SECRET, session_token: AWS_SESSION },
     });
     api = await startResourceServer(as, CRM);
+    mailApi = await startResourceServer(as, MAIL);
     const echo = harness.upstream.url;
     const services = {
       crm: { target: api.url, secret: 'svc/crm', inject: { type: 'oauth2', grant: 'client_credentials', tokenUrl: as.tokenUrl, scope: 'read' } },
       'crm-wrong': { target: api.url, secret: 'svc/crm-wrong', inject: { type: 'oauth2', grant: 'client_credentials', tokenUrl: as.tokenUrl } },
-      mail: { target: api.url, secret: 'svc/mail', inject: { type: 'oauth2', grant: 'refresh_token', tokenUrl: as.tokenUrl } },
+      mail: { target: mailApi.url, secret: 'svc/mail', inject: { type: 'oauth2', grant: 'refresh_token', tokenUrl: as.tokenUrl } },
       hooks: { target: `${echo}/in`, secret: 'svc/hooks', inject: { type: 'hmac' } },
       aws: { target: echo, secret: 'svc/aws', inject: { type: 'aws-sigv4', region: 'eu-west-1', service: 'execute-api' } },
     } as const;
@@ -103,6 +107,7 @@ describe('signed injection types in the whole app', () => {
     await listening?.close();
     await t?.proxy.stop();
     await api?.close();
+    await mailApi?.close();
     await as?.close();
     await harness?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -125,10 +130,35 @@ describe('signed injection types in the whole app', () => {
     const wrong = await send('/forward/crm-wrong/items');
     expect(expectProxyError({ ...wrong, text: wrong.body.toString() }, 502, 'UPSTREAM_TOKEN_FAILED', 'upstream').message).toContain("'invalid_client'");
     const mail = await send('/forward/mail/messages');
-    expect(expectProxyError({ ...mail, text: mail.body.toString() }, 502, 'VAULT_FORBIDDEN', 'vault').message).toContain('"create" and "update"');
+    const denied = expectProxyError({ ...mail, text: mail.body.toString() }, 502, 'VAULT_FORBIDDEN', 'vault').message;
+    expect(denied).toContain(`"read", "create" and "update" on ${harness.mount}/data/svc/mail`);
+    expect(denied).toContain(`Vault denied writing secret ${harness.mount}/svc/mail`);
     expect(api.seen.length).toBe(seen);
     // The refresh token was not spent: the claim write failed before the token endpoint was asked.
     expect((await as.stats()).token.refresh_token).toBe(0);
+  });
+
+  it('refreshes and stores the rotation once the policy from vault-admin.md grants write on the secret', async () => {
+    const doc = readFileSync(join(__dirname, '../../docs/vault-admin.md'), 'utf8');
+    const block = [...doc.matchAll(/^( *)```hcl\n([\s\S]*?)^\1```$/gm)]
+      .map(([, indent, body]) =>
+        body
+          .split('\n')
+          .map((line) => line.slice(indent.length))
+          .join('\n'),
+      )
+      .find((body) => body.includes('grant: refresh_token'));
+    expect(block).toBeDefined();
+    const grant = block!.replace('path "secret/data/secure-proxy/services/mail"', `path "${harness.mount}/data/svc/mail"`);
+    expect(grant).toContain(`${harness.mount}/data/svc/mail`);
+    const readOnly = `path "${harness.mount}/data/svc/*" { capabilities = ["read"] }\npath "sys/internal/ui/mounts/${harness.mount}" { capabilities = ["read"] }\n`;
+    await vaultCall(harness.vault, 'PUT', `sys/policies/acl/${harness.vault.prefix}-proxy`, { policy: `${readOnly}\n${grant}` });
+    const res = await send('/forward/mail/messages');
+    expect(res.status).toBe(200);
+    const stored = (await vaultCall<{ data: { data: Record<string, string> } }>(harness.vault, 'GET', `${harness.mount}/data/svc/mail`)).data.data;
+    expect(stored.refresh_token).not.toBe(refreshToken);
+    rotatedRefreshTokens.push(stored.refresh_token);
+    expect((await as.stats()).token.refresh_token).toBe(1);
   });
 
   it('counts token endpoint activity in /metrics', async () => {
@@ -138,7 +168,7 @@ describe('signed injection types in the whole app', () => {
     responses.push(await rawRequest(listening.url, { path: '/metrics' }));
   });
 
-  it('secure-proxy check mints a token or signs a probe per service', async () => {
+  it('secure-proxy check mints a token or signs a probe per service (and rotates the refresh token, storing it)', async () => {
     const before = (await as.stats()).token.client_credentials;
     const file = join(dir, 'proxy.json');
     writeFileSync(file, JSON.stringify(config));
@@ -147,18 +177,34 @@ describe('signed injection types in the whole app', () => {
     expect(Object.fromEntries(report.services.map((s) => [s.name, s.code]))).toEqual({
       crm: null,
       'crm-wrong': 'UPSTREAM_TOKEN_FAILED',
-      mail: 'VAULT_FORBIDDEN',
+      mail: null,
       hooks: null,
       aws: null,
     });
     expect((await as.stats()).token.client_credentials - before).toBe(2); // crm and crm-wrong
+    expect((await as.stats()).errors.filter((e) => e === 'invalid_grant')).toEqual([]); // the refresh token check used was the stored one
+    rotatedRefreshTokens.push(
+      (await vaultCall<{ data: { data: Record<string, string> } }>(harness.vault, 'GET', `${harness.mount}/data/svc/mail`)).data.data.refresh_token,
+    );
     responses.push({ status: 0, headers: {}, body: Buffer.alloc(0), transcript: `${result.stdout}\n${result.stderr}` });
   });
 
   it('shows no secret of any new kind in responses, logs, metrics or the check output', async () => {
     const accessTokens = [...new Set(api.seen.map((s) => s.token))];
     expect(accessTokens.length).toBeGreaterThan(0);
-    const values = [CRM.client_secret, MAIL.client_secret, WRONG_SECRET, refreshToken, HMAC_KEY, AWS_SECRET, AWS_SESSION, PROXY_TOKEN, ...accessTokens];
+    expect(new Set(rotatedRefreshTokens).size).toBe(2);
+    const values = [
+      CRM.client_secret,
+      MAIL.client_secret,
+      WRONG_SECRET,
+      refreshToken,
+      ...rotatedRefreshTokens,
+      HMAC_KEY,
+      AWS_SECRET,
+      AWS_SESSION,
+      PROXY_TOKEN,
+      ...accessTokens,
+    ];
     const places: Record<string, string> = {
       responses: responses.map((r) => r.transcript).join('\n'),
       logs: t.logs.text(),

@@ -65,6 +65,7 @@ export interface RouteOptions {
 export function injectorContext(name: string, config: ServiceConfig, options: Pick<RouteOptions, 'resolveHost' | 'tokens' | 'secretWriter'>): InjectorContext {
   return {
     service: name,
+    secretPath: config.secret,
     target: new URL(config.target),
     broker: options.tokens,
     writer: options.secretWriter,

@@ -27,6 +27,8 @@ export const OAUTH2_HEADERS = ['authorization'] as const;
 /** What an oauth2 service needs from its surroundings. */
 export interface OAuth2Context {
   service: string;
+  /** The secret's KV path under the mount (where a rotated refresh token is written); the label passed to compile only names it. */
+  secretPath: string;
   /** The process's token cache; a fresh one per compile when absent (tests). */
   broker?: TokenBroker;
   /** Where a rotated refresh token is written back; the refresh token grant fails closed without it. */
@@ -64,7 +66,7 @@ function cacheKey(config: OAuth2Config, secretPath: string, credentials: ClientC
     .digest('hex');
 }
 
-export function compileOAuth2(config: OAuth2Config, secretPath: string, context: OAuth2Context): Injector {
+export function compileOAuth2(config: OAuth2Config, secretLabel: string, context: OAuth2Context): Injector {
   const broker = context.broker ?? new TokenBroker();
   const tokenUrl = new URL(config.tokenUrl);
   const endpoint: TokenEndpointSettings = {
@@ -78,8 +80,8 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
   };
 
   const credentialsOf = (secret: SecretData): ClientCredentials => ({
-    clientId: requireField(secret, config.clientIdField, secretPath, 'encoded'),
-    clientSecret: requireField(secret, config.clientSecretField, secretPath, 'encoded'),
+    clientId: requireField(secret, config.clientIdField, secretLabel, 'encoded'),
+    clientSecret: requireField(secret, config.clientSecretField, secretLabel, 'encoded'),
   });
 
   const mint = async (credentials: ClientCredentials, reason: 'mint' | 'refresh'): Promise<CachedToken> => {
@@ -98,7 +100,7 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
           );
         }
         const rotated = await refreshWithRotation(
-          { endpoint, secretPath, secretLabel: secretPath, refreshTokenField: config.refreshTokenField, writer: context.writer, broker },
+          { endpoint, secretPath: context.secretPath, secretLabel, refreshTokenField: config.refreshTokenField, writer: context.writer, broker },
           credentials,
         );
         token = rotated;
@@ -133,7 +135,7 @@ export function compileOAuth2(config: OAuth2Config, secretPath: string, context:
     description: redactOAuth2(config),
     apply(secret) {
       const credentials = credentialsOf(secret);
-      const key = cacheKey(config, secretPath, credentials);
+      const key = cacheKey(config, context.secretPath, credentials);
       return broker.get(key, (reason) => mint(credentials, reason));
     },
     rejected: (injection) => broker.reject(injection),

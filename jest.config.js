@@ -11,7 +11,7 @@
  * run ("A worker process has failed to exit gracefully").
  * A new ESM-only dependency fails with "Must use import to load ES Module": add it here.
  */
-const ESM_ONLY = ['http-proxy-middleware', 'httpxy', 'is-plain-obj', 'p-retry', 'is-network-error', 'pretty-ms', 'parse-ms', 'commander'];
+const ESM_ONLY = ['http-proxy-middleware', 'oauth4webapi', 'httpxy', 'is-plain-obj', 'p-retry', 'is-network-error', 'pretty-ms', 'parse-ms', 'commander'];
 
 module.exports = {
   testEnvironment: 'node',

@@ -24,6 +24,8 @@ export const ERROR_HINTS: Readonly<Record<ErrorCode, string>> = {
     "Retry later (the node's Retry On Fail setting helps); the platform team should check Vault (sealed, unreachable, rate limited) and the proxy's Vault login (the message says when Vault refused it).",
   UPSTREAM_UNREACHABLE: "Check the API's status page; the proxy admin can check the service's target URL.",
   UPSTREAM_TIMEOUT: "Retry, or ask the proxy admin to raise the service's timeoutMs if the API is slow for this request.",
+  UPSTREAM_TOKEN_FAILED:
+    "The API's OAuth2 token endpoint refused the proxy (the message gives its OAuth error code); ask the Vault admin to check the client credentials or refresh token stored for the service.",
   UPSTREAM_UNSCRUBBABLE:
     "The API's answer was compressed in a way the proxy cannot check for secrets; ask the proxy admin to look at the service (the proxy log names the encoding).",
   REQUEST_MALFORMED:

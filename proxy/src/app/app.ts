@@ -15,7 +15,7 @@ import { authenticate } from '../auth/bearer';
 import { createAuthThrottle } from '../auth/throttle';
 import { createClientSource } from '../auth/client-source';
 import { controlRoutes, summarizeServices } from './control-routes';
-import { attributeRequest, createForwardHandler, rejectUnsafeRequestTarget, type ServiceLimitStates } from '../forward';
+import { attributeRequest, createForwardHandler, rejectUnsafeRequestTarget, TokenBroker, type ServiceLimitStates } from '../forward';
 import { expectGuard } from '../listener/expect-guard';
 import { hostGuard } from '../listener/host-guard';
 import { ProxyEvents } from '../observability/events';
@@ -29,6 +29,7 @@ import { contextOf, type RequestContext } from './request-context';
 import { dataPlaneEntry } from './data-plane-entry';
 import { isOpsPath } from './ops-routes';
 import { createVaultSecrets } from '../vault';
+import { createKvWriter } from '../vault/kv-writer';
 import type { SecretProvider, SecretReader } from '../secrets/types';
 
 export interface ProxyAppOptions {
@@ -48,6 +49,8 @@ export interface ProxyAppOptions {
    * so a reload neither refills a service's bucket nor forgets its requests in flight.
    */
   limitStates?: ServiceLimitStates;
+  /** OAuth2 access tokens shared with the other apps of the process, so a reload does not mint them again. */
+  tokens?: TokenBroker;
 }
 
 export interface ProxyApp {
@@ -98,9 +101,17 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
 
   const authThrottle = createAuthThrottle(config.authThrottle, events);
   const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
+  // Minted OAuth2 tokens and rotated refresh tokens join the log redactor like Vault values.
+  const tokens = options.tokens ?? new TokenBroker();
+  const detachTokens = tokens.observe({
+    onSecret: (values) => values.forEach((v) => redactor.add(v)),
+    onEvent: (event) => events.emit('upstream:token', event),
+  });
   const forward = createForwardHandler({
     services: config.services,
     secrets: vault.secrets,
+    tokens,
+    secretWriter: createKvWriter(vault.session, { mount: config.vault.kvMount, version: config.vault.kvVersion }),
     kvMountLabel: config.vault.kvMount,
     publicUrl: config.listen.publicUrl,
     bodyTimeoutMs: config.listen.bodyTimeoutMs,
@@ -152,6 +163,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
       clients.stop();
       await vault.stop();
       forward.close();
+      detachTokens();
       authThrottle?.close();
       detachMetrics();
     },

@@ -8,10 +8,10 @@
 import { Server as HttpsServer } from 'node:https';
 import type { ProxyConfig } from '../config/schema';
 import { createProxyApp, type ProxyApp } from './app';
+import { ServiceLimitStates, TokenBroker } from '../forward';
 import { createAppSwitch } from '../listener/app-switch';
 import { ConfigError } from '../config/errors';
 import { createMetrics } from '../observability/metrics';
-import { ServiceLimitStates } from '../forward';
 import { SecretRedactor } from '../observability/redaction';
 import { createReloadMetrics } from '../observability/reload-metrics';
 import { registerReadinessGauge } from '../observability/readiness-metric';
@@ -56,7 +56,9 @@ export async function runProxy(config: ProxyConfig, options: RunOptions = {}): P
   const reloadMetrics = createReloadMetrics(metrics.registry);
   // And the services' limit counters: tokens and requests in flight carry on across reloads.
   const limitStates = new ServiceLimitStates();
-  const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics, limitStates });
+  // OAuth2 access tokens outlive a reload too: a reloaded service with the same client keeps its token.
+  const tokens = new TokenBroker();
+  const createApp = (appConfig: ProxyConfig): ProxyApp => createProxyApp(appConfig, { redactor, metrics, limitStates, tokens });
   const appSwitch = createAppSwitch(createApp(config));
   registerReadinessGauge(metrics.registry, () => appSwitch.current().readiness());
   const logger = () => appSwitch.current().logger;

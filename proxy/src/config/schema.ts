@@ -15,6 +15,7 @@ import {
   DEFAULT_MAX_HEADER_BYTES,
 } from './defaults';
 import { caBundleProblem } from './ca-bundle';
+import { signingInjectSchemas } from './signing-inject';
 import { didYouMean } from '../shared/suggest';
 import { serviceLimitsSchema } from './service-limits';
 import { workflowRuleProblems, workflowRulesSchema } from './workflow-rules';
@@ -146,15 +147,19 @@ const listenTls = z.strictObject(
   { error: 'listen.tls must be a mapping { certFile, keyFile }' },
 );
 
-const bearerInject = z.strictObject({ type: z.literal('bearer'), field: z.string().min(1).default('token') });
-const headerInject = z.strictObject({
-  type: z.literal('header'),
-  name: z
+/** A header name injection may set (not one the proxy or HTTP framing owns). */
+const injectableHeaderName = () =>
+  z
     .string()
     .regex(HEADER_NAME, 'must be a valid HTTP header name')
     .refine((n) => !RESERVED_HEADER_NAMES.has(n.toLowerCase()) && !n.toLowerCase().startsWith('x-secure-proxy-'), {
       message: 'is reserved by the proxy or HTTP framing and cannot be injected',
-    }),
+    });
+
+const bearerInject = z.strictObject({ type: z.literal('bearer'), field: z.string().min(1).default('token') });
+const headerInject = z.strictObject({
+  type: z.literal('header'),
+  name: injectableHeaderName(),
   /** Value with `{{field}}` placeholders, e.g. "Token {{token}}". Defaults to "{{token}}". */
   template: z
     .string()
@@ -173,9 +178,13 @@ const queryInject = z.strictObject({
   field: z.string().min(1).default('token'),
 });
 
-const injectSchema = z.discriminatedUnion('type', [bearerInject, headerInject, basicInject, queryInject], {
-  error: 'must be one of: bearer, header, basic, query',
-});
+const signingInject = signingInjectSchemas({ httpUrl, injectableHeaderName });
+
+const injectSchema = z.discriminatedUnion(
+  'type',
+  [bearerInject, headerInject, basicInject, queryInject, signingInject.oauth2, signingInject.awsSigV4, signingInject.hmac],
+  { error: 'must be one of: bearer, header, basic, query, oauth2, aws-sigv4, hmac' },
+);
 
 const serviceSchema = z
   .strictObject({

@@ -83,6 +83,11 @@ export const ERROR_CODES = {
   },
   UPSTREAM_UNREACHABLE: { status: 502, source: 'upstream', meaning: "The service's upstream refused or dropped the connection." },
   UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', meaning: 'The upstream did not answer within the service timeout.' },
+  UPSTREAM_TOKEN_FAILED: {
+    status: 502,
+    source: 'upstream',
+    meaning: "The service's OAuth2 token endpoint refused or failed to issue an access token, so the API was not called.",
+  },
   UPSTREAM_UNSCRUBBABLE: {
     status: 502,
     source: 'upstream',

@@ -25,7 +25,8 @@ export interface BodyLimits {
   idleTimeoutMs: number;
 }
 
-function tooLarge(limits: BodyLimits, size: string): ProxyError {
+/** BODY_TOO_LARGE naming the service and its limit; `size` says what was seen. */
+export function tooLarge(limits: BodyLimits, size: string): ProxyError {
   return new ProxyError(
     'BODY_TOO_LARGE',
     `The request body (${size}) is larger than service '${limits.service}' accepts (${limits.maxBytes} bytes, services.${limits.service}.maxBodyBytes).`,

@@ -25,7 +25,7 @@ import type { Request, Response } from 'express';
 import { REQUEST_ID_HEADER } from '../contract/contract';
 import { ProxyError, recordError, sendProxyError, toProxyError } from '../contract/proxy-error';
 import type { RequestContext } from '../app/request-context';
-import type { SecretProvider } from '../secrets/types';
+import type { SecretData, SecretProvider } from '../secrets/types';
 import { checkWorkflowRule } from '../auth/workflow-policy';
 import { checkDeclaredLength, watchRequestBody } from './body-limit';
 import { watchBodyIdle } from './body-idle';
@@ -37,6 +37,8 @@ import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
 import { compileScrubber, scrubBuffer, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl } from './split-url';
+import { signOutgoing } from './sign-stage';
+import { retryAfterUnauthorized } from './unauthorized-retry';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
 
@@ -137,6 +139,13 @@ export class Exchange implements UpstreamHandler {
   private upstreamSentAt = 0;
   /** A small answer being read whole (see SMALL_ANSWER_BYTES); null when it streams. */
   private smallBody: Buffer[] | null = null;
+  /** What went upstream, kept for one retry after an OAuth2 401. */
+  private secret: SecretData | null = null;
+  private injection: Injection | null = null;
+  private pathAndQuery = '';
+  /** A body read whole for its signature, sent from memory instead of streamed. */
+  private bufferedBody: Buffer | null = null;
+  private retriedAfter401 = false;
 
   private constructor(
     private readonly req: Request,
@@ -207,10 +216,13 @@ export class Exchange implements UpstreamHandler {
     // 4. Secret, then what it becomes on the wire (memoized per secret value).
     const secretStarted = performance.now();
     let injection: Injection;
+    let secret: SecretData;
     try {
-      const secret = await this.deps.secrets.get(route.secretPath);
+      secret = await this.deps.secrets.get(route.secretPath);
       ctx.secretMs = performance.now() - secretStarted;
-      injection = route.injector.apply(secret);
+      // An OAuth2 service answers with a promise while it mints a token; the others at once.
+      const applied = route.injector.apply(secret);
+      injection = applied instanceof Promise ? await applied : applied;
     } catch (err) {
       if (ctx.secretMs === null) ctx.secretMs = performance.now() - secretStarted;
       return { error: toProxyError(err), close: false };
@@ -239,11 +251,76 @@ export class Exchange implements UpstreamHandler {
       pathAndQuery += `?${target.query}`;
     }
 
+    this.secret = secret;
+    this.injection = injection;
+
+    // 5b. A signature over the request as sent (AWS SigV4, HMAC), the body read first if it is covered.
+    const signer = route.injector.signer;
+    if (signer !== undefined) {
+      try {
+        const signed = await signOutgoing(req, signer, route.bodyLimits, pathAndQuery, secret);
+        pathAndQuery = signed.pathAndQuery;
+        this.bufferedBody = signed.body;
+      } catch (err) {
+        if (!(err instanceof ProxyError)) {
+          this.abandon(); // the client broke its request off while it was read
+          return null;
+        }
+        return { error: err, close: !req.complete };
+      }
+      if (res.destroyed) {
+        this.phase = 'done';
+        return null;
+      }
+    }
+
     // 6. Forward; from here on the upstream's events drive the exchange.
-    watchRequestBody(req, route.bodyLimits, (error) => this.onBodyStopped(error));
+    this.pathAndQuery = pathAndQuery;
+    if (this.bufferedBody === null) watchRequestBody(req, route.bodyLimits, (error) => this.onBodyStopped(error));
     this.phase = 'upstream';
     route.upstream.send(req, res, pathAndQuery, this);
     return null;
+  }
+
+  /**
+   * An OAuth2 API answered 401: send the request once more with a fresh token when
+   * unauthorized-retry.ts says it may be. True when the retry is under way and the 401 is discarded.
+   */
+  private retryUnauthorized(proxyRes: IncomingMessage): boolean {
+    const { route, injection, secret } = this;
+    if (this.retriedAfter401 || route === null || injection === null || secret === null) return false;
+    if (!retryAfterUnauthorized(this.req, route.injector, injection, this.bufferedBody !== null)) return false;
+    this.retriedAfter401 = true;
+    // The refused exchange with the upstream is over: detach it before it closes.
+    const upstreamReq = this.upstreamReq;
+    if (upstreamReq !== null) delete (upstreamReq as Carrier)[EXCHANGE];
+    proxyRes.destroy();
+    upstreamReq?.destroy();
+    this.upstreamReq = null;
+    this.phase = 'stages';
+    void this.resend(secret);
+    return true;
+  }
+
+  private async resend(secret: SecretData): Promise<void> {
+    const route = this.route!;
+    try {
+      const applied = route.injector.apply(secret);
+      const injection = applied instanceof Promise ? await applied : applied;
+      if (this.phase !== 'stages') return;
+      if (this.res.destroyed) {
+        this.phase = 'done';
+        return;
+      }
+      this.injection = injection;
+      if (route.relay.scrub) this.scrubber = scrubberFor(injection.secretValues);
+      for (const [name, value] of injection.headers) this.req.headers[name] = value;
+      this.phase = 'upstream';
+      route.upstream.send(this.req, this.res, this.pathAndQuery, this);
+    } catch (err) {
+      if (this.phase === 'stages') this.fail(toProxyError(err));
+      else this.crash(err);
+    }
   }
 
   // ---- entry points: what the forwarder, the upstream and the timers report ------------------
@@ -376,6 +453,8 @@ export class Exchange implements UpstreamHandler {
     }
     this.upstreamReq = proxyReq;
     (proxyReq as Carrier)[EXCHANGE] = this;
+    // A body read whole for its signature: sent now, before httpxy pipes the (ended) request.
+    if (this.bufferedBody !== null) proxyReq.end(this.bufferedBody);
     // httpxy's one 'response' listener would read the answer itself: the exchange answers.
     proxyReq.removeAllListeners('response');
     proxyReq.on('response', onUpstreamResponse);
@@ -452,6 +531,7 @@ export class Exchange implements UpstreamHandler {
       proxyRes.destroy();
       return;
     }
+    if (proxyRes.statusCode === 401 && this.retryUnauthorized(proxyRes)) return;
     this.phase = 'relaying';
     this.upstreamRes = proxyRes;
     this.ctx.upstreamMs = performance.now() - this.upstreamSentAt;

@@ -14,14 +14,15 @@ import type { RequestHandler } from 'express';
 import type { ServiceConfig } from '../config/schema';
 import { ProxyError, refuse } from '../contract/proxy-error';
 import { contextOf } from '../app/request-context';
-import type { SecretProvider } from '../secrets/types';
+import type { SecretProvider, SecretWriter } from '../secrets/types';
 import type { HostResolver } from './address-guard';
 import { Exchange } from './exchange';
 import { describeNonOriginForm } from './path-safety';
+import { TokenBroker } from './inject';
 import { compileRoute, type ServiceRoute } from './route';
 import type { ServiceLimitStates } from './service-limits';
 
-export { compileInjector, redactInjection, type Injection, type Injector } from './inject';
+export { compileInjector, redactInjection, TokenBroker, type Injection, type Injector, type TokenEvent, type TokenListener } from './inject';
 export { findUnsafeTarget } from './path-safety';
 export { attributeRequest } from './attribution';
 export { ServiceLimitStates } from './service-limits';
@@ -43,6 +44,10 @@ export interface ForwardDeps {
   resolveHost?: HostResolver;
   /** Per-service limit counters shared with the apps a config reload replaces (see service-limits.ts). */
   limitStates?: ServiceLimitStates;
+  /** The process's OAuth2 token cache, kept across reloads; one per handler when absent. */
+  tokens?: TokenBroker;
+  /** Where a rotated OAuth2 refresh token is written back (check-and-set); the refresh token grant fails closed without it. */
+  secretWriter?: SecretWriter;
 }
 
 /** The data-plane handler; `close()` destroys the pooled upstream connections (shutdown). */
@@ -58,13 +63,17 @@ export type ForwardHandler = RequestHandler & { close(): void };
  */
 export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
   const routes = new Map<string, ServiceRoute>();
-  for (const [name, config] of Object.entries(deps.services)) routes.set(name, compileRoute(name, config, deps));
+  const routeOptions = { ...deps, tokens: deps.tokens ?? new TokenBroker() };
+  for (const [name, config] of Object.entries(deps.services)) routes.set(name, compileRoute(name, config, routeOptions));
   const exchangeDeps = { routes, secrets: deps.secrets, onUnexpected: deps.onUnexpected };
 
   const handler: RequestHandler = (req, res) => Exchange.start(req, res, contextOf(res), exchangeDeps);
   return Object.assign(handler, {
     close() {
-      for (const route of routes.values()) route.upstream.close();
+      for (const route of routes.values()) {
+        route.upstream.close();
+        route.injector.close?.();
+      }
     },
   });
 }

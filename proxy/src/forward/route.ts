@@ -9,7 +9,8 @@ import type { ServiceConfig } from '../config/schema';
 import type { HostResolver } from './address-guard';
 import type { BodyLimits } from './body-limit';
 import { normalizedHeaderName } from './hop-headers';
-import { compileInjector, injectedHeaderNames, type Injector } from './inject';
+import type { SecretWriter } from '../secrets/types';
+import { compileInjector, injectedHeaderNames, type Injector, type InjectorContext, type TokenBroker } from './inject';
 import { compileLocationRewriter } from './location';
 import { compilePolicy, type ServicePolicy } from './policy';
 import { compileBodyScrubDecision, type BodyScrubDecision } from './scrub/policy';
@@ -55,16 +56,41 @@ export interface RouteOptions {
   resolveHost?: HostResolver;
   /** Limit counters that outlive a config reload; without them the limits start afresh. */
   limitStates?: ServiceLimitStates;
+  /** The process's OAuth2 token cache (kept across reloads). */
+  tokens?: TokenBroker;
+  /** Where a rotated OAuth2 refresh token is written back. */
+  secretWriter?: SecretWriter;
+}
+
+/**
+ * What a service's injector is compiled with besides its config: the target (signed), and for
+ * a token endpoint the service's SSRF, TLS and timeout settings, the token cache and the writer.
+ * `secure-proxy check` compiles with the same context.
+ */
+export function injectorContext(name: string, config: ServiceConfig, options: Pick<RouteOptions, 'resolveHost' | 'tokens' | 'secretWriter'>): InjectorContext {
+  return {
+    service: name,
+    secretPath: config.secret,
+    target: new URL(config.target),
+    broker: options.tokens,
+    writer: options.secretWriter,
+    allowPrivateAddresses: config.allowPrivateAddresses === true,
+    // Validated with the config; read here once, at startup.
+    ca: config.caFile === undefined ? undefined : readCaBundle(config.caFile),
+    resolveHost: options.resolveHost,
+    timeoutMs: config.timeoutMs,
+  };
 }
 
 /** Compiles one service at startup. */
 export function compileRoute(name: string, config: ServiceConfig, options: RouteOptions): ServiceRoute {
   const label = options.kvMountLabel ? `${options.kvMountLabel}/${config.secret}` : config.secret;
+  const context = injectorContext(name, config, options);
   return {
     name,
     secretPath: config.secret,
     policy: compilePolicy(name, config),
-    injector: compileInjector(config.inject, label),
+    injector: compileInjector(config.inject, label, context),
     injectedNames: new Set(injectedHeaderNames(config.inject).map(normalizedHeaderName)),
     bodyLimits: {
       service: name,
@@ -74,9 +100,8 @@ export function compileRoute(name: string, config: ServiceConfig, options: Route
     upstream: createUpstream({
       service: name,
       target: config.target,
-      allowPrivateAddresses: config.allowPrivateAddresses === true,
-      // Validated with the config; read here once, at startup.
-      ca: config.caFile === undefined ? undefined : readCaBundle(config.caFile),
+      allowPrivateAddresses: context.allowPrivateAddresses,
+      ca: context.ca,
       resolveHost: options.resolveHost,
     }),
     relay: {

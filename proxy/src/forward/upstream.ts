@@ -120,11 +120,22 @@ const handlers: Plugin<Request, Response> = (proxyServer) => {
   proxyServer.on('error', onError);
 };
 
+/** The base path (no trailing slash) of a target URL, which every forwarded path starts with. */
+export function targetBasePath(target: URL): string {
+  return target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
+}
+
+/** The request target sent upstream for `pathAndQuery` ('' or starting with '/' or '?') under `basePath`. */
+export function requestTarget(basePath: string, pathAndQuery: string): string {
+  const path = basePath + pathAndQuery;
+  return path === '' ? '/' : path.charCodeAt(0) === 0x3f /* ? */ ? `/${path}` : path;
+}
+
 /** Creates a service's forwarder at startup. */
 export function createUpstream(options: UpstreamOptions): Upstream {
   const { service } = options;
   const target = new URL(options.target);
-  const basePath = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
+  const basePath = targetBasePath(target);
   const agent =
     options.agent ??
     createUpstreamAgent({
@@ -151,8 +162,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     agent,
     send(req, res, pathAndQuery, handler) {
       (res as HandlerCarrier)[HANDLER] = handler;
-      const path = basePath + pathAndQuery;
-      req.url = path === '' ? '/' : path.charCodeAt(0) === 0x3f /* ? */ ? `/${path}` : path;
+      req.url = requestTarget(basePath, pathAndQuery);
       // hpm calls this after it emitted 'error' (handled above) or, never in practice, when it
       // declined to proxy; the handler answers only if nothing else has.
       const next = (err?: unknown): void => handler.forwarderDeclined(err);

@@ -19,6 +19,7 @@ import type {
   AuthEvent,
   AuthThrottledEvent,
   CacheEvent,
+  UpstreamTokenEvent,
   ClientErrorRecord,
   ProcessUnexpectedEvent,
   ProxyEvents,
@@ -69,6 +70,11 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
     const level = event.result === 'stale' || event.result === 'expired' ? 'warn' : 'debug';
     log(level, 'secret cache', { result: event.result, secretPath: event.path });
   };
+  // Token endpoint trouble is what an operator of an OAuth2 service needs to see; routine mints stay at debug.
+  const onUpstreamToken = (event: UpstreamTokenEvent): void => {
+    const level = event.kind === 'failure' || event.kind === 'writeback_conflict' ? 'warn' : event.kind === 'writeback' ? 'info' : 'debug';
+    log(level, 'upstream token', event);
+  };
   // One line when an address starts being throttled; its refused requests still get their own audit lines.
   const onThrottled = (event: AuthThrottledEvent): void => {
     log('warn', `throttling address ${event.address} after ${event.failures} failed tokens`, event);
@@ -109,7 +115,9 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
   events.on('secret:cache', onCache);
   events.on('auth:throttled', onThrottled);
   events.on('client:error', onClientError);
+  events.on('upstream:token', onUpstreamToken);
   return () => {
+    events.off('upstream:token', onUpstreamToken);
     events.off('request:finish', onRequest);
     events.off('request:unexpected', onUnexpected);
     events.off('process:unexpected', onProcessUnexpected);

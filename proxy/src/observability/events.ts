@@ -153,6 +153,18 @@ export interface ProcessUnexpectedEvent {
   error: unknown;
 }
 
+/** What happened at a service's OAuth2 token endpoint. Names only, never a token. */
+export interface UpstreamTokenEvent {
+  service: string;
+  grant: 'client_credentials' | 'refresh_token';
+  /**
+   * mint: no usable token (first use, used up, or the API refused it), one was requested;
+   * refresh: a token was renewed in the background ahead of its end; failure: the endpoint refused or failed; writeback: a rotated
+   * refresh token was stored in Vault; writeback_conflict: another writer (a replica) got there first.
+   */
+  kind: 'mint' | 'refresh' | 'failure' | 'writeback' | 'writeback_conflict';
+}
+
 export interface ProxyEventMap {
   'request:finish': [RequestRecord];
   'request:unexpected': [UnexpectedErrorEvent];
@@ -165,6 +177,7 @@ export interface ProxyEventMap {
   'process:unexpected': [ProcessUnexpectedEvent];
   'tokens:refresh': [TokenStoreRefreshEvent];
   'tokens:expiry': [TokenExpiryEvent];
+  'upstream:token': [UpstreamTokenEvent];
 }
 
 /** The proxy's event bus; one per app instance so tests stay isolated. */

@@ -8,7 +8,17 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../contract/contract';
-import type { AuthEvent, CacheEvent, ClientErrorRecord, ProxyEvents, RequestRecord, TokenExpiryEvent, TokenStoreRefreshEvent, VaultCallEvent } from './events';
+import type {
+  AuthEvent,
+  CacheEvent,
+  ClientErrorRecord,
+  ProxyEvents,
+  RequestRecord,
+  TokenExpiryEvent,
+  TokenStoreRefreshEvent,
+  UpstreamTokenEvent,
+  VaultCallEvent,
+} from './events';
 import { createWorkflowMetrics } from './workflow-metrics';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -134,6 +144,12 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   });
   unexpectedErrors.inc({ where: 'request' }, 0);
   unexpectedErrors.inc({ where: 'process' }, 0);
+  const upstreamTokens = new Counter({
+    name: 'secure_proxy_upstream_tokens_total',
+    help: 'OAuth2 token endpoint activity per service: mint (no usable token), refresh (ahead of expiry or after a 401), failure, writeback (a rotated refresh token stored in Vault), writeback_conflict (another replica wrote first).',
+    labelNames: ['service', 'grant', 'kind'] as const,
+    registers,
+  });
   const tokenStoreRefreshes = new Counter({
     name: 'secure_proxy_token_store_refreshes_total',
     help: 'Re-reads of the proxy token records in Vault, by trigger (start, schedule, miss) and outcome; a failure keeps the last good records.',
@@ -267,6 +283,9 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   const onCache = (event: CacheEvent): void => {
     secretCache.inc({ result: event.result });
   };
+  const onUpstreamToken = (event: UpstreamTokenEvent): void => {
+    upstreamTokens.inc({ service: event.service, grant: event.grant, kind: event.kind });
+  };
   const onTokenStoreRefresh = (event: TokenStoreRefreshEvent): void => {
     tokenStoreRefreshes.inc({ trigger: event.trigger, outcome: event.outcome });
     if (event.outcome === 'ok') tokenStoreLastSuccess.set(Date.now() / 1000);
@@ -307,6 +326,7 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
       bus[method]('vault:call', onVaultCall);
       bus[method]('vault:auth', onAuth);
       bus[method]('secret:cache', onCache);
+      bus[method]('upstream:token', onUpstreamToken);
       bus[method]('auth:throttled', onAuthThrottled);
       bus[method]('tokens:refresh', onTokenStoreRefresh);
       bus[method]('tokens:expiry', onTokenExpiry);

@@ -22,3 +22,23 @@ export interface SecretProvider {
   /** Drops every cached value (config reload, tests). */
   clear(): void;
 }
+
+/** A secret as stored, with what a check-and-set write needs. */
+export interface VersionedSecret {
+  readonly data: SecretData;
+  /** Every field as stored (objects and numbers too), so a write-back keeps what it does not change. */
+  readonly raw: Readonly<Record<string, unknown>>;
+  /** The KV v2 version; null on KV v1, which has no check-and-set. */
+  readonly version: number | null;
+}
+
+/**
+ * Read-modify-write access to a secret, for the one value the proxy itself changes: a
+ * rotated OAuth2 refresh token. Rejects with a ProxyError like SecretReader.
+ */
+export interface SecretWriter {
+  /** Reads the current version from the store, never from a cache. */
+  readVersioned(path: string): Promise<VersionedSecret>;
+  /** Writes `fields` as the new version if the secret is still at `version`; false when it moved on. */
+  writeIfUnchanged(path: string, fields: Readonly<Record<string, unknown>>, version: number): Promise<boolean>;
+}

@@ -114,7 +114,7 @@ function documentedFields(): { rows: Map<string, DocRow>; problems: string[] } {
       .slice(1, text.endsWith('|') ? -1 : undefined)
       .split(' | ')
       .map((cell) => cell.trim());
-    const field = /^`([^`]+)`(?: \(([a-z, ]+)\))?$/.exec(cells[0]);
+    const field = /^`([^`]+)`(?: \(([a-z0-9, -]+)\))?$/.exec(cells[0]);
     if (cells.length !== 3 || field === null) {
       problems.push(`line ${line}: expected | \`field\` (variants) | default | meaning |, got ${text}`);
       return;

@@ -9,6 +9,7 @@ import { loadConfigFile, parseConfigText } from '../../../proxy/src/config/load'
 import { ConfigError } from '../../../proxy/src/config/errors';
 import { compileInjector, INJECTION_TYPES } from '../../../proxy/src/forward/inject';
 import { DevModeUnavailableError } from '../../../proxy/src/cli/dev-mode';
+import { injectorContext } from '../../../proxy/src/forward/route';
 
 const PROXY_DIR = join(__dirname, '../../../proxy');
 const EXAMPLE = join(PROXY_DIR, 'examples/proxy.yaml');
@@ -46,8 +47,10 @@ describe('proxy/examples/proxy.yaml', () => {
   it('uses every injection type, each of which compiles', async () => {
     const config = await loadConfigFile(EXAMPLE, ENV);
     const services = Object.values(config.services);
-    expect(new Set(services.map((s) => s.inject.type))).toEqual(new Set(Object.keys(INJECTION_TYPES)));
-    for (const service of services) expect(() => compileInjector(service.inject, service.secret)).not.toThrow();
+    expect(new Set(services.map((s) => s.inject.type))).toEqual(new Set([...Object.keys(INJECTION_TYPES), 'oauth2', 'aws-sigv4', 'hmac']));
+    for (const [name, service] of Object.entries(config.services)) {
+      expect(() => compileInjector(service.inject, service.secret, injectorContext(name, service, {}))).not.toThrow();
+    }
   });
 
   it('shows method and path policies and keeps listener TLS as a commented-out block', async () => {

@@ -94,8 +94,8 @@ describe('config loading', () => {
     ['missing environment variable', () => undefined, /^vault\.auth\.secretId: environment variable VAULT_SECRET_ID is not set$/],
     [
       'unknown service type',
-      (r) => (r.services.echo.inject = { type: 'oauth2' }),
-      /^services\.echo\.inject\.type: must be one of: bearer, header, basic, query$/,
+      (r) => (r.services.echo.inject = { type: 'kerberos' }),
+      /^services\.echo\.inject\.type: must be one of: bearer, header, basic, query, oauth2, aws-sigv4, hmac$/,
     ],
     ['bad target URL', (r) => (r.services.echo.target = 'not a url'), /^services\.echo\.target: target must be an absolute http\(s\) URL, got "not a url"$/],
     ['non-http target', (r) => (r.services.echo.target = 'ftp://example.test/'), /^services\.echo\.target: target must use http or https/],

@@ -1,6 +1,6 @@
 import type { InjectConfig } from '../../../proxy/src/config/schema';
 import { ProxyError } from '../../../proxy/src/contract/proxy-error';
-import { compileInjector, INJECTION_TYPES, redactInjection, replaceQueryParam } from '../../../proxy/src/forward/inject';
+import { compileInjector, INJECTION_TYPES, redactInjection, replaceQueryParam, type Injection } from '../../../proxy/src/forward/inject';
 import { compileTemplate } from '../../../proxy/src/forward/inject/header';
 import type { SecretData } from '../../../proxy/src/secrets/types';
 
@@ -9,7 +9,8 @@ const CANARY = 'CANARY-7f3a9c-s3cr3t';
 
 function injectionError(inject: InjectConfig, secret: SecretData): ProxyError {
   try {
-    compileInjector(inject, PATH).apply(secret);
+    // Static types throw at once (only oauth2 answers with a promise).
+    void compileInjector(inject, PATH).apply(secret);
   } catch (err) {
     if (err instanceof ProxyError) return err;
     throw err;
@@ -71,7 +72,8 @@ describe('injectors', () => {
   ];
 
   it.each(cases)('%s', (_name, inject, secret, expected) => {
-    const injection = compileInjector(inject, PATH).apply(secret);
+    // Static types answer at once (only oauth2 answers with a promise).
+    const injection = compileInjector(inject, PATH).apply(secret) as Injection;
     expect({
       headers: injection.headers.map(([n, v]) => [n, v]),
       query: injection.query ? [...injection.query] : null,
@@ -130,13 +132,13 @@ describe('injectors', () => {
   it('computes an injection once per secret object and freezes it', () => {
     const injector = compileInjector({ type: 'basic', usernameField: 'u', passwordField: 'p' }, PATH);
     const secret = Object.freeze({ u: 'a', p: 'b' });
-    const first = injector.apply(secret);
+    const first = injector.apply(secret) as Injection;
     expect(injector.apply(secret)).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     expect(Object.isFrozen(first.headers)).toBe(true);
     expect(Object.isFrozen(first.headers[0])).toBe(true);
     // A new secret object (the cache read a new value) gets a new injection.
-    const rotated = injector.apply(Object.freeze({ u: 'a', p: 'c' }));
+    const rotated = injector.apply(Object.freeze({ u: 'a', p: 'c' })) as Injection;
     expect(rotated).not.toBe(first);
     expect(rotated.headers[0]?.[1]).toBe(`Basic ${Buffer.from('a:c').toString('base64')}`);
   });
@@ -146,7 +148,7 @@ describe('injectors', () => {
     const secret = Object.freeze({});
     const first = (() => {
       try {
-        injector.apply(secret);
+        void injector.apply(secret);
       } catch (err) {
         return err;
       }

@@ -9,6 +9,7 @@ import type { ProxyConfig } from '../../config/schema';
 import { toProxyError } from '../../contract/proxy-error';
 import { ProxyEvents } from '../../observability/events';
 import { createKvReader, detectKvVersion, trimSlashes } from '../../vault/kv';
+import { createKvWriter } from '../../vault/kv-writer';
 import type { VaultSession } from '../../vault/session';
 import { checkLogin, openCheckSession } from './vault-login';
 import { checkServices, compileServices, serviceReport } from './services';
@@ -56,9 +57,15 @@ async function checkKvMount(session: VaultSession, vault: VaultSettings): Promis
  * could not start with); every Vault or secret problem is in the report.
  */
 export async function runCheck(config: ProxyConfig, options: CheckOptions = {}): Promise<CheckReport> {
-  const services = compileServices(config, options.source);
-  const now = options.now ?? Date.now();
   const check = openCheckSession(config.vault, new ProxyEvents());
+  let services;
+  try {
+    services = compileServices(config, options.source, createKvWriter(check.session, { mount: config.vault.kvMount, version: config.vault.kvVersion }));
+  } catch (err) {
+    await check.session.stop();
+    throw err;
+  }
+  const now = options.now ?? Date.now();
   const warnings: string[] = [];
   try {
     const login = await checkLogin(check, config.vault.auth.method, warnings);

@@ -8,7 +8,8 @@ import type { ProxyConfig } from '../../config/schema';
 import { ConfigError } from '../../config/errors';
 import { toProxyError } from '../../contract/proxy-error';
 import { compileInjector, type Injector } from '../../forward/inject';
-import type { SecretData, SecretReader } from '../../secrets/types';
+import { injectorContext } from '../../forward/route';
+import type { SecretData, SecretReader, SecretWriter } from '../../secrets/types';
 import type { CheckProblem, ServiceReport } from './report';
 
 /** A service ready to be checked: its name, secret path, label and compiled injector. */
@@ -23,14 +24,16 @@ export interface CompiledService {
 /**
  * Compiles every service's injector, as the proxy does at start. A config the proxy could not
  * start with (e.g. a header template with characters a header cannot hold) is a ConfigError.
+ * `writer` lets an oauth2 refresh token grant store its rotated refresh token, as the proxy does.
  */
-export function compileServices(config: ProxyConfig, source = 'config'): CompiledService[] {
+export function compileServices(config: ProxyConfig, source = 'config', writer?: SecretWriter): CompiledService[] {
   const issues: string[] = [];
   const compiled: CompiledService[] = [];
   for (const [name, service] of Object.entries(config.services)) {
     const label = `${config.vault.kvMount}/${service.secret}`;
     try {
-      compiled.push({ name, secretPath: service.secret, label, injector: compileInjector(service.inject, label) });
+      const context = injectorContext(name, service, { secretWriter: writer });
+      compiled.push({ name, secretPath: service.secret, label, injector: compileInjector(service.inject, label, context) });
     } catch (err) {
       issues.push(`services.${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -53,7 +56,11 @@ export async function checkServices(services: readonly CompiledService[], reader
   const reports: ServiceReport[] = [];
   for (const service of services) {
     try {
-      service.injector.apply(await readOnce(service.secretPath));
+      const secret = await readOnce(service.secretPath);
+      // oauth2 mints a token here (the token endpoint is checked too); a signer signs a probe.
+      const applied = service.injector.apply(secret);
+      if (applied instanceof Promise) await applied;
+      await service.injector.signer?.sign({ method: 'GET', pathAndQuery: '', headers: {} }, Buffer.alloc(0), secret);
       reports.push(serviceReport(service, null));
     } catch (err) {
       const error = toProxyError(err);

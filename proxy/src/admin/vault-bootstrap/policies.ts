@@ -21,6 +21,8 @@ export const POLICIES = {
   tokenSelf: 'secure-proxy-token-self',
   /** For people or pipelines that manage token records; never attached to the proxy. */
   admin: 'secure-proxy-admin',
+  /** Per service with an OAuth2 refresh_token grant (a sample path): not written by the bootstrap. */
+  refreshTokenWriteback: 'secure-proxy-refresh-token-writeback',
 } as const;
 
 export type PolicyName = (typeof POLICIES)[keyof typeof POLICIES];

@@ -7,14 +7,29 @@ import type { SecretData } from '../../secrets/types';
 import { basic } from './basic';
 import { bearer } from './bearer';
 import { header } from './header';
+import { compileHmac, redactHmac } from './hmac';
+import { compileOAuth2, OAUTH2_HEADERS, redactOAuth2, type OAuth2Context } from './oauth2';
 import { query } from './query';
+import { compileSigV4, redactSigV4, SIGV4_HEADERS } from './sigv4';
 import type { Injection, InjectionType, Injector } from './types';
 
-export type { Injection, Injector, InjectionType } from './types';
+export type { Injection, Injector, InjectionType, RequestSigner } from './types';
+export type { OAuth2Context } from './oauth2';
 export { replaceQueryParam } from './query';
+export { TokenBroker, type TokenEvent, type TokenListener } from './oauth2';
 
-/** Every strategy, keyed by its `type`; adding a type to the config schema without one here fails to compile. */
-export const INJECTION_TYPES: { readonly [T in InjectConfig['type']]: InjectionType<Extract<InjectConfig, { type: T }>> } = {
+/** Types whose credential is made per request or per token lifetime; the others copy Vault values. */
+type SigningConfig = Extract<InjectConfig, { type: 'oauth2' | 'aws-sigv4' | 'hmac' }>;
+type StaticConfig = Exclude<InjectConfig, SigningConfig>;
+
+/** What compiling a signing injector needs besides its config. */
+export interface InjectorContext extends OAuth2Context {
+  /** The service target: its host and base path are part of a signature. */
+  target: URL;
+}
+
+/** Every static strategy, keyed by its `type`; adding a type to the config schema without one here (or below) fails to compile. */
+export const INJECTION_TYPES: { readonly [T in StaticConfig['type']]: InjectionType<Extract<InjectConfig, { type: T }>> } = {
   bearer,
   header,
   basic,
@@ -22,8 +37,12 @@ export const INJECTION_TYPES: { readonly [T in InjectConfig['type']]: InjectionT
 };
 
 /** The strategy for a config; each strategy only ever receives configs of its own type. */
-function strategyOf(inject: InjectConfig): InjectionType<InjectConfig> {
+function strategyOf(inject: StaticConfig): InjectionType<StaticConfig> {
   return INJECTION_TYPES[inject.type];
+}
+
+function isSigning(inject: InjectConfig): inject is SigningConfig {
+  return inject.type === 'oauth2' || inject.type === 'aws-sigv4' || inject.type === 'hmac';
 }
 
 /** The header names (lower case) an inject config sets on every request; none for query injection. */
@@ -36,12 +55,40 @@ export function injectedHeaderNames(inject: InjectConfig): string[] {
       return [inject.name.toLowerCase()];
     case 'query':
       return [];
+    case 'oauth2':
+      return [...OAUTH2_HEADERS];
+    case 'aws-sigv4':
+      return [...SIGV4_HEADERS];
+    case 'hmac':
+      return [inject.header.toLowerCase(), inject.timestampHeader.toLowerCase()];
   }
 }
 
 /** Describes an inject config for logs and listings, without any value. */
 export function redactInjection(inject: InjectConfig): string {
-  return strategyOf(inject).redact(inject);
+  switch (inject.type) {
+    case 'oauth2':
+      return redactOAuth2(inject);
+    case 'aws-sigv4':
+      return redactSigV4(inject);
+    case 'hmac':
+      return redactHmac(inject);
+    default:
+      return strategyOf(inject).redact(inject);
+  }
+}
+
+/** Compiles a signing injector: each keeps its own per-secret memo, and a signer or a token cache. */
+function compileSigning(inject: SigningConfig, secretPath: string, context: InjectorContext | undefined): Injector {
+  if (context === undefined) throw new Error(`inject type '${inject.type}' needs the service's target to compile`);
+  switch (inject.type) {
+    case 'oauth2':
+      return compileOAuth2(inject, secretPath, context);
+    case 'aws-sigv4':
+      return compileSigV4(inject, secretPath, context.target);
+    case 'hmac':
+      return compileHmac(inject, secretPath, context.target);
+  }
 }
 
 /**
@@ -52,7 +99,8 @@ export function redactInjection(inject: InjectConfig): string {
  *
  * `secretPath` only names the secret in error messages (e.g. "secret/team/github").
  */
-export function compileInjector(inject: InjectConfig, secretPath = '(unnamed secret)'): Injector {
+export function compileInjector(inject: InjectConfig, secretPath = '(unnamed secret)', context?: InjectorContext): Injector {
+  if (isSigning(inject)) return compileSigning(inject, secretPath, context);
   const build = strategyOf(inject).compile(inject, secretPath);
   const cache = new WeakMap<SecretData, Injection | { error: unknown }>();
   return {

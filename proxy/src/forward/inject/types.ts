@@ -28,8 +28,52 @@ export interface Injector {
   readonly type: InjectConfig['type'];
   /** Redacted description for logs and service listings; never holds a value. */
   readonly description: string;
-  /** Throws ProxyError SECRET_FIELD_MISSING when the secret cannot be injected. */
-  apply(secret: SecretData): Injection;
+  /**
+   * Throws (or rejects with) a ProxyError: SECRET_FIELD_MISSING when the secret cannot be
+   * injected, UPSTREAM_TOKEN_FAILED when a token endpoint refused. Static types answer at
+   * once; `oauth2` answers with a promise when it has no usable token.
+   */
+  apply(secret: SecretData): Injection | Promise<Injection>;
+  /** Signs each request as it will be sent (`aws-sigv4`, `hmac`); absent for the other types. */
+  readonly signer?: RequestSigner;
+  /**
+   * `oauth2`: the API answered 401 to `injection`'s token. Drops that token so the next
+   * `apply` mints a fresh one; true when it was the current token (one retry is worth it).
+   */
+  readonly rejected?: (injection: Injection) => boolean;
+  /** Closes what the injector keeps open (the token endpoint's pooled connections). */
+  close?(): void;
+}
+
+/** The request as the upstream will receive it, for a signature over it. */
+export interface OutgoingRequest {
+  readonly method: string;
+  /**
+   * Path and query as the exchange forwards them, below the target's base path ('' or
+   * starting with '/' or '?'); the signer puts the base path in front, as the forwarder does.
+   */
+  readonly pathAndQuery: string;
+  /** Request headers after cleaning and injection (lower-case names); the signer adds to them. */
+  readonly headers: NodeJS.Dict<string | string[]>;
+}
+
+/** A per-request signature stage, compiled with its injector. */
+export interface RequestSigner {
+  /** True when the signature covers the body: the exchange reads it whole (up to maxBodyBytes) first. */
+  readonly needsBody: boolean;
+  /**
+   * Signs one request. `body` is the whole body when `needsBody`, else null. Rejects with a
+   * ProxyError: SECRET_FIELD_MISSING like `apply`, PATH_REJECTED for a query it cannot sign.
+   */
+  sign(request: OutgoingRequest, body: Buffer | null, secret: SecretData): Promise<SignedRequest>;
+}
+
+/** What a signer adds to one request. */
+export interface SignedRequest {
+  /** Headers to set (lower-case names), each replacing a client header of that name. */
+  readonly headers: ReadonlyArray<readonly [lowerName: string, value: string]>;
+  /** The path and query to forward (below the base path): the request's own, or with the query put into canonical form. */
+  readonly pathAndQuery: string;
 }
 
 /** One strategy: compile validated config into an apply function, and describe it without values. */

@@ -2,6 +2,7 @@
 /**
  * The `secure-proxy` command line. `serve --config FILE` runs the proxy; `serve` without a
  * config starts dev mode; serve is also what runs without a command. `check --config FILE` proves a config against Vault without serving.
+ * `migrate scan | rewrite` finds API secrets pasted into n8n workflows and moves them behind the proxy.
  * Exit codes: 0 ok, 1 runtime failure (or a failed check), 2 bad usage or config.
  */
 import { Command, CommanderError } from 'commander';
@@ -17,6 +18,8 @@ import { DevModeUnavailableError, startDevMode } from './cli/dev-mode';
 import { EXAMPLE_CONFIG } from './cli/example-config';
 import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
 import { TokenAdminUsageError } from './admin/tokens/errors';
+import { registerMigrateCommands } from './admin/migrate/cli-commands';
+import { MigrateUsageError, UnreadableInputError } from './admin/migrate/errors';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -102,6 +105,7 @@ export function buildProgram(): Command {
       if (value === '') throw new UsageError('no token on standard input');
       process.stdout.write(`${hashToken(value)}\n`);
     });
+  registerMigrateCommands(program);
   return program;
 }
 
@@ -138,7 +142,14 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof TokenAdminUsageError || err instanceof DevModeUnavailableError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof TokenAdminUsageError ||
+      err instanceof DevModeUnavailableError ||
+      err instanceof MigrateUsageError ||
+      err instanceof UnreadableInputError
+    ) {
       process.stderr.write(`secure-proxy: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, runCli } from '../support/cli';
-import { fingerprintOf, leakedCanaries, materialiseCorpus, type MaterialisedCorpus } from '../support/migrate-corpus';
+import { fingerprintOf, leakedMarkers, materialiseCorpus, type MaterialisedCorpus } from '../support/migrate-corpus';
 
 describe('secure-proxy migrate scan', () => {
   let corpus: MaterialisedCorpus;
@@ -29,9 +29,10 @@ describe('secure-proxy migrate scan', () => {
   });
   afterAll(() => {
     // Whatever each test printed, no planted value was ever among it.
-    expect(leakedCanaries(outputs.join('\n'), corpus.canaries)).toEqual([]);
+    const leaked = leakedMarkers(outputs.join('\n'), corpus.plants);
     corpus?.close();
     rmSync(scratch, { recursive: true, force: true });
+    expect(leaked).toEqual([]);
   });
 
   it('exits 1 and prints {"findings": [...]} with the documented fields for the whole corpus', async () => {

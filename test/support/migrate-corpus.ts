@@ -89,8 +89,6 @@ export interface MaterialisedCorpus {
   dir: string;
   /** Every marker occurrence, secrets and decoys. */
   plants: Plant[];
-  /** Every generated value, secrets and decoys: none may ever be printed. */
-  canaries: string[];
   close(): void;
 }
 
@@ -145,7 +143,7 @@ export function materialiseCorpus(source = CORPUS_DIR): MaterialisedCorpus {
       text.replace(MARKER, (_m, marker: string) => JSON.stringify(valueOf(marker)).slice(1, -1)),
     );
   }
-  return { dir, plants, canaries: [...values.values()], close: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, plants, close: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** First 8 hex of SHA-256, as the scanner prints it. */
@@ -154,6 +152,21 @@ export function fingerprintOf(value: string): string {
 }
 
 /** Which canaries occur in `text` (checked raw, base64 and URL-encoded). */
-export function leakedCanaries(text: string, canaries: readonly string[]): string[] {
+function leakedCanaries(text: string, canaries: readonly string[]): string[] {
   return canaries.filter((c) => text.includes(c) || text.includes(encodeURIComponent(c)) || text.includes(Buffer.from(c).toString('base64')));
+}
+
+/**
+ * The markers (not the values: a failing test must not print them either) of the plants whose
+ * value occurs in `text`. `only` limits the check to those markers.
+ */
+export function leakedMarkers(text: string, plants: readonly Plant[], only?: readonly string[]): string[] {
+  const checked = plants.filter((p) => only === undefined || only.includes(p.marker));
+  const leaked = new Set(
+    leakedCanaries(
+      text,
+      checked.map((p) => p.value),
+    ),
+  );
+  return [...new Set(checked.filter((p) => leaked.has(p.value)).map((p) => p.marker))];
 }

@@ -199,3 +199,19 @@ export function expressionParts(expression: string): ExpressionParts {
   }
   return { staticText: staticText.filter((text) => text.trim() !== ''), literals, concatenations: joined };
 }
+
+/**
+ * The text an expression stands for when its `{{ … }}` parts are only literals joined with
+ * `+`: `={{ 'Bearer ' + 'abc' }}` is `Bearer abc`. A `{{ … }}` that reads data stays as
+ * `dynamic` (so the caller can tell the value is not fixed). A plain value is returned as is.
+ */
+export function flattenExpression(value: string, dynamic: string): string {
+  if (!value.startsWith('=')) return value;
+  return value.slice(1).replace(/\{\{([\s\S]*?)\}\}/g, (_whole, code: string) => {
+    const literals = rawLiterals(code, 'javascript');
+    if (literals.length === 0) return dynamic;
+    const gaps = [code.slice(0, literals[0].start), ...literals.slice(1).map((l, i) => code.slice(literals[i].end, l.start)), code.slice(literals.at(-1)!.end)];
+    const onlyLiterals = gaps.every((gap, i) => (i === 0 || i === gaps.length - 1 ? /^\s*$/.test(gap) : /^\s*\+\s*$/.test(gap)));
+    return onlyLiterals ? literals.map((l) => l.value).join('') : dynamic;
+  });
+}

@@ -28,7 +28,8 @@ function errnoText(err: unknown): string {
   return code ?? (err instanceof Error ? err.message : String(err));
 }
 
-async function readWorkflowFile(path: string): Promise<SourcedWorkflow[]> {
+/** The workflows of one file, and whether the file held a single workflow (rather than a list). */
+export async function readWorkflowFile(path: string): Promise<{ workflows: SourcedWorkflow[]; single: boolean }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -46,7 +47,7 @@ async function readWorkflowFile(path: string): Promise<SourcedWorkflow[]> {
   if (workflows === null) {
     throw new UnreadableInputError(path, 'not an n8n workflow export: expected a workflow ({"nodes": [...]}), an array of workflows, or {"data": [workflows]}');
   }
-  return workflows;
+  return { workflows, single: isWorkflow(document) };
 }
 
 async function jsonFilesUnder(folder: string): Promise<string[]> {
@@ -77,7 +78,7 @@ export async function readWorkflowInputs(inputs: readonly string[]): Promise<Sou
     }
     const files = info.isDirectory() ? await jsonFilesUnder(input) : [input];
     if (info.isDirectory() && files.length === 0) throw new UnreadableInputError(input, 'the folder holds no .json files');
-    for (const file of files) out.push(...(await readWorkflowFile(file)));
+    for (const file of files) out.push(...(await readWorkflowFile(file)).workflows);
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { expressionParts, stringLiterals } from './literals';
 import { nodeSlots, parameterPath, type Slot, type SlotLocation } from './node-slots';
 import { matchSecret, type SecretKind, type SecretMatch } from './secret-rules';
+import { safeDecode, staticText } from './url-parts';
 import type { SourcedWorkflow, WorkflowNode } from './workflow';
 
 /** One pasted secret, as reported: where it is and a fingerprint, never the value. */
@@ -51,23 +52,10 @@ interface Candidate {
   urlQueryParam?: string | null;
 }
 
-/** The static text of an expression with each `{{ … }}` left as a marker that no URL part contains. */
-function staticUrl(value: string): string {
-  return value.startsWith('=') ? value.slice(1).replace(/\{\{[\s\S]*?\}\}/g, '\u0000') : value;
-}
-
 const URL_PARTS = /^([a-z][a-z0-9+.-]*:\/\/)(?:([^/?#@\u0000]*)@)?([^/?#]*)([^?#]*)(?:\?([^#]*))?/i;
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return text;
-  }
-}
-
 function* urlCandidates(value: string): Generator<Candidate> {
-  const text = staticUrl(value);
+  const { text } = staticText(value);
   const parts = URL_PARTS.exec(text);
   if (parts !== null) {
     const userinfo = parts[2];

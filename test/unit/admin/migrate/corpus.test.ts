@@ -7,7 +7,7 @@
 import { readWorkflowInputs } from '../../../../proxy/src/admin/migrate/read-files';
 import { scanWorkflow, type Finding } from '../../../../proxy/src/admin/migrate/scan';
 import { formatScanJson, formatScanText } from '../../../../proxy/src/admin/migrate/scan-report';
-import { fingerprintOf, leakedCanaries, materialiseCorpus, type MaterialisedCorpus } from '../../../support/migrate-corpus';
+import { fingerprintOf, leakedMarkers, materialiseCorpus, type MaterialisedCorpus } from '../../../support/migrate-corpus';
 
 describe('migrate scan on the corpus', () => {
   let corpus: MaterialisedCorpus;
@@ -99,6 +99,6 @@ describe('migrate scan on the corpus', () => {
 
   it('never prints a planted value, in either format', () => {
     const out = formatScanJson(findings) + formatScanText(findings, 6);
-    expect(leakedCanaries(out, corpus.canaries)).toEqual([]);
+    expect(leakedMarkers(out, corpus.plants)).toEqual([]);
   });
 });

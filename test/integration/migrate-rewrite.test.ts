@@ -5,7 +5,7 @@
  * already stored stops the run before anything is written unless --force, and no secret is
  * ever printed or written to the output folder.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, runCli, type CliResult } from '../support/cli';
@@ -119,6 +119,61 @@ describe('secure-proxy migrate rewrite --to-vault', () => {
       data: { token: value('github'), owner: 'platform-team' },
       metadata: { version: 2 },
     });
+  });
+
+  it('never overwrites a value that changed after it was read: the check-and-set write is refused', async () => {
+    // Two services that (by mistake) share one secret path: both read version 0, the first write
+    // makes it version 1, so the second write's check-and-set fails as it would after any change.
+    const mount = `${vault.prefix}kv3`;
+    await enableKv(vault, mount, 2);
+    const bearer = (name: string, host: string, marker: string) => ({
+      id: name,
+      name,
+      type: 'n8n-nodes-base.httpRequest',
+      typeVersion: 4.2,
+      position: [0, 0],
+      parameters: {
+        url: `https://${host}/v1/items`,
+        sendHeaders: true,
+        headerParameters: { parameters: [{ name: 'Authorization', value: `Bearer ${value(marker)}` }] },
+      },
+    });
+    writeFileSync(
+      join(corpus.dir, 'race.json'),
+      JSON.stringify({
+        id: 'Wrace',
+        name: 'race',
+        nodes: [bearer('A', 'a.example-corp.io', 'github'), bearer('B', 'b.example-corp.io', 'generic')],
+        connections: {},
+      }),
+    );
+    writeFileSync(
+      join(corpus.dir, 'race.yaml'),
+      'a.example-corp.io: { service: sa, secret: shared/key }\nb.example-corp.io: { service: sb, secret: shared/key }\n',
+    );
+    const result = await runCli(
+      [
+        'migrate',
+        'rewrite',
+        join(corpus.dir, 'race.json'),
+        '--services',
+        join(corpus.dir, 'race.yaml'),
+        '--out',
+        join(scratch, 'race-out'),
+        '--kv-mount',
+        mount,
+        '--to-vault',
+      ],
+      { env: { ...cleanEnv(), VAULT_ADDR: vault.address, VAULT_TOKEN: vault.rootToken } },
+    );
+    printed.push(result.stdout, result.stderr);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`vault: stored the secret of service sa at ${mount}/shared/key`);
+    expect(result.stderr).toContain(
+      `writing ${mount}/shared/key: it changed since it was read (check-and-set at version 0 refused); run again (1 path(s) above were written)`,
+    );
+    expect((await read(mount, 'shared/key')).body.data).toMatchObject({ data: { token: value('github') }, metadata: { version: 1 } });
+    expect(existsSync(join(scratch, 'race-out'))).toBe(false);
   });
 
   it('without --to-vault writes the workflow only, and says the secrets are not in Vault yet', async () => {

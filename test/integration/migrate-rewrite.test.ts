@@ -43,27 +43,16 @@ describe('secure-proxy migrate rewrite --to-vault', () => {
     expect({ printedLeaks, writtenLeaks }).toEqual({ printedLeaks: [], writtenLeaks: [] });
   });
 
+  /** Runs the rewrite of `input` (the fixture by default) into scratch/<out>, against `mount`. */
   async function rewrite(
     mount: string,
     out: string,
     extra: string[] = [],
     env: NodeJS.ProcessEnv = { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.rootToken },
+    input = { workflow: join(corpus.dir, 'ops-workflow.json'), services: join(corpus.dir, 'services.yaml') },
   ): Promise<CliResult> {
-    const result = await runCli(
-      [
-        'migrate',
-        'rewrite',
-        join(corpus.dir, 'ops-workflow.json'),
-        '--services',
-        join(corpus.dir, 'services.yaml'),
-        '--out',
-        join(scratch, out),
-        '--kv-mount',
-        mount,
-        ...extra,
-      ],
-      { env: { ...cleanEnv(), ...env } },
-    );
+    const args = ['migrate', 'rewrite', input.workflow, '--services', input.services, '--out', join(scratch, out), '--kv-mount', mount, ...extra];
+    const result = await runCli(args, { env: { ...cleanEnv(), ...env } });
     printed.push(result.stdout, result.stderr);
     return result;
   }
@@ -151,22 +140,8 @@ describe('secure-proxy migrate rewrite --to-vault', () => {
       join(corpus.dir, 'race.yaml'),
       'a.example-corp.io: { service: sa, secret: shared/key }\nb.example-corp.io: { service: sb, secret: shared/key }\n',
     );
-    const result = await runCli(
-      [
-        'migrate',
-        'rewrite',
-        join(corpus.dir, 'race.json'),
-        '--services',
-        join(corpus.dir, 'race.yaml'),
-        '--out',
-        join(scratch, 'race-out'),
-        '--kv-mount',
-        mount,
-        '--to-vault',
-      ],
-      { env: { ...cleanEnv(), VAULT_ADDR: vault.address, VAULT_TOKEN: vault.rootToken } },
-    );
-    printed.push(result.stdout, result.stderr);
+    const input = { workflow: join(corpus.dir, 'race.json'), services: join(corpus.dir, 'race.yaml') };
+    const result = await rewrite(mount, 'race-out', ['--to-vault'], undefined, input);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`vault: stored the secret of service sa at ${mount}/shared/key`);
     expect(result.stderr).toContain(

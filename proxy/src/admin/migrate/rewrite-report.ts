@@ -35,7 +35,7 @@ export function servicesSnippet(services: ReadonlyMap<string, ServicePlan>, kvMo
   const fields = [...services].map(([name, plan]) => `#   ${name}: ${kvMount}/${plan.mapping.secret} (fields: ${Object.keys(plan.data).join(', ')})`);
   return [
     '# Add to the proxy config (docs/configuration.md), and grant the services to the n8n client',
-    '# (secure-proxy token grant --client <client> --services <names>). The secrets live in Vault:',
+    '# (secure-proxy token grant --client <client> --services <names>). Their secrets belong in Vault at:',
     ...fields,
     stringify({ services: entries }).trimEnd(),
     '',

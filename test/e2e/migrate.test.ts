@@ -39,6 +39,38 @@ function startApi(): Promise<{ url: string; host: string; authorizations: string
   );
 }
 
+/** The legacy workflow: an HTTP Request node with the key pasted into its Authorization header. */
+function legacyWorkflow(id: string, apiUrl: string): Record<string, unknown> {
+  return {
+    id,
+    name: 'Legacy: repos with a pasted key',
+    nodes: [
+      { id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+      {
+        id: 'n2',
+        name: 'List repos',
+        type: 'n8n-nodes-base.httpRequest',
+        typeVersion: 4.2,
+        position: [220, 0],
+        parameters: {
+          url: `${apiUrl}/api/orgs/acme/repos?type=public`,
+          sendHeaders: true,
+          headerParameters: {
+            parameters: [
+              { name: 'Accept', value: 'application/json' },
+              { name: 'Authorization', value: `Bearer ${PASTED_KEY}` },
+            ],
+          },
+          options: {},
+        },
+      },
+    ],
+    connections: { Start: { main: [[{ node: 'List repos', type: 'main', index: 0 }]] } },
+    settings: { executionOrder: 'v1' },
+    active: false,
+  };
+}
+
 describe('migrate rewrite inside a real n8n', () => {
   let api: Awaited<ReturnType<typeof startApi>>;
   let harness: ProxyHarness;
@@ -64,34 +96,7 @@ describe('migrate rewrite inside a real n8n', () => {
   });
 
   it('scans, rewrites into Vault, imports and runs through the proxy', async () => {
-    const legacy = {
-      id: 'WlegacyPasted001',
-      name: 'Legacy: repos with a pasted key',
-      nodes: [
-        { id: 'n1', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-        {
-          id: 'n2',
-          name: 'List repos',
-          type: 'n8n-nodes-base.httpRequest',
-          typeVersion: 4.2,
-          position: [220, 0],
-          parameters: {
-            url: `${api.url}/api/orgs/acme/repos?type=public`,
-            sendHeaders: true,
-            headerParameters: {
-              parameters: [
-                { name: 'Accept', value: 'application/json' },
-                { name: 'Authorization', value: `Bearer ${PASTED_KEY}` },
-              ],
-            },
-            options: {},
-          },
-        },
-      ],
-      connections: { Start: { main: [[{ node: 'List repos', type: 'main', index: 0 }]] } },
-      settings: { executionOrder: 'v1' },
-      active: false,
-    };
+    const legacy = legacyWorkflow('WlegacyPasted001', api.url);
     const legacyFile = join(scratch, 'legacy.json');
     writeFileSync(legacyFile, JSON.stringify(legacy, null, 2));
     writeFileSync(join(scratch, 'services.yaml'), `"${api.host}": { service: repos, target: "${api.url}/api", secret: svc/repos }\n`);
@@ -149,5 +154,20 @@ describe('migrate rewrite inside a real n8n', () => {
     );
     expect(node).toMatchObject({ type: 'n8n-nodes-secure-proxy.secureProxyRequest', credentials: { secureProxyApi: CREDENTIAL } });
     expect(`${result.stdout}${result.stderr}`).not.toContain(PASTED_KEY);
+  }, 600_000);
+
+  it('scans the workflows of the running n8n through its public API: only the one still holding the key is reported', async () => {
+    await n8n.importWorkflow({ ...legacyWorkflow('WlegacyPasted002', api.url), name: 'Legacy, not migrated yet' });
+    const apiKey = await n8n.createOwnerAndApiKey(['workflow:list', 'workflow:read']);
+    const scan = await runCli(['migrate', 'scan', '--n8n-url', n8n.baseUrl, '--json'], { env: { ...cleanEnv(), N8N_API_KEY: apiKey } });
+    expect(scan.code).toBe(1);
+    const findings = (JSON.parse(scan.stdout) as { findings: Array<Record<string, string>> }).findings;
+    expect(findings).toEqual([
+      expect.objectContaining({ workflowId: 'WlegacyPasted002', workflowName: 'Legacy, not migrated yet', node: 'List repos', kind: 'github-token' }),
+    ]);
+    for (const text of [scan.stdout, scan.stderr]) {
+      expect(text).not.toContain(PASTED_KEY);
+      expect(text).not.toContain(apiKey);
+    }
   }, 600_000);
 });

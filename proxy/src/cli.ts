@@ -2,6 +2,7 @@
 /**
  * The `secure-proxy` command line. `serve --config FILE` runs the proxy; `serve` without a
  * config starts dev mode; serve is also what runs without a command. `check --config FILE` proves a config against Vault without serving.
+ * `migrate scan | rewrite` finds API secrets pasted into n8n workflows and moves them behind the proxy.
  * Exit codes: 0 ok, 1 runtime failure (or a failed check), 2 bad usage or config.
  */
 import { Command, CommanderError } from 'commander';
@@ -19,6 +20,8 @@ import { registerTokenLifecycleCommands } from './admin/tokens/cli-commands';
 import { TokenAdminUsageError } from './admin/tokens/errors';
 import { registerVaultCommands } from './admin/vault-bootstrap/cli-command';
 import { BootstrapUsageError } from './admin/vault-bootstrap/options';
+import { registerMigrateCommands } from './admin/migrate/cli-commands';
+import { MigrateUsageError, UnreadableInputError } from './admin/migrate/errors';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
 
@@ -105,6 +108,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${hashToken(value)}\n`);
     });
   registerVaultCommands(program);
+  registerMigrateCommands(program);
   return program;
 }
 
@@ -146,7 +150,9 @@ async function main(argv: string[]): Promise<void> {
       err instanceof UsageError ||
       err instanceof TokenAdminUsageError ||
       err instanceof BootstrapUsageError ||
-      err instanceof DevModeUnavailableError
+      err instanceof DevModeUnavailableError ||
+      err instanceof MigrateUsageError ||
+      err instanceof UnreadableInputError
     ) {
       process.stderr.write(`secure-proxy: ${err.message}\n`);
       process.exitCode = 2;

@@ -38,7 +38,7 @@ export class N8nRefusal extends Error {
   }
 }
 
-interface N8nAnswer {
+export interface N8nAnswer {
   status: number;
   body: unknown;
 }
@@ -69,7 +69,14 @@ function hint(status: number): string {
   return '';
 }
 
-async function call(target: N8nTarget, method: string, path: string, secrets: readonly string[], body?: unknown): Promise<N8nAnswer> {
+/** Where and how to reach n8n's public API; an N8nTarget is one. */
+export type N8nApi = Pick<N8nTarget, 'baseUrl' | 'apiKey' | 'timeoutMs'>;
+
+/**
+ * One call to n8n's public API (`/api/v1` + path): n8n's answer, or an N8nRefusal when it did
+ * not answer or redirected. `secrets` are removed from any text of n8n's kept in a message.
+ */
+export async function callN8nApi(target: N8nApi, method: string, path: string, secrets: readonly string[], body?: unknown): Promise<N8nAnswer> {
   const url = `${target.baseUrl}/api/v1${path}`;
   let response: Response;
   try {
@@ -104,8 +111,9 @@ async function call(target: N8nTarget, method: string, path: string, secrets: re
   return { status: response.status, body: parsed };
 }
 
-function refusal(what: string, answer: N8nAnswer, secrets: readonly string[]): N8nRefusal {
-  return new N8nRefusal(`n8n refused ${what}: ${answer.status} ${n8nMessage(answer, secrets)}${hint(answer.status)}`, answer.status);
+/** The refusal for a non-success answer: status, n8n's message and what to check (`advice`, by default the credential calls' hints). */
+export function refusal(what: string, answer: N8nAnswer, secrets: readonly string[], advice: (status: number) => string = hint): N8nRefusal {
+  return new N8nRefusal(`n8n refused ${what}: ${answer.status} ${n8nMessage(answer, secrets)}${advice(answer.status)}`, answer.status);
 }
 
 function typeOf(value: unknown): string | undefined {
@@ -117,7 +125,7 @@ async function typeFromList(target: N8nTarget): Promise<string | undefined> {
   let cursor: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
     const query = new URLSearchParams({ limit: '100', ...(cursor === undefined ? {} : { cursor }) });
-    const answer = await call(target, 'GET', `/credentials?${query.toString()}`, [target.apiKey]);
+    const answer = await callN8nApi(target, 'GET', `/credentials?${query.toString()}`, [target.apiKey]);
     if (answer.status !== 200) throw refusal('listing its credentials', answer, [target.apiKey]);
     const body = answer.body as { data?: unknown; nextCursor?: unknown };
     const found: unknown = Array.isArray(body.data) ? (body.data as Array<{ id?: unknown } | null>).find((c) => c?.id === target.credentialId) : undefined;
@@ -134,7 +142,7 @@ async function typeFromList(target: N8nTarget): Promise<string | undefined> {
  */
 export async function checkCredential(target: N8nTarget): Promise<void> {
   const id = encodeURIComponent(target.credentialId);
-  const answer = await call(target, 'GET', `/credentials/${id}`, [target.apiKey]);
+  const answer = await callN8nApi(target, 'GET', `/credentials/${id}`, [target.apiKey]);
   let type: string | undefined;
   if (answer.status === 200) type = typeOf(answer.body);
   else if (answer.status === 403) type = await typeFromList(target);
@@ -152,6 +160,9 @@ export async function checkCredential(target: N8nTarget): Promise<void> {
 /** Writes the token into the credential's Proxy Token field, keeping its other fields. */
 export async function pushToken(target: N8nTarget, token: string): Promise<void> {
   const secrets = [target.apiKey, token];
-  const answer = await call(target, 'PATCH', `/credentials/${encodeURIComponent(target.credentialId)}`, secrets, { data: { token }, isPartialData: true });
+  const answer = await callN8nApi(target, 'PATCH', `/credentials/${encodeURIComponent(target.credentialId)}`, secrets, {
+    data: { token },
+    isPartialData: true,
+  });
   if (answer.status !== 200) throw refusal(`updating credential ${target.credentialId}`, answer, secrets);
 }

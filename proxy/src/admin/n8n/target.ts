@@ -27,7 +27,8 @@ export function isLoopbackHost(hostname: string): boolean {
   return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-function parseN8nUrl(value: string): URL {
+/** The --n8n-url value as a URL, refused unless it is plain http(s) without credentials, query or fragment. */
+export function parseN8nUrl(value: string): URL {
   let url: URL;
   try {
     url = new URL(value);
@@ -41,7 +42,8 @@ function parseN8nUrl(value: string): URL {
   return url;
 }
 
-async function apiKeyOf(flags: N8nFlags, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+/** The n8n API key from --n8n-api-key-file or N8N_API_KEY (never from a flag of its own). */
+export async function apiKeyOf(flags: Pick<N8nFlags, 'n8nApiKeyFile'>, env: Readonly<Record<string, string | undefined>>): Promise<string> {
   if (flags.n8nApiKeyFile !== undefined) {
     let text: string;
     try {

@@ -11,7 +11,7 @@ import { generateToken } from '../../proxy/src/auth/token-format';
 import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import { expectNothingHidden } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
-import { waitFor } from '../support/secrets-harness';
+import { eventually, waitFor } from '../support/secrets-harness';
 import { createServeFolder, expectOutputHides, startServe, stopServe, waitForOutput, type ServeFolder, type ServeProcess } from '../support/serve-process';
 import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
 import { describeEmulatorOnly, vaultCall } from '../support/vault-setup';
@@ -133,16 +133,6 @@ describe('per-workflow rules in Vault token records', () => {
     const req = request(replica.proxy.app).get('/forward/payments/charges').set('authorization', `Bearer ${token}`);
     return workflowId === undefined ? req : req.set('x-secure-proxy-workflow-id', workflowId);
   };
-
-  async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-    // A deadline for a loaded machine; the assertion is the outcome.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (await check()) return true;
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   it('create --workflows narrows the service; grant --workflows widens the list; "service=" opens it again', async () => {
     const token = await store.issue(['create', '--client', 'n8n-wf', '--services', 'echo', '--workflows', 'payments=wfA']);

@@ -11,6 +11,7 @@ import request from 'supertest';
 import { ERROR_HEADER } from '../../proxy/src/contract/contract';
 import type { CliResult } from '../support/cli';
 import { expectNothingHidden } from '../support/proxy-assertions';
+import { eventually } from '../support/secrets-harness';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
 import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
 import { createToken, revokeToken, vaultCall } from '../support/vault-setup';
@@ -55,16 +56,6 @@ describe('token CLI changes to an existing client', () => {
   const recordVersion = async (client: string): Promise<number> =>
     (await vaultCall(harness.vault, 'GET', `${harness.mount}/metadata/${RECORDS_PATH}/${client}`)).data.current_version as number;
   const forward = (t: TestProxy, service: string, token: string) => request(t.proxy.app).get(`/forward/${service}/hi`).set('authorization', `Bearer ${token}`);
-
-  async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-    // Generous: a loaded machine may be slow; the assertion is the outcome, not the time.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (await check()) return true;
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 
   it('create --add --services merges: the services named are granted on top, none is taken away, and the old token keeps working', async () => {
     const t = await store.replica({ refreshSeconds: 1, missRefreshIntervalMs: 100 });

@@ -17,6 +17,7 @@ import type { TokenStoreRefreshEvent } from '../../proxy/src/observability/event
 import type { CliResult } from '../support/cli';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { canary, startHarness, type ProxyHarness, type TestProxy } from '../support/proxy-harness';
+import { eventually } from '../support/secrets-harness';
 import { RECORDS_PATH, setUpTokenStore, type TokenStoreSetup } from '../support/token-store-setup';
 import { createToken, itEmulatorOnly, vaultCall, vaultFetch, writePolicy } from '../support/vault-setup';
 
@@ -75,15 +76,6 @@ describe('proxy token lifecycle with records in Vault', () => {
       if (e.trigger === 'schedule' && e.outcome === 'ok') n += 1;
     });
     return () => n;
-  }
-
-  async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await check()) return true;
-      if (Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 
   it('create: a running proxy accepts the new token at once (re-read on an unknown token), with its expiry and services', async () => {

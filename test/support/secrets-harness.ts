@@ -53,6 +53,20 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 15
   }
 }
 
+/**
+ * Whether an async `check` comes true before `timeoutMs` (polled every 100 ms). For outcomes
+ * that need a request or a Vault read to observe; the caller asserts the result. The default
+ * deadline is for a loaded machine, not a pace.
+ */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** A loopback port that was just bound and released: nothing listens there. */
 export async function deadPort(): Promise<number> {
   const server = createServer();

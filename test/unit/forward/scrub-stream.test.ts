@@ -10,6 +10,7 @@ import {
   scrubHeaderValue,
   type Scrubber,
 } from '../../../proxy/src/forward/scrub/stream';
+import { scanEveryPosition, scrubInto } from '../../../proxy/src/forward/scrub/matcher';
 
 async function scrubChunks(scrubber: Scrubber, chunks: Buffer[]): Promise<{ out: string; maxCarry: number }> {
   const stream = new ScrubStream(scrubber);
@@ -225,5 +226,59 @@ describe('scrubbing every spelling an upstream may echo', () => {
       ),
       { seed: 4242, numRuns: 300 },
     );
+  });
+});
+
+describe('the candidate search gives what trying every position gives', () => {
+  /** Bytes that start escapes or secrets, hex digits, the letters escapes use, and filler. */
+  const ALPHABET = ['%', '\\', '&', '+', '#', ';', 'u', 'x', 'n', 'a', 'm', 'p', 'q', '2', 'F', '0', ' ', '"', 'k', '3', 'y', '/', 'ä', 'é', 'z'];
+
+  function scan(kind: 'candidates' | 'every', scrubber: Scrubber, data: Buffer, final: boolean): { emitted: number; out: string } {
+    const out: Buffer[] = [];
+    const emitted = kind === 'candidates' ? scrubInto(scrubber, data, final, out) : scanEveryPosition(scrubber, data, final, out, false);
+    return { emitted, out: Buffer.concat(out).toString('latin1') };
+  }
+
+  it.each([
+    ['ASCII with JSON and URL characters', ['k3y/"x"']],
+    ['Latin-1 characters and a space', ['pä ss', 'é+&']],
+    ['several secrets of different lengths', ['ab', 'k3y%2F', 'q&amp;']],
+    // Only the last character needs escaping: a match whose escape is as far from its start as can be.
+    ['an escapable last character', ['key"']],
+    ['a reserved last character', ['k3y/']],
+  ])('%s', (_name, secrets) => {
+    const scrubber = compileScrubber(secrets);
+    const spellers = Object.values(SPELLERS);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.array(fc.constantFrom(...ALPHABET), { maxLength: 40 }).map((chars) => Buffer.from(chars.join(''))),
+            fc.tuple(fc.constantFrom(...secrets), fc.nat(spellers.length - 1)).map(([s, i]) => spellers[i](s) ?? Buffer.from(s)),
+            // A spelled secret cut short: the scan must hold it back exactly as trying every position does.
+            fc
+              .tuple(fc.constantFrom(...secrets), fc.nat(spellers.length - 1), fc.nat(30))
+              .map(([s, i, cut]) => (spellers[i](s) ?? Buffer.from(s)).subarray(0, cut)),
+          ),
+          { maxLength: 10 },
+        ),
+        fc.nat(),
+        fc.boolean(),
+        (pieces, cut, final) => {
+          // Ends anywhere: in a chunk, a match may be cut at any byte.
+          const whole = Buffer.concat(pieces);
+          const data = whole.subarray(0, cut % (whole.length + 1));
+          expect(scan('candidates', scrubber, data, final)).toEqual(scan('every', scrubber, data, final));
+        },
+      ),
+      { seed: 1717, numRuns: 3000 },
+    );
+  });
+
+  it('skips escapes that spell no character of a secret, and still finds the one that does', () => {
+    const scrubber = compileScrubber(['tok-%41']);
+    const noise = '\\n\\"&amp;%20'.repeat(500);
+    const text = `${noise}tok%2D%2541${noise}tok-%41${noise}`;
+    expect(scrubBuffer(scrubber, Buffer.from(text)).toString()).toBe(`${noise}${REDACTED}${noise}${REDACTED}${noise}`);
   });
 });

@@ -52,12 +52,20 @@ interface Pattern {
 /** The secrets of one request, compiled for matching. */
 export interface Scrubber {
   readonly patterns: readonly Pattern[];
-  /** Raw spellings, longest first: what a chunk without any escape byte can contain. */
+  /** Raw spellings, longest first: a match without any escaped character is one of these. */
   readonly needles: readonly Buffer[];
+  /** Length in bytes of the longest raw spelling: an escaped match has its first escape byte less than this far from its start. */
+  readonly reach: number;
   /** Bytes that start an escape in some pattern (`%`, `\`, `&`, and `+` when a secret holds a space). */
   readonly escapeBytes: readonly number[];
   /** Bytes a match can start with: the escape starts and the first raw byte of every pattern. */
   readonly startBytes: Uint8Array;
+  /** Bytes that `%HH` may stand for at the start of a match's percent-encoded character (the first byte of one). */
+  readonly percentFirstBytes: Uint8Array;
+  /** Letters after `\` whose escape spells a character of some secret (`n` when a secret holds a newline). */
+  readonly shortEscapeLetters: Uint8Array;
+  /** First letters of the named references (`&amp;`…) of characters some secret holds. */
+  readonly namedReferenceLetters: Uint8Array;
   /** Length in bytes of the longest possible match (0 when there is nothing to scrub). */
   readonly longest: number;
   /** Length in bytes of the shortest possible match: no shorter text can hold a secret. */
@@ -109,6 +117,17 @@ export function compileScrubber(values: readonly string[]): Scrubber {
   const startBytes = new Uint8Array(256);
   for (const b of escapeBytes) startBytes[b] = 1;
   for (const p of patterns) startBytes[p.bytes[0]] = 1;
+  const percentFirstBytes = new Uint8Array(256);
+  const shortEscapeLetters = new Uint8Array(256);
+  const namedReferenceLetters = new Uint8Array(256);
+  for (const p of patterns) {
+    for (const bytes of p.raw) percentFirstBytes[bytes[0]] = 1;
+    for (const cp of p.codePoints) {
+      for (const [letter, char] of SHORT_ESCAPES) if (char === cp) shortEscapeLetters[letter] = 1;
+      const name = NAMED_REFERENCES.get(cp);
+      if (name !== undefined) namedReferenceLetters[name[0]] = 1;
+    }
+  }
   const needles = [...new Map(patterns.map((p) => [p.bytes.toString('latin1'), p.bytes])).values()].sort((a, b) => b.length - a.length);
   const longest = Math.max(0, ...patterns.map((p) => p.codePoints.length * MAX_CHAR_SPELLING));
   // Every spelling of a character takes at least one byte per character.
@@ -116,8 +135,12 @@ export function compileScrubber(values: readonly string[]): Scrubber {
   return Object.freeze({
     patterns: Object.freeze(patterns),
     needles: Object.freeze(needles),
+    reach: needles[0]?.length ?? 0,
     escapeBytes: Object.freeze(escapeBytes),
     startBytes,
+    percentFirstBytes,
+    shortEscapeLetters,
+    namedReferenceLetters,
     longest,
     shortest,
   });
@@ -288,87 +311,141 @@ function bestMatchAt(scrubber: Scrubber, data: Uint8Array, start: number, end: n
   return best;
 }
 
-function containsEscape(scrubber: Scrubber, data: Buffer): boolean {
-  // indexOf runs natively; a JavaScript loop over the bytes would cost more.
-  for (const b of scrubber.escapeBytes) if (data.indexOf(b) !== -1) return true;
-  return false;
-}
-
 /**
- * Where a raw needle could still be completing at the end of `data` (a proper prefix of it
- * runs to the end), at or after `from`; -1 when nowhere.
+ * Whether the escape starting at `e` (a `%`, `\`, `&` or `+`) may spell a character of some
+ * secret: true also when the data ends before that can be told. Most escapes in real bodies
+ * (`\n` and `\"` in JSON, `&amp;` in HTML, `%20` in URLs) spell characters no secret holds, and
+ * a match cannot start near them because of them.
  */
-function tailPrefix(scrubber: Scrubber, data: Buffer, from: number): number {
-  const longest = scrubber.needles[0]?.length ?? 0;
-  for (let p = Math.max(from, data.length - longest + 1); p < data.length; p++) {
-    const rest = data.length - p;
-    for (const needle of scrubber.needles) {
-      if (needle.length > rest && data.compare(needle, 0, rest, p, data.length) === 0) return p;
+function escapeMayMatch(scrubber: Scrubber, data: Buffer, e: number, end: number): boolean {
+  if (e + 1 >= end) return true;
+  const next = data[e + 1];
+  switch (data[e]) {
+    case PERCENT: {
+      const high = hexValue(next);
+      if (high === -1) return false;
+      if (e + 2 >= end) return true;
+      const low = hexValue(data[e + 2]);
+      return low !== -1 && scrubber.percentFirstBytes[high * 16 + low] === 1;
     }
+    case BACKSLASH:
+      // `\x` and `\u` are left to the match itself.
+      return scrubber.shortEscapeLetters[next] === 1 || next === 0x78 || next === 0x75;
+    case AMPERSAND:
+      return next === HASH || scrubber.namedReferenceLetters[next] === 1;
+    default:
+      return true; // `+`, an escape only when a secret holds a space
   }
-  return -1;
 }
 
 /**
  * Scrubs `data`, pushing the output parts to `out`. Returns the index of the first byte that
  * was not emitted: the start of a match that more bytes could still complete (never when
  * `final`), or `data.length`.
+ *
+ * Only positions where a match can start are tried, found with native searches (Buffer#indexOf)
+ * instead of a JavaScript loop over every byte. A match either spells every character raw, and
+ * is then an occurrence of one of the raw needles, or spells some character with an escape, and
+ * then the escape of its first such character starts less than `reach` bytes after the match
+ * does, and spells a character of a secret. So the positions worth trying are the needles'
+ * occurrences, the `reach` bytes up to each escape that may spell a secret's character
+ * ({@link escapeMayMatch}), and (unless `final`) the last `reach` bytes, where a raw match may
+ * still be completing.
+ * The positions are tried in order with the same test as {@link scanEveryPosition}, so the output
+ * is the same; the property test in the suite compares the two.
  */
-export function scrubInto(scrubber: Scrubber, data: Buffer, final: boolean, out: Buffer[], caseless = false): number {
+export function scrubInto(scrubber: Scrubber, data: Buffer, final: boolean, out: Buffer[]): number {
   const end = data.length;
   if (scrubber.patterns.length === 0 || end === 0) {
     if (end > 0) out.push(data);
     return end;
   }
-  let pos = 0;
+  const { needles, escapeBytes, startBytes, reach } = scrubber;
+  const nextEscape = escapeBytes.map((b) => data.indexOf(b));
+  const nextNeedle = needles.map((n) => data.indexOf(n));
+  const tailStart = final ? end : Math.max(0, end - reach + 1);
+  let pos = 0; // the first byte not yet emitted
   let hold = end;
-  if (!caseless && !containsEscape(scrubber, data)) {
-    // Fast path: without an escape byte, a match is one of the raw needles.
-    const { needles } = scrubber;
-    const next = needles.map((n) => data.indexOf(n));
-    for (;;) {
-      let best = -1;
-      let bestLength = 0;
-      for (let i = 0; i < needles.length; i++) {
-        if (next[i] !== -1 && next[i] < pos) next[i] = data.indexOf(needles[i], pos);
-        // Longest first: a later needle at the same index is shorter and loses.
-        if (next[i] !== -1 && (best === -1 || next[i] < best)) {
-          best = next[i];
-          bestLength = needles[i].length;
-        }
+  let p = 0; // the first position not yet considered
+  scan: while (p < end) {
+    // The next stretch [from, to] where a match may start; the earliest wins, the longest on a tie.
+    let from = end;
+    let to = end;
+    for (let i = 0; i < escapeBytes.length; i++) {
+      let e = nextEscape[i];
+      if (e !== -1 && e < p) e = data.indexOf(escapeBytes[i], p);
+      while (e !== -1 && !escapeMayMatch(scrubber, data, e, end)) e = data.indexOf(escapeBytes[i], e + 1);
+      nextEscape[i] = e;
+      if (e === -1) continue;
+      const s = Math.max(p, e - reach + 1);
+      if (s < from || (s === from && e > to)) {
+        from = s;
+        to = e;
       }
-      if (best === -1) break;
-      if (!final) {
-        // A longer needle that is a prefix here and runs to the end must be waited for.
-        const waiting = tailPrefix(scrubber, data, best);
-        if (waiting === best) {
-          hold = best;
-          break;
-        }
+    }
+    for (let i = 0; i < needles.length; i++) {
+      let n = nextNeedle[i];
+      if (n !== -1 && n < p) n = nextNeedle[i] = data.indexOf(needles[i], p);
+      if (n !== -1 && n < from) {
+        from = n;
+        to = n;
       }
-      if (best > pos) out.push(data.subarray(pos, best));
-      out.push(REDACTED_BYTES);
-      pos = best + bestLength;
     }
-    if (!final && hold === end) {
-      const waiting = tailPrefix(scrubber, data, pos);
-      if (waiting !== -1) hold = waiting;
+    if (tailStart < end) {
+      const s = Math.max(p, tailStart);
+      if (s < from || (s === from && end - 1 > to)) {
+        from = s;
+        to = end - 1;
+      }
     }
-  } else {
-    const { startBytes } = scrubber;
-    for (let p = pos; p < end; p++) {
-      if (startBytes[data[p]] !== 1 && !(caseless && isAsciiLetter(data[p]))) continue;
-      const r = bestMatchAt(scrubber, data, p, end, final, caseless);
+    if (from >= end) break;
+    let q = from;
+    for (; q <= to; q++) {
+      if (startBytes[data[q]] !== 1) continue;
+      const r = bestMatchAt(scrubber, data, q, end, final, false);
       if (r === PARTIAL) {
-        hold = p;
-        break;
+        hold = q;
+        break scan;
       }
       if (r > 0) {
-        if (p > pos) out.push(data.subarray(pos, p));
+        if (q > pos) out.push(data.subarray(pos, q));
         out.push(REDACTED_BYTES);
-        pos = p + r;
-        p = pos - 1;
+        pos = q + r;
+        q = pos - 1;
       }
+    }
+    p = Math.max(q, pos);
+  }
+  if (hold > pos) out.push(data.subarray(pos, hold));
+  return Math.max(hold, pos);
+}
+
+/**
+ * The definition {@link scrubInto} is a faster way to compute: every position of `data` is
+ * tried in order. Used for header names (`caseless`: ASCII letters match in either case, so any
+ * letter may start a match), where values are short.
+ */
+export function scanEveryPosition(scrubber: Scrubber, data: Buffer, final: boolean, out: Buffer[], caseless: boolean): number {
+  const end = data.length;
+  if (scrubber.patterns.length === 0 || end === 0) {
+    if (end > 0) out.push(data);
+    return end;
+  }
+  const { startBytes } = scrubber;
+  let pos = 0;
+  let hold = end;
+  for (let p = 0; p < end; p++) {
+    if (startBytes[data[p]] !== 1 && !(caseless && isAsciiLetter(data[p]))) continue;
+    const r = bestMatchAt(scrubber, data, p, end, final, caseless);
+    if (r === PARTIAL) {
+      hold = p;
+      break;
+    }
+    if (r > 0) {
+      if (p > pos) out.push(data.subarray(pos, p));
+      out.push(REDACTED_BYTES);
+      pos = p + r;
+      p = pos - 1;
     }
   }
   if (hold > pos) out.push(data.subarray(pos, hold));
@@ -388,6 +465,6 @@ export function containsSecretCaseless(scrubber: Scrubber, name: string): boolea
   if (scrubber.patterns.length === 0 || name.length < scrubber.shortest) return false;
   const data = Buffer.from(name, 'latin1');
   const out: Buffer[] = [];
-  scrubInto(scrubber, data, true, out, true);
+  scanEveryPosition(scrubber, data, true, out, true);
   return out.some((part) => part === REDACTED_BYTES);
 }

@@ -4,7 +4,7 @@
  * revealing it; the secret is 32 random bytes. Only `sha256:<hex>` of the whole string is
  * ever stored: a 256-bit random secret needs no slow hash.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const TOKEN_PREFIX = 'spt_';
 const TOKEN_SHAPE = /^spt_([a-z0-9]{1,32})_([A-Za-z0-9_-]{32,128})$/;
@@ -26,9 +26,9 @@ export function generateToken(): GeneratedToken {
   return { id, token, hash: hashToken(token) };
 }
 
-/** `sha256:<hex>` of the whole token string. */
+/** `sha256:<hex>` of the whole token string (every request hashes its token: the one-shot form, without a Hash object). */
 export function hashToken(token: string): string {
-  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
+  return `sha256:${hash('sha256', token, 'hex')}`;
 }
 
 /** The id part of an `spt_` token, or null for a token of another shape. Never the secret. */

@@ -40,6 +40,8 @@ const TOKEN_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // Our own proxy tokens: keep the id, which logs and whoami show anyway.
   [/\bspt_([a-z0-9]{1,32})_[A-Za-z0-9_-]{16,}/g, `spt_$1_${REDACTED}`],
 ];
+/** The shortest text a pattern above can match ("Basic " and eight characters): shorter text needs no scan for them. */
+const SHORTEST_TOKEN_MATCH = 14;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -61,6 +63,8 @@ export class SecretRedactor {
   private readonly forms = new Map<string, number>();
   /** Compiled lazily on first use after a change: registration is rare, redaction is per log line. */
   private matcher: RegExp | null = null;
+  /** The shortest text `redact` can change: most fields of a log line are shorter (a method, a route, an address). */
+  private shortestMatch = SHORTEST_TOKEN_MATCH;
   private stale = false;
   private readonly safeKeys: ReadonlySet<string>;
 
@@ -111,8 +115,9 @@ export class SecretRedactor {
 
   /** Replaces every registered value and every known token shape in `text` with REDACTED. */
   redact(text: string): string {
-    let out = text;
     const matcher = this.compiled();
+    if (text.length < this.shortestMatch) return text;
+    let out = text;
     if (matcher !== null) out = out.replace(matcher, REDACTED);
     for (const [pattern, replacement] of TOKEN_PATTERNS) out = out.replace(pattern, replacement);
     return out;
@@ -128,6 +133,7 @@ export class SecretRedactor {
       // Longest first: where one secret contains another, the whole longer one must go.
       const sorted = [...this.forms.keys()].sort((a, b) => b.length - a.length);
       this.matcher = sorted.length === 0 ? null : new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+      this.shortestMatch = Math.min(SHORTEST_TOKEN_MATCH, ...sorted.map((form) => form.length));
       this.stale = false;
     }
     return this.matcher;

@@ -27,6 +27,14 @@ describe('SecretRedactor values', () => {
     expect(r.redact('wxyz')).toBe(REDACTED);
   });
 
+  it('redacts a short value registered after the redactor was first used', () => {
+    const r = new SecretRedactor();
+    expect(r.redact('abc')).toBe('abc');
+    r.add('q9z!');
+    expect(r.redact('q9z!')).toBe(REDACTED);
+    expect(r.redact('%q9z!')).toBe(`%${REDACTED}`);
+  });
+
   it('removes the longer of two overlapping secrets whole', () => {
     const r = new SecretRedactor();
     r.add('abcdefgh');
@@ -87,6 +95,12 @@ describe('SecretRedactor token shapes (unregistered)', () => {
     ['vault token hvs.CAESIJlU0uXL2dbz9w1sZ4bk8Fz7 expired', `vault token ${REDACTED} expired`],
     ['legacy s.AbCdEfGhIjKlMnOpQrStUvWx here', `legacy ${REDACTED} here`],
     [`token spt_abc123_${'A'.repeat(43)} used`, `token spt_abc123_${REDACTED} used`],
+    // Each shape at the shortest it can be, the whole text: no length shortcut may skip them.
+    ['Basic abcdefgh', `Basic ${REDACTED}`],
+    ['bearer abcdefgh', `bearer ${REDACTED}`],
+    [`hvs.${'a'.repeat(20)}`, REDACTED],
+    [`s.${'A'.repeat(24)}`, REDACTED],
+    [`spt_a_${'b'.repeat(16)}`, `spt_a_${REDACTED}`],
   ])('%s', (input, expected) => {
     expect(r.redact(input)).toBe(expected);
   });

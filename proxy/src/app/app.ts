@@ -92,7 +92,8 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   app.set('etag', false);
   app.set('query parser', false);
 
-  app.use(requestTracking(events, { route: routeOf }));
+  const tracking = requestTracking(events, { route: routeOf });
+  app.use(tracking);
   // Before anything can refuse the request or strip its headers: every audit line carries the attribution.
   app.use(attributeRequest);
   app.use(expectGuard);
@@ -139,7 +140,8 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   ops.disable('x-powered-by');
   ops.set('etag', false);
   ops.set('query parser', false);
-  ops.use(requestTracking(events, { route: () => 'ops' }));
+  const opsTracking = requestTracking(events, { route: () => 'ops' });
+  ops.use(opsTracking);
   ops.use(expectGuard);
   ops.get(HEALTH_PATH, healthz);
   ops.get(READY_PATH, readyz(readiness, 'reason'));
@@ -160,6 +162,9 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
       await clients.start();
     },
     stop: async () => {
+      // The listeners have closed: the last requests' records go out before anything they use stops.
+      tracking.flush();
+      opsTracking.flush();
       clients.stop();
       await vault.stop();
       forward.close();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import supertest from 'supertest';
 import { NO_ATTRIBUTION, ProxyEvents, type RequestRecord } from '../../../proxy/src/observability/events';
-import { CLIENT_CLOSED_STATUS, requestTracking, stripQueryValues } from '../../../proxy/src/observability/request-log';
+import { CLIENT_CLOSED_STATUS, RecordBatch, requestTracking, stripQueryValues } from '../../../proxy/src/observability/request-log';
 import { contextOf } from '../../../proxy/src/app/request-context';
 import { waitFor } from '../../support/secrets-harness';
 
@@ -266,5 +266,41 @@ describe('stripQueryValues', () => {
     const out = stripQueryValues(build(8 * 1024 * 1024));
     expect(out.length).toBeLessThanOrEqual(2049);
     expect(out.startsWith('/a?')).toBe(true);
+  });
+});
+
+describe('RecordBatch', () => {
+  const record = (requestId: string): RequestRecord => ({ requestId, method: 'GET', path: '/', route: 'other', status: 200 }) as unknown as RequestRecord;
+
+  it('emits the records of one turn together after it, in order, and flush() at once', async () => {
+    const events = new ProxyEvents();
+    const seen: string[] = [];
+    events.on('request:finish', (r) => seen.push(r.requestId));
+    const batch = new RecordBatch(events);
+    batch.add(record('a'));
+    batch.add(record('b'));
+    expect(seen).toEqual([]);
+    await new Promise(setImmediate);
+    expect(seen).toEqual(['a', 'b']);
+
+    batch.add(record('c'));
+    batch.flush();
+    expect(seen).toEqual(['a', 'b', 'c']);
+    // Nothing is emitted twice when the scheduled turn comes after a flush.
+    await new Promise(setImmediate);
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a throwing listener loses only its own record: the rest of the batch still goes out', async () => {
+    const events = new ProxyEvents();
+    const seen: string[] = [];
+    events.on('request:finish', (r) => {
+      if (r.requestId === 'bad') throw new Error('listener bug');
+      seen.push(r.requestId);
+    });
+    const batch = new RecordBatch(events);
+    for (const id of ['a', 'bad', 'c']) batch.add(record(id));
+    await new Promise(setImmediate);
+    expect(seen).toEqual(['a', 'c']);
   });
 });

@@ -5,7 +5,8 @@
  * Processes: this runner (autocannon, and the Vault emulator, idle once the proxy's cache is
  * warm), the upstream, the baseline and the proxy, each forked on its own so the load
  * generator does not share an event loop with a server under test. Cases run interleaved,
- * round by round (order reversed every other round); the report shows medians, ratios with
+ * round by round (order reversed every other round), the small requests' rounds before the
+ * large-body check and the 1 MiB cases' rounds (see Case.phase); the report shows medians, ratios with
  * their per-round spread, CPU time per request (steadier than req/s on a shared machine), and
  * memory before and after.
  *
@@ -327,8 +328,33 @@ async function main(): Promise<number> {
     }
     const memoryStart = { baseline: await baseline.memory(), proxy: await proxy.memory() };
 
-    // Before any load, so the rss a body needs is not hidden in pages the load freed. The memory
-    // table's peak rss covers this check too; a streamed body stays far below the load's peak.
+    // Discarded: JIT, keep-alive pools, and the proxy's secret cache (its one Vault read).
+    const vaultWindowStart = performance.now();
+    for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
+      if (c.logLevel) await proxy.setLogLevel(c.logLevel);
+      noteFailures(`warm-up ${c.id}`, await drive(c.spec, WARMUP));
+    }
+
+    const runs = new Map<string, Measurement[]>(cases.map((c) => [c.id, []]));
+    const runRounds = async (phase: readonly Case[]): Promise<void> => {
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        for (const c of round % 2 === 1 ? phase : [...phase].reverse()) {
+          const server = byName[c.server];
+          if (c.logLevel) await server.setLogLevel(c.logLevel);
+          noteFailures(`pre-run ${c.id}`, await drive(c.spec, PREWARM));
+          const m = await measure(context, server, c.spec, SECONDS);
+          noteFailures(`round ${round} ${c.id}`, m);
+          runs.get(c.id)?.push(m);
+          printRun(round, c, m);
+        }
+      }
+    };
+    // The small requests' rounds first, on processes that have moved no large body yet (see Case.phase).
+    await runRounds(cases.filter((c) => c.phase === 'small'));
+
+    // Before the 1 MiB load, so the rss a body needs is not hidden in pages that load freed (the
+    // small requests free little). The memory table's peak rss covers this check too; a streamed
+    // body stays far below the load's peak.
     const secret = upstreamAuthorization.slice('Bearer '.length);
     const clientAuth = { authorization: `Bearer ${proxyToken.token}` };
     const largeBodies: LargeBodies[] = [
@@ -343,25 +369,7 @@ async function main(): Promise<number> {
       for (const r of results) if (r.problem !== null) failures.push({ where: `large ${r.direction} ${server}`, what: r.problem });
     }
 
-    // Discarded: JIT, keep-alive pools, and the proxy's secret cache (its one Vault read).
-    const vaultWindowStart = performance.now();
-    for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
-      if (c.logLevel) await proxy.setLogLevel(c.logLevel);
-      noteFailures(`warm-up ${c.id}`, await drive(c.spec, WARMUP));
-    }
-
-    const runs = new Map<string, Measurement[]>(cases.map((c) => [c.id, []]));
-    for (let round = 1; round <= ROUNDS; round += 1) {
-      for (const c of round % 2 === 1 ? cases : [...cases].reverse()) {
-        const server = byName[c.server];
-        if (c.logLevel) await server.setLogLevel(c.logLevel);
-        noteFailures(`pre-run ${c.id}`, await drive(c.spec, PREWARM));
-        const m = await measure(context, server, c.spec, SECONDS);
-        noteFailures(`round ${round} ${c.id}`, m);
-        runs.get(c.id)?.push(m);
-        printRun(round, c, m);
-      }
-    }
+    await runRounds(cases.filter((c) => c.phase === 'large'));
     const memoryEnd = { baseline: await baseline.memory(), proxy: await proxy.memory() };
 
     const caseRuns: CaseRuns[] = cases.map((c) => ({ id: c.id, label: c.label, runs: runs.get(c.id) ?? [] }));

@@ -183,6 +183,14 @@ describe('scrubbing every spelling an upstream may echo', () => {
     }
   });
 
+  it('scrubs a whole value exactly as long as the secret, and leaves a shorter one as it is', () => {
+    const scrubber = compileScrubber(['k3y!']);
+    expect(scrubBuffer(scrubber, Buffer.from('k3y!')).toString()).toBe(REDACTED);
+    expect(scrubHeaderValue(scrubber, 'k3y!')).toBe(REDACTED);
+    expect(scrubBuffer(scrubber, Buffer.from('k3y')).toString()).toBe('k3y');
+    expect(scrubHeaderValue(scrubber, 'k3y')).toBe('k3y');
+  });
+
   it('does not redact near misses', () => {
     const scrubber = compileScrubber(['secret-42']);
     const text = 'secret-4 secret%2D4 secret&#45;4 secret\\u002d4 %zzsecret-4 &#x; \\q';

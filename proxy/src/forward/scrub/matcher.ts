@@ -360,14 +360,13 @@ export function scrubInto(scrubber: Scrubber, data: Buffer, final: boolean, out:
     if (end > 0) out.push(data);
     return end;
   }
-  const { needles, escapeBytes, startBytes, reach } = scrubber;
+  const { needles, escapeBytes, reach } = scrubber;
   const nextEscape = escapeBytes.map((b) => data.indexOf(b));
   const nextNeedle = needles.map((n) => data.indexOf(n));
   const tailStart = final ? end : Math.max(0, end - reach + 1);
-  let pos = 0; // the first byte not yet emitted
-  let hold = end;
+  const scan = new Scan(scrubber, data, final, false, out);
   let p = 0; // the first position not yet considered
-  scan: while (p < end) {
+  while (p < end) {
     // The next stretch [from, to] where a match may start; the earliest wins, the longest on a tie.
     let from = end;
     let to = end;
@@ -399,25 +398,9 @@ export function scrubInto(scrubber: Scrubber, data: Buffer, final: boolean, out:
       }
     }
     if (from >= end) break;
-    let q = from;
-    for (; q <= to; q++) {
-      if (startBytes[data[q]] !== 1) continue;
-      const r = bestMatchAt(scrubber, data, q, end, final, false);
-      if (r === PARTIAL) {
-        hold = q;
-        break scan;
-      }
-      if (r > 0) {
-        if (q > pos) out.push(data.subarray(pos, q));
-        out.push(REDACTED_BYTES);
-        pos = q + r;
-        q = pos - 1;
-      }
-    }
-    p = Math.max(q, pos);
+    p = scan.stretch(from, to);
   }
-  if (hold > pos) out.push(data.subarray(pos, hold));
-  return Math.max(hold, pos);
+  return scan.finish();
 }
 
 /**
@@ -426,35 +409,64 @@ export function scrubInto(scrubber: Scrubber, data: Buffer, final: boolean, out:
  * letter may start a match), where values are short.
  */
 export function scanEveryPosition(scrubber: Scrubber, data: Buffer, final: boolean, out: Buffer[], caseless: boolean): number {
-  const end = data.length;
-  if (scrubber.patterns.length === 0 || end === 0) {
-    if (end > 0) out.push(data);
-    return end;
-  }
-  const { startBytes } = scrubber;
-  let pos = 0;
-  let hold = end;
-  for (let p = 0; p < end; p++) {
-    if (startBytes[data[p]] !== 1 && !(caseless && isAsciiLetter(data[p]))) continue;
-    const r = bestMatchAt(scrubber, data, p, end, final, caseless);
-    if (r === PARTIAL) {
-      hold = p;
-      break;
-    }
-    if (r > 0) {
-      if (p > pos) out.push(data.subarray(pos, p));
-      out.push(REDACTED_BYTES);
-      pos = p + r;
-      p = pos - 1;
-    }
-  }
-  if (hold > pos) out.push(data.subarray(pos, hold));
-  return Math.max(hold, pos);
+  const scan = new Scan(scrubber, data, final, caseless, out);
+  scan.stretch(0, data.length - 1);
+  return scan.finish();
 }
 
-/** Scrubs a complete buffer. */
+/** One scan of `data` into `out`: positions are tried in order, stretch by stretch. */
+class Scan {
+  /** The first byte not yet emitted. */
+  private pos = 0;
+  /** Where a match that more bytes could still complete starts; `data.length` while there is none. */
+  private hold: number;
+
+  constructor(
+    private readonly scrubber: Scrubber,
+    private readonly data: Buffer,
+    private readonly final: boolean,
+    private readonly caseless: boolean,
+    private readonly out: Buffer[],
+  ) {
+    this.hold = data.length;
+  }
+
+  /**
+   * Tries each position of [from, to] a match can start at (past the last match), emitting
+   * what comes before each match and the redaction. Returns the first position left to
+   * consider, or `data.length` once a match in progress stopped the scan.
+   */
+  stretch(from: number, to: number): number {
+    const { scrubber, data, final, caseless, out } = this;
+    const end = data.length;
+    let q = Math.max(from, this.pos);
+    for (; q <= to; q++) {
+      if (scrubber.startBytes[data[q]] !== 1 && !(caseless && isAsciiLetter(data[q]))) continue;
+      const r = bestMatchAt(scrubber, data, q, end, final, caseless);
+      if (r === PARTIAL) {
+        this.hold = q;
+        return end;
+      }
+      if (r > 0) {
+        if (q > this.pos) out.push(data.subarray(this.pos, q));
+        out.push(REDACTED_BYTES);
+        this.pos = q + r;
+        q = this.pos - 1;
+      }
+    }
+    return Math.max(q, this.pos);
+  }
+
+  /** Emits the bytes up to the held match (or the end); returns the index of the first byte not emitted. */
+  finish(): number {
+    if (this.hold > this.pos) this.out.push(this.data.subarray(this.pos, this.hold));
+    return Math.max(this.hold, this.pos);
+  }
+}
+
+/** Scrubs a complete buffer (nothing follows it, so one shorter than any spelling of a secret holds none). */
 export function scrubBuffer(scrubber: Scrubber, data: Buffer): Buffer {
-  if (scrubber.patterns.length === 0) return data;
+  if (scrubber.patterns.length === 0 || data.length < scrubber.shortest) return data;
   const out: Buffer[] = [];
   scrubInto(scrubber, data, true, out);
   return out.length === 1 ? out[0] : Buffer.concat(out);

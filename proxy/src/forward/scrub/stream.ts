@@ -20,7 +20,7 @@ export class ScrubFailure extends Error {
 
 /** Scrubs a header value or reason phrase (Node hands them over as latin1 strings, one char per byte). */
 export function scrubHeaderValue(scrubber: Scrubber, value: string): string {
-  // Most header values (a type, a length, a date) are shorter than any spelling of a secret.
+  // Most header values (a type, a length, a date) are shorter than any spelling of a secret: skip the conversion to bytes.
   if (scrubber.patterns.length === 0 || value.length < scrubber.shortest) return value;
   const bytes = Buffer.from(value, 'latin1');
   const scrubbed = scrubBuffer(scrubber, bytes);

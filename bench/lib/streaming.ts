@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import type { MemoryWatch } from './protocol.ts';
+import { firstMismatch } from '../../test/support/byte-pattern.ts';
 
 /** Bytes of each half of a probe body (both directions). */
 export const PROBE_HALF_BYTES = 64 * 1024;
@@ -148,19 +149,6 @@ export function largeProbeChunk(secret: string): Buffer {
 function scrubbedProbeChunk(secret: string): Buffer {
   const chunk = largeProbeChunk(secret);
   return Buffer.concat([chunk.subarray(0, LARGE_PROBE_CHUNK_BYTES - Buffer.byteLength(secret)), REDACTED]);
-}
-
-/** Offset in `chunk` of the first byte that differs from `pattern` repeated, `chunk` starting at stream offset `offset`. */
-function firstMismatch(chunk: Buffer, pattern: Buffer, offset: number): number | null {
-  for (let i = 0; i < chunk.length; ) {
-    const at = (offset + i) % pattern.length;
-    const n = Math.min(pattern.length - at, chunk.length - i);
-    if (!chunk.subarray(i, i + n).equals(pattern.subarray(at, at + n))) {
-      for (let j = 0; j < n; j++) if (chunk[i + j] !== pattern[at + j]) return i + j;
-    }
-    i += n;
-  }
-  return null;
 }
 
 export interface LargeBodyResult {

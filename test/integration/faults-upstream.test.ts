@@ -27,6 +27,7 @@ import {
 import { canary, listenProxy, startHarness, startProxy, type ProxyHarness, type ProxyListener, type TestProxy } from '../support/proxy-harness';
 import { expectNothingHidden, expectProxyError } from '../support/proxy-assertions';
 import { deadPort, waitFor } from '../support/secrets-harness';
+import { firstMismatch } from '../support/byte-pattern';
 
 const SECRET = canary('upstream-faults');
 /**
@@ -161,19 +162,6 @@ function pacedDownload(path: string, expectedChunk: Buffer) {
     },
     done,
   };
-}
-
-/** Index in `chunk` of the first byte that differs from `pattern` repeated, `chunk` starting at stream offset `offset`. */
-function firstMismatch(chunk: Buffer, pattern: Buffer, offset: number): number | null {
-  for (let i = 0; i < chunk.length; ) {
-    const at = (offset + i) % pattern.length;
-    const n = Math.min(pattern.length - at, chunk.length - i);
-    if (!chunk.subarray(i, i + n).equals(pattern.subarray(at, at + n))) {
-      for (let j = 0; j < n; j++) if (chunk[i + j] !== pattern[at + j]) return i + j;
-    }
-    i += n;
-  }
-  return null;
 }
 
 /**

@@ -8,7 +8,7 @@ import winston, { type Logger } from 'winston';
 import type TransportStream from 'winston-transport';
 import { types } from 'node:util';
 import type { SecretRedactor } from './redaction';
-import { createFlatSanitizer, createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
+import { createFlatSerializer, createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
 
 // triple-beam's symbols, by their registered names: winston does not re-export them.
 const LEVEL = Symbol.for('level');
@@ -118,15 +118,18 @@ const noop = (): void => {};
  */
 function flatLineWriter(logger: Logger, redactor: SecretRedactor, limits?: SanitizeLimits): FlatLineWriter {
   const sanitize = createSanitizer(redactor, limits);
-  const sanitizeFlat = createFlatSanitizer(redactor, limits);
+  const serializeFlat = createFlatSerializer(redactor, limits);
   return (level, message, fields) => {
     const transports = logger.transports;
-    const line: Record<string, unknown> = { timestamp: new Date().toISOString(), level, msg: sanitize(message) };
-    if (transports.some((t) => t.format !== undefined) || !sanitizeFlat(fields, line, RESERVED)) {
+    const members = transports.some(hasOwnFormat) ? null : serializeFlat(fields, RESERVED);
+    if (members === null) {
       logger.log(level, message, fields);
       return;
     }
-    const info = { level, message: line.msg, [LEVEL]: level, [MESSAGE]: JSON.stringify(line) };
+    const msg = sanitize(message) as string;
+    // The members of `{ timestamp, level, msg, ...fields }`, in that order, as JSON.stringify would write them.
+    const line = `{"timestamp":"${isoTimestamp()}","level":${JSON.stringify(level)},"msg":${JSON.stringify(msg)}${members}}`;
+    const info = { level, message: msg, [LEVEL]: level, [MESSAGE]: line };
     const severity = logger.levels[level];
     for (const transport of transports) {
       const threshold = transport.level ?? logger.level;
@@ -134,6 +137,23 @@ function flatLineWriter(logger: Logger, redactor: SecretRedactor, limits?: Sanit
       transport.log?.(info, noop);
     }
   };
+}
+
+function hasOwnFormat(transport: TransportStream): boolean {
+  return transport.format !== undefined;
+}
+
+let timestampMs = Number.NaN;
+let timestampText = '';
+
+/** `new Date().toISOString()`, formatted once per millisecond: a busy proxy writes many lines in each. */
+function isoTimestamp(): string {
+  const now = Date.now();
+  if (now !== timestampMs) {
+    timestampMs = now;
+    timestampText = new Date(now).toISOString();
+  }
+  return timestampText;
 }
 
 /** Creates the proxy's logger. Share `redactor` with whatever registers secret values. */

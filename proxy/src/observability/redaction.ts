@@ -40,6 +40,12 @@ const TOKEN_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // Our own proxy tokens: keep the id, which logs and whoami show anyway.
   [/\bspt_([a-z0-9]{1,32})_[A-Za-z0-9_-]{16,}/g, `spt_$1_${REDACTED}`],
 ];
+/**
+ * Matches wherever any pattern above could (a superset: case-insensitive throughout), so text
+ * without a token shape costs one scan instead of one per pattern; the exact patterns run only
+ * after a hit.
+ */
+const ANY_TOKEN_SHAPE = new RegExp(TOKEN_PATTERNS.map(([pattern]) => `(?:${pattern.source})`).join('|'), 'i');
 /** The shortest text a pattern above can match ("Basic " and eight characters): shorter text needs no scan for them. */
 const SHORTEST_TOKEN_MATCH = 14;
 
@@ -119,6 +125,7 @@ export class SecretRedactor {
     if (text.length < this.shortestMatch) return text;
     let out = text;
     if (matcher !== null) out = out.replace(matcher, REDACTED);
+    if (!ANY_TOKEN_SHAPE.test(out)) return out;
     for (const [pattern, replacement] of TOKEN_PATTERNS) out = out.replace(pattern, replacement);
     return out;
   }

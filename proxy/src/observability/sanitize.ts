@@ -127,36 +127,51 @@ function textSanitizer(redactor: SecretRedactor, limits: Readonly<SanitizeLimits
 }
 
 /**
- * Sanitises a flat record (strings, numbers, booleans, null as values), skipping `skipKeys`,
- * into `into`: for such a record the same result as the general sanitiser, without its walk
- * (no nesting, no cycles, no errors to summarise). Returns false, leaving `into` partly
- * filled, when a value is of another kind or the record has too many keys.
+ * Serialises a flat record (strings, numbers, booleans, null as values) as the members of a
+ * JSON object, `,"key":value` for each key not in `skipKeys`: for such a record the same
+ * values as the general sanitiser gives (strings redacted and clipped, sensitive keys blanked),
+ * written straight into the line instead of into an object for JSON.stringify to walk again.
+ * Returns null when a value is of another kind or the record has too many keys.
  */
-export type FlatSanitizer = (fields: object, into: Record<string, unknown>, skipKeys: ReadonlySet<string>) => boolean;
+export type FlatSerializer = (fields: object, skipKeys: ReadonlySet<string>) => string | null;
 
-export function createFlatSanitizer(redactor: SecretRedactor, limits: Readonly<SanitizeLimits> = DEFAULT_LIMITS): FlatSanitizer {
+interface MemberName {
+  /** `,"key":`, escaped once. */
+  prefix: string;
+  sensitive: boolean;
+}
+
+const REDACTED_JSON = JSON.stringify(REDACTED);
+
+export function createFlatSerializer(redactor: SecretRedactor, limits: Readonly<SanitizeLimits> = DEFAULT_LIMITS): FlatSerializer {
   const text = textSanitizer(redactor, limits);
-  // Records of one shape repeat the same few keys: test each name against the sensitive pattern once.
-  const sensitive = new Map<string, boolean>();
-  const isSensitive = (key: string): boolean => {
-    let known = sensitive.get(key);
-    if (known === undefined) {
-      known = redactor.isSensitiveKey(key);
-      if (sensitive.size < limits.keys * 4) sensitive.set(key, known);
+  // Records of one shape repeat the same few keys: escape each name and test it against the sensitive pattern once.
+  const names = new Map<string, MemberName>();
+  const nameOf = (key: string): MemberName => {
+    let name = names.get(key);
+    if (name === undefined) {
+      name = { prefix: `,${JSON.stringify(key)}:`, sensitive: redactor.isSensitiveKey(key) };
+      if (names.size < limits.keys * 4) names.set(key, name);
     }
-    return known;
+    return name;
   };
-  return (fields, into, skipKeys) => {
+  return (fields, skipKeys) => {
     const source = fields as Record<string, unknown>;
     const keys = Object.keys(source);
-    if (keys.length > limits.keys) return false;
+    if (keys.length > limits.keys) return null;
+    let members = '';
     for (const key of keys) {
       if (skipKeys.has(key)) continue;
       const value = source[key];
-      if (value !== null && typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return false;
-      into[key] = isSensitive(key) ? blank(value) : typeof value === 'string' ? text(value) : value;
+      const { prefix, sensitive } = nameOf(key);
+      if (value === null || typeof value === 'boolean') members += prefix + String(value);
+      else if (sensitive && (typeof value === 'string' || typeof value === 'number')) members += prefix + REDACTED_JSON;
+      else if (typeof value === 'string') members += prefix + JSON.stringify(text(value));
+      // JSON's spelling of a number (NaN and the infinities become null).
+      else if (typeof value === 'number') members += prefix + JSON.stringify(value);
+      else return null;
     }
-    return true;
+    return members;
   };
 }
 

@@ -77,6 +77,16 @@ describe('flat lines (the audit line writer)', () => {
     level: 'error',
     msg: 'forged',
     long: `${CANARY}${'x'.repeat(9000)}`,
+    quoted: 'say "hi"\\ \n\t\u0001 \u2028 é 😀 \ud800 end',
+    header: 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig',
+    notANumber: Number.NaN,
+    infinite: Number.NEGATIVE_INFINITY,
+    negativeZero: -0,
+    huge: 1e21,
+    tiny: 5e-7,
+    secretNumber: 123456,
+    passwordSet: true,
+    tokenCount: null,
   };
   const withoutTimestamp = (entry: Record<string, unknown>): Record<string, unknown> => {
     const { timestamp, ...rest } = entry;
@@ -89,9 +99,14 @@ describe('flat lines (the audit line writer)', () => {
     logger.log('info', 'request', record);
     flatWriterOf(logger)('info', 'request', record);
     expect(mem.lines).toHaveLength(2);
+    // The same text (member order, escapes, number spellings), the timestamp aside.
+    const [generalText, flatText] = mem.lines.map((line) => line.replace(/^\{"timestamp":"[^"]*",/, '{'));
+    expect(flatText).toBe(generalText);
     const [general, flat] = mem.entries().map(withoutTimestamp);
     expect(flat).toEqual(general);
     expect(flat).toMatchObject({ level: 'info', msg: 'request', apiKey: REDACTED, status: 200, clientId: null, aborted: false });
+    expect(flat).toMatchObject({ header: `Authorization: Bearer ${REDACTED}`, notANumber: null, infinite: null, negativeZero: 0, huge: 1e21 });
+    expect(flat).toMatchObject({ secretNumber: REDACTED, passwordSet: true, tokenCount: null });
     expect(String(flat.long).endsWith('…[truncated]')).toBe(true);
     expectClean(mem);
   });

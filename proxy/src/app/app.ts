@@ -15,9 +15,9 @@ import { authenticate } from '../auth/bearer';
 import { createAuthThrottle } from '../auth/throttle';
 import { createClientSource } from '../auth/client-source';
 import { controlRoutes, summarizeServices } from './control-routes';
-import { attributeRequest, createForwardHandler, rejectUnsafeRequestTarget, TokenBroker, type ServiceLimitStates } from '../forward';
-import { expectGuard } from '../listener/expect-guard';
-import { hostGuard } from '../listener/host-guard';
+import { createForwardHandler, TokenBroker, unsafeTargetProblem, type ServiceLimitStates } from '../forward';
+import { expectGuard, expectationProblem } from '../listener/expect-guard';
+import { hostCheck } from '../listener/host-guard';
 import { ProxyEvents } from '../observability/events';
 import { createLogger } from '../observability/logger';
 import { SecretRedactor } from '../observability/redaction';
@@ -26,7 +26,7 @@ import { attachAuditLog } from '../observability/audit';
 import { requestTracking } from '../observability/request-log';
 import { healthz, metricsHandler, readyz, type Readiness } from '../observability/health';
 import { contextOf, type RequestContext } from './request-context';
-import { dataPlaneEntry } from './data-plane-entry';
+import { mountEntry } from './front-door';
 import { isOpsPath } from './ops-routes';
 import { createVaultSecrets } from '../vault';
 import { createKvWriter } from '../vault/kv-writer';
@@ -93,13 +93,6 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   app.set('query parser', false);
 
   const tracking = requestTracking(events, { route: routeOf });
-  app.use(tracking);
-  // Before anything can refuse the request or strip its headers: every audit line carries the attribution.
-  app.use(attributeRequest);
-  app.use(expectGuard);
-  app.use(rejectUnsafeRequestTarget);
-  app.use(hostGuard(config.listen.allowedHosts));
-
   const authThrottle = createAuthThrottle(config.authThrottle, events);
   const auth = authenticate(() => clients.directory, authThrottle?.onFailure);
   // Minted OAuth2 tokens and rotated refresh tokens join the log redactor like Vault values.
@@ -119,8 +112,16 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
     limitStates: options.limitStates,
     onUnexpected: (error, requestId) => events.emit('request:unexpected', { requestId, error }),
   });
-  // The data plane first: its requests skip the routes below (they would match none of them).
-  app.use(dataPlaneEntry(auth, forward));
+  const onError = errorHandler(logger);
+  // Tracking, attribution and the checks for every request; `/forward/` requests then go
+  // straight to authentication and forwarding, without express (see front-door.ts).
+  mountEntry(app, {
+    tracking,
+    checks: [expectationProblem, unsafeTargetProblem, hostCheck(config.listen.allowedHosts)],
+    authenticate: auth,
+    forward,
+    onError,
+  });
 
   app.get(HEALTH_PATH, healthz);
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : vault.session.readiness());
@@ -134,7 +135,7 @@ export function createProxyApp(config: ProxyConfig, options: ProxyAppOptions = {
   // The rest of the data plane's spellings (`/forward` alone, other letter cases), as express matches them.
   app.use(FORWARD_PREFIX, auth, forward);
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(onError);
 
   const ops = express();
   ops.disable('x-powered-by');

@@ -10,9 +10,11 @@
  * startup; per request the stages do string work, a Map lookup and one await for the (cached)
  * secret.
  */
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { ServiceConfig } from '../config/schema';
-import { ProxyError, refuse } from '../contract/proxy-error';
+import { ProxyError } from '../contract/proxy-error';
+import { checkMiddleware } from '../app/request-check';
 import { contextOf } from '../app/request-context';
 import type { SecretProvider, SecretWriter } from '../secrets/types';
 import type { HostResolver } from './address-guard';
@@ -81,22 +83,17 @@ export function createForwardHandler(deps: ForwardDeps): ForwardHandler {
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /**
- * App-wide guard, mounted before routing (after request tracking, so refusals are audited): refuses CONNECT,
+ * App-wide check, run before routing (after request tracking, so refusals are audited): refuses CONNECT,
  * TRACE and TRACK (METHOD_NOT_ALLOWED) and any request target not in origin form
  * (absolute-form `GET http://host/...`, authority-form, `*`) with PATH_REJECTED, before express
  * parses the URL and maps an absolute URL onto a route.
  */
-export const rejectUnsafeRequestTarget: RequestHandler = (req, res, next) => {
-  let error: ProxyError | null = null;
-  if (REFUSED_METHODS.has(req.method)) {
-    error = new ProxyError('METHOD_NOT_ALLOWED', `The ${req.method} method is not accepted by this proxy.`);
-  } else {
-    const reason = describeNonOriginForm(req.originalUrl);
-    if (reason !== null) error = new ProxyError('PATH_REJECTED', reason);
-  }
-  if (error === null) {
-    next();
-    return;
-  }
-  refuse(res, error);
-};
+export function unsafeTargetProblem(req: IncomingMessage): ProxyError | null {
+  const method = req.method ?? '';
+  if (REFUSED_METHODS.has(method)) return new ProxyError('METHOD_NOT_ALLOWED', `The ${method} method is not accepted by this proxy.`);
+  const reason = describeNonOriginForm(req.url ?? '');
+  return reason === null ? null : new ProxyError('PATH_REJECTED', reason);
+}
+
+/** Middleware form of {@link unsafeTargetProblem}, mounted app-wide before any route. */
+export const rejectUnsafeRequestTarget = checkMiddleware(unsafeTargetProblem);

@@ -10,8 +10,9 @@
  * an operator cannot list in advance, and those routes carry no secret or client detail.
  */
 import type { RequestHandler } from 'express';
-import { ProxyError, refuse } from '../contract/proxy-error';
+import { ProxyError } from '../contract/proxy-error';
 import { isOpsPath } from '../app/ops-routes';
+import { checkMiddleware, type RequestCheck } from '../app/request-check';
 
 /** Longest piece of a Host header quoted back in a message. */
 const MAX_EXCERPT = 64;
@@ -39,22 +40,29 @@ export function compileHostMatcher(allowedHosts: readonly string[]): (host: stri
 }
 
 /**
- * Middleware refusing HTTP/1.1 requests without Host (REQUEST_MALFORMED) and, when
+ * The check refusing HTTP/1.1 requests without Host (REQUEST_MALFORMED) and, when
  * `allowedHosts` is given, requests whose Host is not in it (HOST_NOT_ALLOWED).
  */
-export function hostGuard(allowedHosts: readonly string[] | undefined): RequestHandler {
+export function hostCheck(allowedHosts: readonly string[] | undefined): RequestCheck {
   const allowed = allowedHosts === undefined ? () => true : compileHostMatcher(allowedHosts);
-  return (req, res, next) => {
+  return (req) => {
     const host = req.headers.host;
     if (host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
-      refuse(res, new ProxyError('REQUEST_MALFORMED', 'HTTP/1.1 requests must carry a Host header.'));
-      return;
+      return new ProxyError('REQUEST_MALFORMED', 'HTTP/1.1 requests must carry a Host header.');
     }
-    if (allowed(host) || isOpsPath(req.path)) {
-      next();
-      return;
-    }
+    if (allowed(host) || isOpsPath(pathOf(req.url ?? ''))) return null;
     const shown = host === undefined ? 'no Host header' : `Host '${JSON.stringify(host.slice(0, MAX_EXCERPT)).slice(1, -1)}'`;
-    refuse(res, new ProxyError('HOST_NOT_ALLOWED', `This proxy does not answer for ${shown}; use one of the names in listen.allowedHosts.`));
+    return new ProxyError('HOST_NOT_ALLOWED', `This proxy does not answer for ${shown}; use one of the names in listen.allowedHosts.`);
   };
+}
+
+/** Middleware form of {@link hostCheck}. */
+export function hostGuard(allowedHosts: readonly string[] | undefined): RequestHandler {
+  return checkMiddleware(hostCheck(allowedHosts));
+}
+
+/** The path of an origin-form request target (the checks before this one refused any other form). */
+function pathOf(url: string): string {
+  const question = url.indexOf('?');
+  return question === -1 ? url : url.slice(0, question);
 }

@@ -79,8 +79,8 @@ function buildRecord(req: Request, res: Response, ctx: RequestContext, aborted: 
     durationMs: Number(process.hrtime.bigint() - ctx.startedAt) / 1e6,
     secretMs: ctx.secretMs,
     upstreamMs: ctx.upstreamMs,
-    // req.ip honours the app's 'trust proxy' setting; without it, this is the socket peer.
-    remoteAddress: req.ip ?? req.socket.remoteAddress ?? null,
+    // The socket peer: the app sets no 'trust proxy', so a forwarding header is only the caller's claim.
+    remoteAddress: req.socket.remoteAddress ?? null,
     aborted,
     workflowId: ctx.attribution?.workflowId ?? null,
     workflowName: ctx.attribution?.workflowName ?? null,
@@ -165,6 +165,8 @@ function onResponseDone(this: Tracked): void {
 
 /** Express middleware: request id, context on `res.locals.ctx`, one record per request. */
 export type RequestTracking = RequestHandler & {
+  /** What the middleware does, for a caller that runs without express (the data plane's front door); `res.locals` must exist. */
+  start(req: Request, res: Response): RequestContext;
   /** Emits the records still waiting for the end of the event loop's turn (call on shutdown). */
   flush(): void;
 };
@@ -172,7 +174,7 @@ export type RequestTracking = RequestHandler & {
 /** Builds the tracking middleware; its records go to `events` as 'request:finish', in batches (see {@link RecordBatch}). */
 export function requestTracking(events: ProxyEvents, options: RequestTrackingOptions): RequestTracking {
   const batch = new RecordBatch(events);
-  const track: RequestHandler = (req, res, next) => {
+  const start = (req: Request, res: Response): RequestContext => {
     const ctx = newContext(requestIdFrom(req.headers[REQUEST_ID_HEADER]));
     ctx.route = options.route(pathOnly(req.originalUrl));
     res.locals.ctx = ctx;
@@ -183,7 +185,11 @@ export function requestTracking(events: ProxyEvents, options: RequestTrackingOpt
     // httpxy adds three 'close' listeners to a forwarded response, the exchange and tracking
     // the rest: a fixed number per response, close to Node's leak-warning threshold (10).
     res.setMaxListeners(RESPONSE_MAX_LISTENERS);
+    return ctx;
+  };
+  const track: RequestHandler = (req, res, next) => {
+    start(req, res);
     next();
   };
-  return Object.assign(track, { flush: () => batch.flush() });
+  return Object.assign(track, { start, flush: () => batch.flush() });
 }

@@ -29,7 +29,7 @@ import type { SecretData, SecretProvider } from '../secrets/types';
 import { checkWorkflowRule } from '../auth/workflow-policy';
 import { checkDeclaredLength, watchRequestBody } from './body-limit';
 import { watchBodyIdle } from './body-idle';
-import { stripRequestHeaders } from './hop-headers';
+import { requestHeadersToForward } from './hop-headers';
 import { replaceQueryParam, type Injection } from './inject';
 import { findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
@@ -49,6 +49,9 @@ const MAX_NAME_EXCERPT = 64;
  * Small enough that holding it costs nothing (the stream window's order of magnitude).
  */
 export const SMALL_ANSWER_BYTES = 64 * 1024;
+
+/** Request headers left out when the answer is scrubbed: it must come whole. */
+const RANGE_HEADERS: ReadonlySet<string> = new Set(['range', 'if-range']);
 
 /** What every exchange shares: the compiled services and where secrets come from. */
 export interface ExchangeDeps {
@@ -233,15 +236,14 @@ export class Exchange implements UpstreamHandler {
     }
 
     // 5. Clean the client's headers, then inject: same-name client headers (in any spelling) are replaced.
-    const headers = req.headers;
-    stripRequestHeaders(headers, route.injectedNames);
-    if (route.relay.scrub) {
+    const scrub = route.relay.scrub;
+    // An answer to scrub is asked for whole: a byte range could split an echoed secret across parts.
+    const headers = requestHeadersToForward(req.headers, route.injectedNames, scrub ? RANGE_HEADERS : undefined);
+    req.headers = headers;
+    if (scrub) {
       this.scrubber = scrubberFor(injection.secretValues);
-      // Plain bytes are scrubbable (a compressed answer is still decoded if it comes anyway), and
-      // an answer is scrubbed whole: a byte range could split an echoed secret across parts.
+      // Plain bytes are scrubbable (a compressed answer is still decoded if it comes anyway).
       headers['accept-encoding'] = 'identity';
-      delete headers.range;
-      delete headers['if-range'];
     }
     for (const [name, value] of injection.headers) headers[name] = value;
     let pathAndQuery = target.path;

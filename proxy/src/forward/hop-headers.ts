@@ -112,16 +112,24 @@ export function normalizedHeaderName(name: string): string {
   return lower.indexOf('_') === -1 ? lower : lower.replaceAll('_', '-');
 }
 
-/** Deletes every header named in a `Connection` value (RFC 9110 §7.6.1), except framing ones. */
-function deleteConnectionOptions(headers: IncomingHttpHeaders): void {
+/** The headers a `Connection` value names (RFC 9110 §7.6.1), except framing ones; null for none. */
+function connectionOptions(headers: IncomingHttpHeaders): ReadonlySet<string> | null {
   const value = headers.connection;
-  if (value === undefined) return;
+  if (value === undefined) return null;
   const list = Array.isArray(value) ? value.join(',') : value;
-  if (list.indexOf(',') === -1 && (list === 'keep-alive' || list === 'close')) return; // the common case
+  if (list.indexOf(',') === -1 && (list === 'keep-alive' || list === 'close')) return null; // the common case
+  const names = new Set<string>();
   for (const token of list.split(',')) {
     const name = token.trim().toLowerCase();
-    if (name !== '' && !FRAMING_HEADERS.has(name)) delete headers[name];
+    if (name !== '' && !FRAMING_HEADERS.has(name)) names.add(name);
   }
+  return names;
+}
+
+/** Deletes every header named in a `Connection` value, except framing ones. */
+function deleteConnectionOptions(headers: IncomingHttpHeaders): void {
+  const listed = connectionOptions(headers);
+  if (listed !== null) for (const name of listed) delete headers[name];
 }
 
 function isStrippedRequestHeader(name: string): boolean {
@@ -133,27 +141,32 @@ function isStrippedRequestHeader(name: string): boolean {
 }
 
 /**
- * Removes, in place, everything the upstream must not see from a request's headers (Node's
- * `req.headers`: lower-case names, one entry per name, so a case-variant duplicate cannot
- * survive). A name is judged in its normalised form too ({@link normalizedHeaderName}): an
+ * The request's headers without everything the upstream must not see (Node's `req.headers`:
+ * lower-case names, one entry per name, so a case-variant duplicate cannot survive), as a new
+ * object: deleting from Node's object would turn it into a slow dictionary that the forwarder
+ * then copies. A name is judged in its normalised form too ({@link normalizedHeaderName}): an
  * `X_Forwarded_For` or `X-Real_IP` reaches a CGI-style server as the real thing, and an
  * `X_Api_Key` next to an injected `x-api-key` as a second credential, so both are dropped, as
  * are spellings of the framing headers. `injectedNames` are the injection's header names,
- * normalised; the injection sets its own afterwards. The Host header is left alone: the
- * upstream layer sets it to the target's host.
+ * normalised; the injection sets its own afterwards. `alsoDropped` are further exact names to
+ * leave out. The Host header is kept: the upstream layer sets it to the target's host.
  */
-export function stripRequestHeaders(headers: IncomingHttpHeaders, injectedNames: ReadonlySet<string> = NO_NAMES): void {
-  deleteConnectionOptions(headers);
+export function requestHeadersToForward(
+  headers: IncomingHttpHeaders,
+  injectedNames: ReadonlySet<string> = NO_NAMES,
+  alsoDropped: ReadonlySet<string> = NO_NAMES,
+): IncomingHttpHeaders {
+  const listed = connectionOptions(headers);
+  const kept: IncomingHttpHeaders = {};
   for (const name in headers) {
-    if (isStrippedRequestHeader(name)) {
-      delete headers[name];
-    } else if (name.indexOf('_') !== -1) {
+    if (isStrippedRequestHeader(name) || injectedNames.has(name) || alsoDropped.has(name) || listed?.has(name) === true) continue;
+    if (name.indexOf('_') !== -1) {
       const normal = normalizedHeaderName(name);
-      if (isStrippedRequestHeader(normal) || injectedNames.has(normal) || FRAMING_HEADERS.has(normal)) delete headers[name];
-    } else if (injectedNames.has(name)) {
-      delete headers[name];
+      if (isStrippedRequestHeader(normal) || injectedNames.has(normal) || FRAMING_HEADERS.has(normal)) continue;
     }
+    kept[name] = headers[name];
   }
+  return kept;
 }
 
 /**

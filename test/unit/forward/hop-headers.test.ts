@@ -3,7 +3,7 @@ import {
   CLIENT_ADDRESS_HEADERS,
   METHOD_OVERRIDE_HEADERS,
   normalizedHeaderName,
-  stripRequestHeaders,
+  requestHeadersToForward,
   stripResponseHeaders,
   URL_OVERRIDE_HEADERS,
 } from '../../../proxy/src/forward/hop-headers';
@@ -14,7 +14,15 @@ function stripped(headers: IncomingHttpHeaders, strip: (h: IncomingHttpHeaders) 
   return Object.keys(copy).sort();
 }
 
-describe('stripRequestHeaders', () => {
+function forwarded(headers: IncomingHttpHeaders): string[] {
+  const before = { ...headers };
+  const kept = requestHeadersToForward(headers);
+  // A copy: the request's own headers stay as the client sent them.
+  expect(headers).toEqual(before);
+  return Object.keys(kept).sort();
+}
+
+describe('requestHeadersToForward', () => {
   const cases: Array<[string, IncomingHttpHeaders, string[]]> = [
     ['keeps end-to-end headers', { accept: 'a', 'content-type': 'b', 'user-agent': 'c', cookie: 'd' }, ['accept', 'content-type', 'cookie', 'user-agent']],
     ['removes the proxy token', { authorization: 'Bearer spt_x_y', accept: 'a' }, ['accept']],
@@ -58,7 +66,7 @@ describe('stripRequestHeaders', () => {
     ['keeps host (changeOrigin sets it later)', { host: 'proxy.local' }, ['host']],
   ];
   it.each(cases)('%s', (_name, headers, expected) => {
-    expect(stripped(headers, stripRequestHeaders)).toEqual(expected);
+    expect(forwarded(headers)).toEqual(expected);
   });
 });
 
@@ -73,7 +81,7 @@ function spellingsOf(name: string): string[] {
   return [...new Set([name, underscored, mixed.toLowerCase(), name.replace('-', '_')])];
 }
 
-describe('stripRequestHeaders: header families that steer the upstream, in every spelling', () => {
+describe('requestHeadersToForward: header families that steer the upstream, in every spelling', () => {
   const families: Array<[string, readonly string[]]> = [
     [
       'client address claims',
@@ -101,8 +109,7 @@ describe('stripRequestHeaders: header families that steer the upstream, in every
       for (const spelling of spellingsOf(name)) {
         // The exact framing headers stay (Node frames the body by them); their underscore spellings go.
         if (spelling === 'content-length' || spelling === 'transfer-encoding') continue;
-        const headers = { [spelling]: 'x', accept: 'a' };
-        stripRequestHeaders(headers);
+        const headers = requestHeadersToForward({ [spelling]: 'x', accept: 'a' });
         expect({ spelling, kept: Object.keys(headers) }).toEqual({ spelling, kept: ['accept'] });
       }
     }
@@ -111,15 +118,28 @@ describe('stripRequestHeaders: header families that steer the upstream, in every
   it('drops a client header that normalises to an injected name, so the injected one travels alone', () => {
     const injected = new Set(['x-api-key', 'authorization']);
     for (const spelling of ['x_api_key', 'x-api_key', 'x_api-key', 'authorization_', 'x-api-key']) {
-      const headers = { [spelling]: 'client value', accept: 'a' };
-      stripRequestHeaders(headers, injected);
+      const headers = requestHeadersToForward({ [spelling]: 'client value', accept: 'a' }, injected);
       expect({ spelling, kept: Object.keys(headers) }).toEqual({ spelling, kept: spelling === 'authorization_' ? [spelling, 'accept'] : ['accept'] });
     }
   });
 
+  it('copies the kept values in order, leaves out the extra names asked for and what Connection lists', () => {
+    const headers: IncomingHttpHeaders = {
+      accept: 'a',
+      connection: 'close, X-Trace-Hop, Content-Length',
+      'x-trace-hop': '1',
+      'content-length': '3',
+      range: 'bytes=0-1',
+      'if-range': 'x',
+      'set-me': ['1', '2'],
+    };
+    const kept = requestHeadersToForward(headers, new Set(), new Set(['range', 'if-range']));
+    expect(kept).toEqual({ accept: 'a', 'content-length': '3', 'set-me': ['1', '2'] });
+    expect(Object.keys(kept)).toEqual(['accept', 'content-length', 'set-me']);
+  });
+
   it('keeps unrelated headers with underscores', () => {
-    const headers = { x_custom_flag: '1', 'x-request-id_': '2', my_header: '3' };
-    stripRequestHeaders(headers, new Set(['x-api-key']));
+    const headers = requestHeadersToForward({ x_custom_flag: '1', 'x-request-id_': '2', my_header: '3' }, new Set(['x-api-key']));
     expect(Object.keys(headers).sort()).toEqual(['my_header', 'x-request-id_', 'x_custom_flag']);
   });
 

@@ -18,6 +18,7 @@ function load<T>(relative: string, dist = DIST): T {
 }
 
 export const appModule = (): typeof import('../../proxy/src/app/app.js') => load('app/app.js');
+export const appSwitchModule = (): typeof import('../../proxy/src/listener/app-switch.js') => load('listener/app-switch.js');
 export const serverModule = (): typeof import('../../proxy/src/listener/server.js') => load('listener/server.js');
 export const configModule = (): typeof import('../../proxy/src/config/load.js') => load('config/load.js');
 export const loggerModule = (): typeof import('../../proxy/src/observability/logger.js') => load('observability/logger.js');

@@ -1,13 +1,13 @@
 /**
- * The real proxy, as built (`proxy/dist`), in its own process: `createProxyApp` with the
- * production listener options, its Vault session pointed at the runner's emulator, and
+ * The real proxy, as built (`proxy/dist`), in its own process: `createProxyApp` behind the
+ * app switch on the listener runProxy opens (the config's limits), its Vault session pointed at the runner's emulator, and
  * the production logger (redaction, audit line per request) writing to a null stream so
  * the measured cost is producing the lines, not a terminal's speed.
  */
 import { Writable } from 'node:stream';
 import type { ProxyConfigInput } from '../../proxy/src/config/schema.js';
 import { runChild, settings } from '../lib/child.ts';
-import { appModule, configModule, loggerModule, metricsModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
+import { appModule, appSwitchModule, configModule, loggerModule, metricsModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
 
 export interface ProxySettings {
   config: ProxyConfigInput;
@@ -36,7 +36,16 @@ await runChild(async () => {
   const metrics = metricsModule().createMetrics(null);
   const proxy = appModule().createProxyApp(config, { logger, redactor, metrics });
   await proxy.start();
-  const { server, url } = await serverModule().listen(proxy.app, config.listen.host, config.listen.port);
+  // The listener as runProxy opens it: the app switch in front (a reload's seam) and the config's limits.
+  const appSwitch = appSwitchModule().createAppSwitch(proxy);
+  const { server, url } = await serverModule().listen(appSwitch.handler, config.listen.host, config.listen.port, undefined, {
+    headersTimeoutMs: config.listen.headersTimeoutMs,
+    maxHeaderBytes: config.listen.maxHeaderBytes,
+    maxConnections: config.listen.maxConnections,
+    keepAliveTimeoutMs: config.listen.keepAliveTimeoutMs,
+    onClientError: (record) => void proxy.events.emit('client:error', record),
+    onConnectionDropped: (remoteAddress) => void proxy.events.emit('connection:dropped', { remoteAddress }),
+  });
   return {
     url,
     setLogLevel: (level) => {

@@ -33,6 +33,9 @@ export interface AppSwitch {
   drain(app: ProxyApp, timeoutMs: number): Promise<DrainResult>;
 }
 
+const COUNTED_BY = Symbol('secure-proxy.counted-by');
+type Counted = ServerResponse & { [COUNTED_BY]?: InFlight };
+
 /** Counts one app's running requests and says when it reaches zero. */
 class InFlight extends EventEmitter<{ idle: [] }> {
   count = 0;
@@ -40,11 +43,22 @@ class InFlight extends EventEmitter<{ idle: [] }> {
   enter(res: ServerResponse): void {
     this.count++;
     // 'close' fires once per response, when it was sent or when the connection went away.
-    res.once('close', () => {
-      this.count--;
-      if (this.count === 0) this.emit('idle');
-    });
+    // One shared listener; the response carries its counter, so counting allocates no closure.
+    (res as Counted)[COUNTED_BY] = this;
+    res.on('close', leave);
   }
+
+  leave(): void {
+    this.count--;
+    if (this.count === 0) this.emit('idle');
+  }
+}
+
+function leave(this: Counted): void {
+  const counter = this[COUNTED_BY];
+  if (counter === undefined) return;
+  this[COUNTED_BY] = undefined;
+  counter.leave();
 }
 
 /** Creates the switch with the app that serves first. */

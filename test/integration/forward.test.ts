@@ -88,6 +88,9 @@ async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<vo
 
 describe('forward (integration)', () => {
   let upstream: EchoUpstream;
+  /** An upstream on the IPv6 loopback, addressed by a bracketed literal in its service's target. */
+  let v6Upstream: http.Server;
+  const v6Seen: http.IncomingHttpHeaders[] = [];
   let server: http.Server;
   let proxyUrl: string;
   let proxyPort: number;
@@ -101,6 +104,12 @@ describe('forward (integration)', () => {
 
   beforeAll(async () => {
     upstream = await startEchoUpstream();
+    v6Upstream = http.createServer((req, res) => {
+      v6Seen.push(req.headers);
+      res.end(`v6 ${req.url}`);
+    });
+    await new Promise<void>((resolve) => v6Upstream.listen(0, '::1', resolve));
+    const v6Port = (v6Upstream.address() as AddressInfo).port;
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const deadPort = (closed.address() as AddressInfo).port;
@@ -130,6 +139,7 @@ describe('forward (integration)', () => {
       slow: service(u, 'team/bearer', { type: 'bearer', field: 'token' }, { timeoutMs: 300 }),
       patient: service(u, 'team/bearer', { type: 'bearer', field: 'token' }, { timeoutMs: 10_000 }),
       ka: service(u, 'team/bearer', { type: 'bearer', field: 'token' }),
+      v6: service(`http://[::1]:${v6Port}/base`, 'team/bearer', { type: 'bearer', field: 'token' }),
     };
     handler = createForwardHandler({ services, secrets, kvMountLabel: 'secret' });
 
@@ -165,6 +175,8 @@ describe('forward (integration)', () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await upstream.close();
+    v6Upstream.closeAllConnections();
+    await new Promise<void>((resolve) => v6Upstream.close(() => resolve()));
   });
 
   beforeEach(() => upstream.clear());
@@ -195,6 +207,20 @@ describe('forward (integration)', () => {
   const get = (path: string) => request(proxyUrl).get(path).set('Authorization', `Bearer ${CLIENT_TOKEN}`);
 
   describe('injection reaches the upstream', () => {
+    it('to a target named by an IPv6 literal: connects to it, with its bracketed host', async () => {
+      v6Seen.length = 0;
+      const port = (v6Upstream.address() as AddressInfo).port;
+      for (const path of ['/forward/v6/hello?x=1', '/forward/v6/']) {
+        const res = await get(path);
+        expect(res.status).toBe(200);
+        expect(res.text).toBe(`v6 ${path.replace('/forward/v6', '/base')}`);
+      }
+      expect(v6Seen.map((h) => [h.host, h.authorization])).toEqual([
+        [`[::1]:${port}`, `Bearer ${CANARY}`],
+        [`[::1]:${port}`, `Bearer ${CANARY}`],
+      ]);
+    });
+
     it('bearer: the client token is replaced by the secret, once', async () => {
       const res = await get('/forward/bearer/hello?x=1').set('x-request-id', 'rid-bearer');
       expect(res.status).toBe(200);

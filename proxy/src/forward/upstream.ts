@@ -25,6 +25,8 @@
  * - httpxy forces `Connection: close` upstream when the client's request is chunked (its
  *   request-smuggling guard), so chunked uploads do not reuse upstream sockets.
  * - httpxy destroys the upstream request when the client's response closes before it finished.
+ * - A string target is parsed into a URL on every request, twice (hpm's IPv6 literal check and
+ *   httpxy's option normalisation); a URL object is used as it is.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -147,7 +149,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     });
 
   const proxy = createProxyMiddleware<Request, Response>({
-    target: target.origin,
+    // Parsed once here rather than per request (see above); the same URL object serves every request.
+    target: new URL(target.origin),
     changeOrigin: true,
     xfwd: false,
     followRedirects: false,

@@ -15,7 +15,7 @@
  * (lib/streaming.ts), or the warm proxy called Vault more than its cache refresh allows during
  * a measured run. Slow ratios and memory targets (PASS/MISS) are reported, never failed on.
  *
- * Environment: BENCH_SECONDS (measured seconds per run, default 4), BENCH_ROUNDS (default 3),
+ * Environment: BENCH_SECONDS (measured seconds per run, default 3), BENCH_ROUNDS (default 5),
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32).
  */
 import { randomBytes } from 'node:crypto';
@@ -56,8 +56,8 @@ function numberFromEnv(name: string, fallback: number): number {
 const SMOKE = process.env.BENCH_SMOKE === '1';
 /** The real-n8n workflow case (lib/n8n.ts): on unless BENCH_N8N=0; never in smoke mode (n8n boots for tens of seconds). */
 const N8N = !SMOKE && process.env.BENCH_N8N !== '0';
-const SECONDS = numberFromEnv('BENCH_SECONDS', SMOKE ? 1 : 4);
-const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', SMOKE ? 1 : 3));
+const SECONDS = numberFromEnv('BENCH_SECONDS', SMOKE ? 1 : 3);
+const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', SMOKE ? 1 : 5));
 const WARMUP = numberFromEnv('BENCH_WARMUP', SMOKE ? 1 : 3);
 const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
 /** Discarded run before every measured one: refills keep-alive pools after the case switch. */
@@ -141,7 +141,7 @@ function summary(
     `Results (median of ${ROUNDS} rounds; errors and non-2xx summed over all rounds, warm-up included in the failure check):`,
     resultsTable(caseRuns),
     '',
-    'Ratios of the medians; "(rounds)" is the same ratio within each round, min-max.',
+    'Ratios: the median of the ratios within each round; "(rounds)" is their range, min-max.',
     'req/s: higher is better. p99 and CPU/req (CPU time of the server under test per request): lower is better.',
     ratioTable([
       { label: 'proxy (info) / baseline', numerator: get('proxy-info'), denominator: get('baseline') },
@@ -172,7 +172,7 @@ function summary(
     ...noiseWarning(caseRuns),
     ...n8nLines(n8n),
     '',
-    `Targets (medians of ${ROUNDS} interleaved rounds of this run; PASS/MISS is reported, never failed on):`,
+    `Targets (${ROUNDS} interleaved rounds of this run; ratios are medians of the per-round ratios; PASS/MISS is reported, never failed on):`,
     targetsTable(targets(get, largeBodies, { calls: vaultCalls, requests: proxied, allowed: vaultAllowed }, n8n?.result ?? null)),
   ].join('\n');
 }
@@ -278,7 +278,7 @@ function noiseWarning(caseRuns: readonly CaseRuns[]): string[] {
   return [
     '',
     `NOTE: processes outside the bench used up to ${worst.toFixed(0)}% of a CPU during measured runs; req/s and latency are noisy,`,
-    'compare the "(rounds)" ranges and CPU/req, or run again on a quiet machine (BENCH_ROUNDS=5 narrows the medians).',
+    'compare the "(rounds)" ranges and CPU/req, or run again on a quiet machine (more BENCH_ROUNDS narrow the medians).',
   ];
 }
 

@@ -76,18 +76,28 @@ export interface RatioSpec {
   denominator: CaseRuns;
 }
 
-function paired(spec: RatioSpec, pick: (r: Measurement) => number): { ofMedians: number; low: number; high: number } {
-  const perRound = spec.numerator.runs.map((run, i) => pick(run) / pick(spec.denominator.runs[i]));
-  return {
-    ofMedians: median(spec.numerator.runs.map(pick)) / median(spec.denominator.runs.map(pick)),
-    low: Math.min(...perRound),
-    high: Math.max(...perRound),
-  };
+function perRound(numerator: readonly Measurement[], denominator: readonly Measurement[], pick: (r: Measurement) => number): number[] {
+  return numerator.map((run, i) => pick(run) / pick(denominator[i]));
 }
 
-/** Ratios of medians for req/s, p99 and CPU per request, each with its range taken round by round. */
+/**
+ * The median over rounds of the ratio within each round. The two cases of a round ran one
+ * right after the other, so each round's ratio compares them on the same machine state; the
+ * host's speed drifts between rounds (the same server's CPU per request moved by a third
+ * within minutes), which a ratio of separate medians would mix in.
+ */
+export function pairedRatio(numerator: readonly Measurement[], denominator: readonly Measurement[], pick: (r: Measurement) => number): number {
+  return median(perRound(numerator, denominator, pick));
+}
+
+function paired(spec: RatioSpec, pick: (r: Measurement) => number): { median: number; low: number; high: number } {
+  const ratios = perRound(spec.numerator.runs, spec.denominator.runs, pick);
+  return { median: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios) };
+}
+
+/** Paired ratios (see pairedRatio) for req/s, p99 and CPU per request, each with its range over the rounds. */
 export function ratioTable(specs: readonly RatioSpec[]): string {
-  const cell = (r: { ofMedians: number; low: number; high: number }): string[] => [fixed(r.ofMedians, 2), `${fixed(r.low, 2)}-${fixed(r.high, 2)}`];
+  const cell = (r: { median: number; low: number; high: number }): string[] => [fixed(r.median, 2), `${fixed(r.low, 2)}-${fixed(r.high, 2)}`];
   const rows = specs.map((spec) => [
     spec.label,
     ...cell(paired(spec, (r) => r.requestsPerSecond)),

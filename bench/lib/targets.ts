@@ -2,7 +2,7 @@
  * The proxy's performance targets, each measured in the same run as its yardstick and printed
  * as PASS or MISS (never failed on: a shared machine moves ratios, see README.md).
  */
-import { median, table, type CaseRuns } from './report.ts';
+import { median, pairedRatio, table, type CaseRuns } from './report.ts';
 import type { Measurement } from './measure.ts';
 
 export type Verdict = 'PASS' | 'MISS' | 'NOT RUN';
@@ -18,23 +18,18 @@ function medianOf(c: CaseRuns, pick: (m: Measurement) => number): number {
   return median(c.runs.map(pick));
 }
 
-/** Ratio of the medians of `numerator` and `denominator` for `pick`. */
-export function medianRatio(numerator: CaseRuns, denominator: CaseRuns, pick: (m: Measurement) => number): number {
-  return medianOf(numerator, pick) / medianOf(denominator, pick);
-}
-
 const perSecond = (m: Measurement): number => m.requestsPerSecond;
 const cpu = (m: Measurement): number => m.serverCpuUs;
 
 /** At least `goal` times the baseline's req/s. */
 export function throughputTarget(target: string, proxy: CaseRuns, baseline: CaseRuns, goal: number): TargetRow {
-  const ratio = medianRatio(proxy, baseline, perSecond);
+  const ratio = pairedRatio(proxy.runs, baseline.runs, perSecond);
   return { target, goal: `>= ${goal.toFixed(2)}x req/s`, measured: `${ratio.toFixed(2)}x`, verdict: ratio >= goal ? 'PASS' : 'MISS' };
 }
 
 /** At most `goal` times the baseline's CPU time per request. */
 export function cpuTarget(target: string, proxy: CaseRuns, baseline: CaseRuns, goal: number): TargetRow {
-  const ratio = medianRatio(proxy, baseline, cpu);
+  const ratio = pairedRatio(proxy.runs, baseline.runs, cpu);
   const us = `${medianOf(proxy, cpu).toFixed(0)} us vs ${medianOf(baseline, cpu).toFixed(0)} us`;
   return { target, goal: `<= ${goal.toFixed(2)}x CPU/req`, measured: `${ratio.toFixed(2)}x (${us})`, verdict: ratio <= goal ? 'PASS' : 'MISS' };
 }

@@ -151,14 +151,13 @@ const TRACKED_BY = Symbol('secure-proxy.tracked-by');
 /** A tracked response carries the batch its record goes to until the record is out. */
 type Tracked = Response & { [TRACKED_BY]?: RecordBatch };
 
-// One listener function for every response ('finish', and 'close' for a connection gone first):
-// the response carries what it needs, so tracking a request allocates no closure.
+// One listener function for every response, on 'close': Node emits it once per response, right
+// after 'finish' when the response went out and alone when the connection went away first.
+// The response carries what it needs, so tracking a request allocates no closure.
 function onResponseDone(this: Tracked): void {
   const batch = this[TRACKED_BY];
   if (batch === undefined) return;
   this[TRACKED_BY] = undefined;
-  this.off('finish', onResponseDone);
-  this.off('close', onResponseDone);
   // 'close' without a completed write means the connection went away first.
   batch.add(buildRecord(this.req, this, this.locals.ctx as RequestContext, !this.writableFinished));
 }
@@ -180,7 +179,6 @@ export function requestTracking(events: ProxyEvents, options: RequestTrackingOpt
     res.locals.ctx = ctx;
     res.setHeader(REQUEST_ID_HEADER, ctx.requestId);
     (res as Tracked)[TRACKED_BY] = batch;
-    res.on('finish', onResponseDone);
     res.on('close', onResponseDone);
     // httpxy adds three 'close' listeners to a forwarded response, the exchange and tracking
     // the rest: a fixed number per response, close to Node's leak-warning threshold (10).

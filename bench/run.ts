@@ -26,6 +26,7 @@ import { startServer, type ServerProcess } from './lib/children.ts';
 import { drive, type RunResult } from './lib/load.ts';
 import { measure, type Measurement } from './lib/measure.ts';
 import type { MemorySample } from './lib/protocol.ts';
+import { pin } from './lib/pinning.ts';
 import { tokensModule } from './lib/proxy-dist.ts';
 import { largeBodyTable, memoryTable, ratioTable, resultsTable, type CaseRuns } from './lib/report.ts';
 import {
@@ -309,6 +310,12 @@ async function main(): Promise<number> {
     const proxy = await startServer('proxy', 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs);
     servers.push(proxy);
     const byName: Record<ServerName, ServerProcess> = { upstream, baseline, proxy };
+    const pinned = [pin(baseline.pid, 'server under test'), pin(proxy.pid, 'server under test'), pin(upstream.pid, 'load side'), pin(process.pid, 'load side')];
+    console.log(
+      pinned.every(Boolean)
+        ? `CPUs: the server under test on CPU 0, load generator, Vault emulator and upstream on the others (lib/pinning.ts).`
+        : 'CPUs: not pinned (needs taskset and two CPUs); the scheduler places the processes, which adds noise to CPU per request.',
+    );
     const context = { servers, vaultRequests: () => vault.requests.length };
 
     const cases = buildCases({
@@ -383,6 +390,8 @@ async function main(): Promise<number> {
     }
     let n8n: N8nRun | null = null;
     if (N8N) {
+      // n8n calls the upstream directly and through the proxy: no process keeps a CPU of its own for it.
+      for (const pid of [proxy.pid, upstream.pid, process.pid]) pin(pid, 'anywhere');
       try {
         n8n = await measureN8n(proxy, { proxyUrl: proxy.url, proxyToken: proxyToken.token, upstreamUrl: upstream.url, upstreamAuthorization });
       } catch (err) {

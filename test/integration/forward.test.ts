@@ -108,6 +108,8 @@ describe('forward (integration)', () => {
       v6Seen.push(req.headers);
       res.end(`v6 ${req.url}`);
     });
+    // Its Keep-Alive hint (timeout=61) differs from the proxy listener's (Node's default, 5 s).
+    v6Upstream.keepAliveTimeout = 61_000;
     await new Promise<void>((resolve) => v6Upstream.listen(0, '::1', resolve));
     const v6Port = (v6Upstream.address() as AddressInfo).port;
     const closed = net.createServer();
@@ -352,6 +354,24 @@ describe('forward (integration)', () => {
       }
       expect(names.filter((n) => n.startsWith('x-forwarded-'))).toEqual([]);
       expect(echoed?.headers.authorization).toBe(`Bearer ${CANARY}`);
+    });
+
+    it("a keep-alive client gets the proxy listener's Connection and Keep-Alive, never the upstream's", async () => {
+      const agent = new http.Agent({ keepAlive: true });
+      try {
+        const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+          http
+            .get(`${proxyUrl}/forward/v6/x`, { agent, headers: { authorization: `Bearer ${CLIENT_TOKEN}` } }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.headers));
+            })
+            .on('error', reject);
+        });
+        expect(headers.connection).toBe('keep-alive');
+        expect(headers['keep-alive']).toBe('timeout=5');
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('a Connection: close client gets Connection: close', async () => {

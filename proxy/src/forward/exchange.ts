@@ -544,13 +544,7 @@ export class Exchange implements UpstreamHandler {
     const { req, res } = this;
     const headers = proxyRes.headers;
     const status = proxyRes.statusCode!;
-    prepareHead(headers, {
-      rewriteLocation: route.relay.rewriteLocation,
-      scrubber: this.scrubber,
-      keepAlive: res.shouldKeepAlive,
-      requestId: this.ctx.requestId,
-      requestIdHeader: REQUEST_ID_HEADER,
-    });
+    prepareHead(headers, { rewriteLocation: route.relay.rewriteLocation, scrubber: this.scrubber, requestIdHeader: REQUEST_ID_HEADER });
 
     const withBody = !hasNoBody(req.method, status);
     const transforms: Transform[] = [];
@@ -575,8 +569,10 @@ export class Exchange implements UpstreamHandler {
           delete headers['content-encoding'];
         }
         transforms.push(new ScrubStream(this.scrubber));
-        delete headers['content-length']; // the length changes: Node chunks it (or closes, for HTTP/1.0)
       }
+      // The length changes: res.end(body) writes a whole answer's new length itself, a streamed
+      // one is chunked (or closed, for HTTP/1.0).
+      delete headers['content-length'];
     }
 
     res.statusCode = status;
@@ -587,6 +583,8 @@ export class Exchange implements UpstreamHandler {
       const value = headers[name];
       if (value !== undefined) res.setHeader(name, value);
     }
+    // Request tracking set it for every request; a forward handler mounted without it still answers with one.
+    if (!res.hasHeader(REQUEST_ID_HEADER)) res.setHeader(REQUEST_ID_HEADER, this.ctx.requestId);
     if (!withBody) {
       proxyRes.resume();
       this.finishRelay();
@@ -616,9 +614,8 @@ export class Exchange implements UpstreamHandler {
     const chunks = this.smallBody!;
     this.smallBody = null;
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    const scrubbed = scrubBuffer(this.scrubber!, body);
-    this.res.setHeader('content-length', scrubbed.length);
-    this.finishRelay(scrubbed);
+    // Its new length is written by res.end (the upstream's was left out in relay).
+    this.finishRelay(scrubBuffer(this.scrubber!, body));
   }
 
   /**

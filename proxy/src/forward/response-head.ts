@@ -63,22 +63,22 @@ export interface HeadPreparation {
   rewriteLocation: (location: string) => string;
   /** The request's scrubber, or null when the service does not scrub. */
   scrubber: Scrubber | null;
-  /** Whether the client's connection stays open after this answer. */
-  keepAlive: boolean;
-  requestId: string;
+  /** The proxy's request id header: the response carries the proxy's own, never the upstream's. */
   requestIdHeader: string;
 }
 
 /**
  * Prepares the upstream's headers for the client, in place: hop-by-hop and `x-secure-proxy-*`
- * headers out, `transfer-encoding` out (Node frames what it writes), our `connection` and
- * request id in, Location rewritten. With a scrubber, every value is scrubbed (Location before
+ * headers out, `transfer-encoding` out (Node frames what it writes), the upstream's request id
+ * out (the response already carries the proxy's), Location rewritten. `Connection` is Node's to
+ * write: it knows whether this connection stays open (and says for how long in `Keep-Alive`). With a scrubber, every value is scrubbed (Location before
  * and after its rewrite, so the form that leaves is the form checked) and a header whose name
  * holds a secret is dropped whole.
  */
 export function prepareHead(headers: IncomingHttpHeaders, how: HeadPreparation): void {
   stripResponseHeaders(headers);
   delete headers['transfer-encoding'];
+  delete headers[how.requestIdHeader];
   const { scrubber } = how;
   if (scrubber !== null && scrubber.patterns.length > 0) {
     for (const name of Object.keys(headers)) {
@@ -96,6 +96,4 @@ export function prepareHead(headers: IncomingHttpHeaders, how: HeadPreparation):
     const rewritten = how.rewriteLocation(location);
     headers.location = scrubber === null ? rewritten : scrubHeaderValue(scrubber, rewritten);
   }
-  headers.connection = how.keepAlive ? 'keep-alive' : 'close';
-  headers[how.requestIdHeader] = how.requestId;
 }

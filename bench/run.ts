@@ -359,24 +359,35 @@ async function main(): Promise<number> {
     // The small requests' rounds first, on processes that have moved no large body yet (see Case.phase).
     await runRounds(cases.filter((c) => c.phase === 'small'));
 
-    // Before the 1 MiB load, so the rss a body needs is not hidden in pages that load freed (the
-    // small requests free little). The memory table's peak rss covers this check too; a streamed
-    // body stays far below the load's peak.
+    await runRounds(cases.filter((c) => c.phase === 'large'));
+
+    // The large-body check runs on servers of its own, started now and stopped after it: a
+    // process that has moved megabytes keeps freed pages that would hide the rss one body needs,
+    // and a gigabyte moved through the measured servers would slow the rounds after it.
     const secret = upstreamAuthorization.slice('Bearer '.length);
     const clientAuth = { authorization: `Bearer ${proxyToken.token}` };
-    const largeBodies: LargeBodies[] = [
-      { server: 'proxy', scrubs: true, results: await checkLargeBodies(`${proxy.url}/forward/bulk`, clientAuth, () => proxy.watchMemory(), secret, true) },
-      {
-        server: 'baseline',
-        scrubs: false,
-        results: await checkLargeBodies(`${baseline.url}/forward/api`, clientAuth, () => baseline.watchMemory(), secret, false),
-      },
-    ];
+    const largeBodies: LargeBodies[] = [];
+    for (const server of ['proxy', 'baseline'] as const) {
+      const checked =
+        server === 'proxy'
+          ? await startServer('proxy-large', 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs)
+          : await startServer('baseline-large', 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs);
+      pin(checked.pid, 'server under test');
+      try {
+        const url = server === 'proxy' ? `${checked.url}/forward/bulk` : `${checked.url}/forward/api`;
+        largeBodies.push({
+          server,
+          scrubs: server === 'proxy',
+          results: await checkLargeBodies(url, clientAuth, () => checked.watchMemory(), secret, server === 'proxy'),
+        });
+      } finally {
+        await checked.stop();
+      }
+    }
     for (const { server, results } of largeBodies) {
       for (const r of results) if (r.problem !== null) failures.push({ where: `large ${r.direction} ${server}`, what: r.problem });
     }
 
-    await runRounds(cases.filter((c) => c.phase === 'large'));
     const memoryEnd = { baseline: await baseline.memory(), proxy: await proxy.memory() };
 
     const caseRuns: CaseRuns[] = cases.map((c) => ({ id: c.id, label: c.label, runs: runs.get(c.id) ?? [] }));

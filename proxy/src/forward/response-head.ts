@@ -71,9 +71,9 @@ export interface HeadPreparation {
  * Prepares the upstream's headers for the client, in place: hop-by-hop and `x-secure-proxy-*`
  * headers out, `transfer-encoding` out (Node frames what it writes), the upstream's request id
  * out (the response already carries the proxy's), Location rewritten. `Connection` is Node's to
- * write: it knows whether this connection stays open (and says for how long in `Keep-Alive`). With a scrubber, every value is scrubbed (Location before
- * and after its rewrite, so the form that leaves is the form checked) and a header whose name
- * holds a secret is dropped whole.
+ * write: it knows whether this connection stays open (and says for how long in `Keep-Alive`).
+ * With a scrubber, every value is scrubbed (Location before and after its rewrite, so the form
+ * that leaves is the form checked) and a header whose name holds a secret is dropped whole.
  */
 export function prepareHead(headers: IncomingHttpHeaders, how: HeadPreparation): void {
   stripResponseHeaders(headers);

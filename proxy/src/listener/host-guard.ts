@@ -9,10 +9,10 @@
  * Ops routes are exempt: probes and scrapers address the proxy by pod IP or node name, which
  * an operator cannot list in advance, and those routes carry no secret or client detail.
  */
-import type { RequestHandler } from 'express';
 import { ProxyError } from '../contract/proxy-error';
 import { isOpsPath } from '../app/ops-routes';
-import { checkMiddleware, type RequestCheck } from '../app/request-check';
+import type { RequestCheck } from '../app/request-check';
+import { pathOnly } from '../shared/request-target';
 
 /** Longest piece of a Host header quoted back in a message. */
 const MAX_EXCERPT = 64;
@@ -50,19 +50,8 @@ export function hostCheck(allowedHosts: readonly string[] | undefined): RequestC
     if (host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
       return new ProxyError('REQUEST_MALFORMED', 'HTTP/1.1 requests must carry a Host header.');
     }
-    if (allowed(host) || isOpsPath(pathOf(req.url ?? ''))) return null;
+    if (allowed(host) || isOpsPath(pathOnly(req.url ?? ''))) return null;
     const shown = host === undefined ? 'no Host header' : `Host '${JSON.stringify(host.slice(0, MAX_EXCERPT)).slice(1, -1)}'`;
     return new ProxyError('HOST_NOT_ALLOWED', `This proxy does not answer for ${shown}; use one of the names in listen.allowedHosts.`);
   };
-}
-
-/** Middleware form of {@link hostCheck}. */
-export function hostGuard(allowedHosts: readonly string[] | undefined): RequestHandler {
-  return checkMiddleware(hostCheck(allowedHosts));
-}
-
-/** The path of an origin-form request target (the checks before this one refused any other form). */
-function pathOf(url: string): string {
-  const question = url.indexOf('?');
-  return question === -1 ? url : url.slice(0, question);
 }

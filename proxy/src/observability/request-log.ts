@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { REQUEST_ID_HEADER } from '../contract/contract';
 import { newContext, type RequestContext } from '../app/request-context';
+import { pathOnly } from '../shared/request-target';
 import type { ProxyEvents, RequestRecord } from './events';
 
 /** A client-sent request id is reused only in this shape: it ends up in logs and headers. */
@@ -55,11 +56,6 @@ export function stripQueryValues(url: string): string {
 
 function clip(text: string): string {
   return text.length > MAX_PATH_LENGTH ? `${text.slice(0, MAX_PATH_LENGTH)}…` : text;
-}
-
-function pathOnly(url: string): string {
-  const question = url.indexOf('?');
-  return question === -1 ? url : url.slice(0, question);
 }
 
 function buildRecord(req: Request, res: Response, ctx: RequestContext, aborted: boolean): RequestRecord {

@@ -6,8 +6,8 @@
  * warm), the upstream, the baseline and the proxy, each forked on its own so the load
  * generator does not share an event loop with a server under test. Cases run interleaved,
  * round by round (order reversed every other round), the small requests' rounds before the
- * large-body check and the 1 MiB cases' rounds (see Case.phase); the report shows medians, ratios with
- * their per-round spread, CPU time per request (steadier than req/s on a shared machine), and
+ * 1 MiB cases' rounds (see Case.phase), then the large-body check on servers of its own; the
+ * report shows medians, ratios with their per-round spread, CPU time per request (steadier than req/s on a shared machine), and
  * memory before and after.
  *
  * Exits 1 when any request failed (connection error, timeout, non-2xx), a sanity request did
@@ -305,9 +305,14 @@ async function main(): Promise<number> {
   try {
     const upstream = await startServer('upstream', 'upstream.ts', { authorization: upstreamAuthorization, largeBodyBytes: LARGE_BODY_BYTES }, lifetimeMs);
     servers.push(upstream);
-    const baseline = await startServer('baseline', 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs);
+    // The servers under test; the large-body check starts a second pair of the same.
+    const startBaseline = (name: string): Promise<ServerProcess> =>
+      startServer(name, 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs);
+    const startProxy = (name: string): Promise<ServerProcess> =>
+      startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs);
+    const baseline = await startBaseline('baseline');
     servers.push(baseline);
-    const proxy = await startServer('proxy', 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs);
+    const proxy = await startProxy('proxy');
     servers.push(proxy);
     const byName: Record<ServerName, ServerProcess> = { upstream, baseline, proxy };
     const pinned = [pin(baseline.pid, 'server under test'), pin(proxy.pid, 'server under test'), pin(upstream.pid, 'load side'), pin(process.pid, 'load side')];
@@ -366,20 +371,16 @@ async function main(): Promise<number> {
     // and a gigabyte moved through the measured servers would slow the rounds after it.
     const secret = upstreamAuthorization.slice('Bearer '.length);
     const clientAuth = { authorization: `Bearer ${proxyToken.token}` };
+    const largeChecks = [
+      { server: 'proxy', start: () => startProxy('proxy-large'), path: '/forward/bulk', scrubs: true },
+      { server: 'baseline', start: () => startBaseline('baseline-large'), path: '/forward/api', scrubs: false },
+    ] as const;
     const largeBodies: LargeBodies[] = [];
-    for (const server of ['proxy', 'baseline'] as const) {
-      const checked =
-        server === 'proxy'
-          ? await startServer('proxy-large', 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs)
-          : await startServer('baseline-large', 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs);
+    for (const { server, start, path, scrubs } of largeChecks) {
+      const checked = await start();
       pin(checked.pid, 'server under test');
       try {
-        const url = server === 'proxy' ? `${checked.url}/forward/bulk` : `${checked.url}/forward/api`;
-        largeBodies.push({
-          server,
-          scrubs: server === 'proxy',
-          results: await checkLargeBodies(url, clientAuth, () => checked.watchMemory(), secret, server === 'proxy'),
-        });
+        largeBodies.push({ server, scrubs, results: await checkLargeBodies(`${checked.url}${path}`, clientAuth, () => checked.watchMemory(), secret, scrubs) });
       } finally {
         await checked.stop();
       }

@@ -13,8 +13,8 @@
  *   `UNSIGNED-PAYLOAD` with `payload: unsigned`, which streams the body unread (S3 over TLS);
  * - `x-amz-security-token` when the secret has a session token.
  */
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { Hash } from '@smithy/hash-node';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import type { InjectConfig } from '../../config/schema';
 import { ProxyError } from '../../contract/proxy-error';
 import type { SecretData } from '../../secrets/types';
@@ -22,6 +22,28 @@ import { requestTarget, targetBasePath } from '../upstream';
 import { freezeInjection, requireField, uniqueValues, type Injection, type Injector, type RequestSigner } from './types';
 
 type SigV4Config = Extract<InjectConfig, { type: 'aws-sigv4' }>;
+
+interface AwsSigner {
+  SignatureV4: typeof SignatureV4;
+  Hash: typeof Hash;
+}
+let awsSigner: AwsSigner | undefined;
+
+/**
+ * The AWS SDK's signer, loaded by the first aws-sigv4 service compiled rather than at startup:
+ * its modules would stay in the heap of every proxy, SigV4 or not, and each full garbage
+ * collection marks the whole heap; while large bodies are relayed those come every few dozen
+ * megabytes (Node's read buffers count towards the heap's limit).
+ */
+function loadAwsSigner(): AwsSigner {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
+  awsSigner ??= {
+    SignatureV4: (require('@smithy/signature-v4') as typeof import('@smithy/signature-v4')).SignatureV4,
+    Hash: (require('@smithy/hash-node') as typeof import('@smithy/hash-node')).Hash,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return awsSigner;
+}
 
 /** The headers a SigV4 injection sets; a client's own are dropped first. */
 export const SIGV4_HEADERS = ['authorization', 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token'] as const;
@@ -96,6 +118,8 @@ interface Credentials {
 /** Compiles an aws-sigv4 service against its target (whose host and base path are signed). */
 export function compileSigV4(config: SigV4Config, secretPath: string, target: URL, now: () => Date = () => new Date()): Injector {
   const { region, service } = config;
+  // At compile time, so a broken install fails the start, not the first request.
+  const { SignatureV4, Hash } = loadAwsSigner();
   const unsigned = config.payload === 'unsigned';
   // S3 signs the path as sent; every other service signs it URI-encoded once more.
   const uriEscapePath = service !== 's3';

@@ -14,7 +14,7 @@ import { ProxyError } from '../../../contract/proxy-error';
 import { freezeInjection, INVALID_HEADER_VALUE, requireField, uniqueValues, type Injector } from '../types';
 import { DEFAULT_TOKEN_LIFETIME_MS, TokenBroker, type CachedToken } from './broker';
 import { refreshWithRotation } from './rotation';
-import { requestClientCredentials, type ClientCredentials, type GrantedToken, type TokenEndpointSettings } from './token-endpoint';
+import { oauthLibrary, requestClientCredentials, type ClientCredentials, type GrantedToken, type TokenEndpointSettings } from './token-endpoint';
 import { createTokenFetch } from './token-fetch';
 
 export { TokenBroker, type TokenEvent, type TokenListener } from './broker';
@@ -67,6 +67,8 @@ function cacheKey(config: OAuth2Config, secretPath: string, credentials: ClientC
 }
 
 export function compileOAuth2(config: OAuth2Config, secretLabel: string, context: OAuth2Context): Injector {
+  // Loaded now, so a broken install fails the start, not the first token request.
+  oauthLibrary();
   const broker = context.broker ?? new TokenBroker();
   const tokenUrl = new URL(config.tokenUrl);
   const endpoint: TokenEndpointSettings = {

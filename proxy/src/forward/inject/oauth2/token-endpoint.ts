@@ -4,10 +4,23 @@
  * UPSTREAM_TOKEN_FAILED with the endpoint's OAuth error code, never a secret or the
  * endpoint's free-text description (which could quote one).
  */
-import * as oauth from 'oauth4webapi';
+import type * as OAuth from 'oauth4webapi';
 import { ProxyError } from '../../../contract/proxy-error';
 import { UpstreamAddressForbiddenError } from '../../address-guard';
 import type { TokenFetch } from './token-fetch';
+
+let library: typeof OAuth | undefined;
+
+/**
+ * oauth4webapi, loaded by the first oauth2 service compiled (compileOAuth2 calls this) rather
+ * than at startup: most proxies have no oauth2 service, and every loaded module stays in the
+ * heap that each full garbage collection marks.
+ */
+export function oauthLibrary(): typeof OAuth {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+  library ??= require('oauth4webapi') as typeof OAuth;
+  return library;
+}
 
 /** What the endpoint granted, checked by oauth4webapi. */
 export interface GrantedToken {
@@ -78,6 +91,7 @@ export async function tokenFailure(settings: TokenEndpointSettings, err: unknown
       { cause: forbidden },
     );
   }
+  const oauth = oauthLibrary();
   if (err instanceof oauth.ResponseBodyError) return refusedWith(settings, err.error, err.status);
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
     // A 401 with a challenge (client authentication failed) still carries the OAuth error in its body.
@@ -93,12 +107,13 @@ export async function tokenFailure(settings: TokenEndpointSettings, err: unknown
   return tokenFailed(settings, `could not be reached (${name})`, 'unreachable', { code: name });
 }
 
-function endpointOf(settings: TokenEndpointSettings): oauth.AuthorizationServer {
+function endpointOf(settings: TokenEndpointSettings): OAuth.AuthorizationServer {
   // Only the token endpoint is used: no discovery, no ID token to check an issuer against.
   return { issuer: settings.tokenUrl.origin, token_endpoint: settings.tokenUrl.href };
 }
 
-function requestOptions(settings: TokenEndpointSettings): oauth.TokenEndpointRequestOptions {
+function requestOptions(settings: TokenEndpointSettings): OAuth.TokenEndpointRequestOptions {
+  const oauth = oauthLibrary();
   const parameters = new URLSearchParams();
   if (settings.scope !== undefined) parameters.set('scope', settings.scope);
   if (settings.audience !== undefined) parameters.set('audience', settings.audience);
@@ -111,11 +126,12 @@ function requestOptions(settings: TokenEndpointSettings): oauth.TokenEndpointReq
   };
 }
 
-function clientAuthOf(settings: TokenEndpointSettings, credentials: ClientCredentials): oauth.ClientAuth {
+function clientAuthOf(settings: TokenEndpointSettings, credentials: ClientCredentials): OAuth.ClientAuth {
+  const oauth = oauthLibrary();
   return settings.clientAuth === 'body' ? oauth.ClientSecretPost(credentials.clientSecret) : oauth.ClientSecretBasic(credentials.clientSecret);
 }
 
-function granted(settings: TokenEndpointSettings, response: oauth.TokenEndpointResponse): GrantedToken {
+function granted(settings: TokenEndpointSettings, response: OAuth.TokenEndpointResponse): GrantedToken {
   if (response.token_type !== 'bearer') {
     throw tokenFailed(settings, `issued a '${String(response.token_type).slice(0, 32)}' token, not a Bearer token`, 'token-type', null);
   }
@@ -128,8 +144,9 @@ function granted(settings: TokenEndpointSettings, response: oauth.TokenEndpointR
 
 /** Client credentials grant. Rejects with UPSTREAM_TOKEN_FAILED. */
 export async function requestClientCredentials(settings: TokenEndpointSettings, credentials: ClientCredentials): Promise<GrantedToken> {
+  const oauth = oauthLibrary();
   const as = endpointOf(settings);
-  const client: oauth.Client = { client_id: credentials.clientId };
+  const client: OAuth.Client = { client_id: credentials.clientId };
   try {
     const options = requestOptions(settings);
     const response = await oauth.clientCredentialsGrantRequest(as, client, clientAuthOf(settings, credentials), options.additionalParameters!, options);
@@ -141,8 +158,9 @@ export async function requestClientCredentials(settings: TokenEndpointSettings, 
 
 /** Refresh token grant. Rejects with UPSTREAM_TOKEN_FAILED. */
 export async function requestRefresh(settings: TokenEndpointSettings, credentials: ClientCredentials, refreshToken: string): Promise<GrantedToken> {
+  const oauth = oauthLibrary();
   const as = endpointOf(settings);
-  const client: oauth.Client = { client_id: credentials.clientId };
+  const client: OAuth.Client = { client_id: credentials.clientId };
   try {
     const response = await oauth.refreshTokenGrantRequest(as, client, clientAuthOf(settings, credentials), refreshToken, requestOptions(settings));
     return granted(settings, await oauth.processRefreshTokenResponse(as, client, response));

@@ -105,9 +105,10 @@ function proxyConfig(vault: { url: string; rootToken: string }, upstreamUrl: str
 
 function printRun(round: number, c: Case, m: Measurement): void {
   const load = m.otherLoadPct === null ? '' : `  other load ${m.otherLoadPct.toFixed(0)}%`;
+  const helpers = m.serverV8HelperUs === null ? '' : ` (V8 helpers ${m.serverV8HelperUs.toFixed(0)})`;
   console.log(
     `  round ${round} ${c.label.padEnd(25)} ${m.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${m.p99Ms.toFixed(1).padStart(6)} ms  ` +
-      `${m.serverCpuUs.toFixed(0).padStart(5)} us CPU/req${load}`,
+      `${m.serverCpuUs.toFixed(0).padStart(5)} us CPU/req${helpers}${load}`,
   );
 }
 

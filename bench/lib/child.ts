@@ -3,6 +3,7 @@
  * answers the runner's commands, and makes sure the process always ends by itself
  * (runner gone, stop command, or a hard lifetime cap).
  */
+import { v8HelperMicros } from './cpu.ts';
 import { MEMORY_WATCH_INTERVAL_MS, SETTINGS_ENV, type Command, type MemorySample, type MemoryWatch, type ProcessStats, type Report } from './protocol.ts';
 
 /** What a bench server hands back once it listens. */
@@ -23,7 +24,7 @@ function send(report: Report): void {
 
 function stats(server: RunningServer): ProcessStats {
   const cpu = process.cpuUsage();
-  return { cpuMicros: cpu.user + cpu.system, logLines: server.logLines?.() ?? 0 };
+  return { cpuMicros: cpu.user + cpu.system, v8HelperMicros: v8HelperMicros(), logLines: server.logLines?.() ?? 0 };
 }
 
 function memory(): MemorySample {

@@ -12,6 +12,8 @@ import type { ProcessStats } from './protocol.ts';
 export interface Measurement extends RunResult {
   /** CPU time of the server under test per completed request, in microseconds. */
   serverCpuUs: number;
+  /** The part of serverCpuUs spent by V8's helper threads (mostly garbage collection); null off Linux. */
+  serverV8HelperUs: number | null;
   /** CPU time used outside the bench's processes during the run, in % of one CPU; null off Linux. */
   otherLoadPct: number | null;
   /** Lines the proxy's logger wrote during the run (0 for other servers). */
@@ -51,10 +53,14 @@ export async function measure(context: MeasureContext, server: ServerProcess, sp
   const result = await drive(spec, seconds);
   const after = await snapshot(context);
   const elapsedMicros = (after.at - before.at) * 1000;
+  const requests = Math.max(1, result.requests);
+  const helpersBefore = before.stats[index].v8HelperMicros;
+  const helpersAfter = after.stats[index].v8HelperMicros;
   const otherMicros = before.machine === null || after.machine === null ? null : after.machine - before.machine - (benchCpu(after) - benchCpu(before));
   return {
     ...result,
-    serverCpuUs: (after.stats[index].cpuMicros - before.stats[index].cpuMicros) / Math.max(1, result.requests),
+    serverCpuUs: (after.stats[index].cpuMicros - before.stats[index].cpuMicros) / requests,
+    serverV8HelperUs: helpersBefore === null || helpersAfter === null ? null : (helpersAfter - helpersBefore) / requests,
     otherLoadPct: otherMicros === null ? null : Math.max(0, (otherMicros / elapsedMicros) * 100),
     logLines: after.stats[index].logLines - before.stats[index].logLines,
     vaultCalls: after.vault - before.vault,

@@ -51,6 +51,8 @@ export const MEMORY_WATCH_INTERVAL_MS = 50;
 export interface ProcessStats {
   /** User + system CPU time since the process started, in microseconds. */
   cpuMicros: number;
+  /** The part of cpuMicros spent by V8's helper threads (see cpu.ts); null off Linux. */
+  v8HelperMicros: number | null;
   /** Lines the server's logger wrote so far (proxy only; 0 elsewhere). */
   logLines: number;
 }

@@ -22,6 +22,7 @@ import { buildConfig } from '../../../proxy/src/config/load';
 import { compileInjector } from '../../../proxy/src/forward/inject';
 import { injectorContext } from '../../../proxy/src/forward/route';
 import { createLogger } from '../../../proxy/src/observability/logger';
+import { SecretRedactor } from '../../../proxy/src/observability/redaction';
 
 const VAULT = { address: 'http://127.0.0.1:8200', auth: { method: 'token', token: 't' } };
 
@@ -43,7 +44,7 @@ describe('libraries of the signing injection types', () => {
       query: { type: 'query', param: 'key', field: 'key' },
       hmac: { type: 'hmac', field: 'key', header: 'X-Signature', timestampHeader: 'X-Timestamp' },
     });
-    const app = createProxyApp(config, { logger: createLogger({ level: 'error' }) });
+    const app = createProxyApp(config, { logger: createLogger({ level: 'error', redactor: new SecretRedactor() }) });
     compileAll(config);
     expect(app).toBeDefined();
     expect(mockLoaded).toEqual([]);

@@ -50,6 +50,12 @@ const MAX_NAME_EXCERPT = 64;
  */
 export const SMALL_ANSWER_BYTES = 64 * 1024;
 
+/**
+ * Left out of every relayed answer besides the hop-by-hop headers: `transfer-encoding` (Node
+ * frames what it writes) and the upstream's request id (the response carries the proxy's own).
+ */
+const NOT_RELAYED: ReadonlySet<string> = new Set(['transfer-encoding', REQUEST_ID_HEADER]);
+
 /** Request headers left out when the answer is scrubbed: it must come whole. */
 const RANGE_HEADERS: ReadonlySet<string> = new Set(['range', 'if-range']);
 
@@ -542,13 +548,15 @@ export class Exchange implements UpstreamHandler {
     if (problem !== null) return this.fail(invalidAnswer(route.name, problem.detail, problem.message));
 
     const { req, res } = this;
-    const headers = proxyRes.headers;
     const status = proxyRes.statusCode!;
-    prepareHead(headers, { rewriteLocation: route.relay.rewriteLocation, scrubber: this.scrubber, requestIdHeader: REQUEST_ID_HEADER });
+    const headers = prepareHead(proxyRes.headers, { rewriteLocation: route.relay.rewriteLocation, scrubber: this.scrubber, dropped: NOT_RELAYED });
 
     const withBody = !hasNoBody(req.method, status);
     const transforms: Transform[] = [];
     let readWhole = false;
+    // Headers of the body the proxy changes, left out below: its length, and its coding once decoded.
+    let lengthChanges = false;
+    let decoded = false;
     if (withBody && this.scrubber !== null && route.relay.scrubBody(headers['content-type'])) {
       const decoder = decoderFor(headers['content-encoding']);
       if (decoder === undefined) {
@@ -566,20 +574,21 @@ export class Exchange implements UpstreamHandler {
       if (!readWhole) {
         if (decoder !== null) {
           transforms.push(decoder);
-          delete headers['content-encoding'];
+          decoded = true;
         }
         transforms.push(new ScrubStream(this.scrubber));
       }
       // The length changes: res.end(body) writes a whole answer's new length itself, a streamed
       // one is chunked (or closed, for HTTP/1.0).
-      delete headers['content-length'];
+      lengthChanges = true;
     }
 
     res.statusCode = status;
     // The reason phrase is upstream text on the status line: an API may quote the credential there too.
     const reason = proxyRes.statusMessage;
     if (reason && req.httpVersionMajor < 2) res.statusMessage = this.scrubber === null ? reason : scrubHeaderValue(this.scrubber, reason);
-    for (const name of Object.keys(headers)) {
+    for (const name in headers) {
+      if ((lengthChanges && name === 'content-length') || (decoded && name === 'content-encoding')) continue;
       const value = headers[name];
       if (value !== undefined) res.setHeader(name, value);
     }

@@ -126,12 +126,6 @@ function connectionOptions(headers: IncomingHttpHeaders): ReadonlySet<string> | 
   return names;
 }
 
-/** Deletes every header named in a `Connection` value, except framing ones. */
-function deleteConnectionOptions(headers: IncomingHttpHeaders): void {
-  const listed = connectionOptions(headers);
-  if (listed !== null) for (const name of listed) delete headers[name];
-}
-
 function isStrippedRequestHeader(name: string): boolean {
   if (STRIPPED_REQUEST_HEADERS.has(name)) return true;
   const first = name.charCodeAt(0);
@@ -170,14 +164,17 @@ export function requestHeadersToForward(
 }
 
 /**
- * Removes, in place, hop-by-hop headers (and those the upstream's `Connection` names) and any
- * `x-secure-proxy-*` header from an upstream response's headers before they are relayed.
+ * The upstream answer's headers without hop-by-hop ones (and those its `Connection` names), any
+ * `x-secure-proxy-*` header and the `alsoDropped` names, as a new object: deleting from Node's
+ * object would turn it into a slow dictionary, read again by every later step of the relay.
  */
-export function stripResponseHeaders(headers: IncomingHttpHeaders): void {
-  deleteConnectionOptions(headers);
+export function responseHeadersToRelay(headers: IncomingHttpHeaders, alsoDropped: ReadonlySet<string> = NO_NAMES): IncomingHttpHeaders {
+  const listed = connectionOptions(headers);
+  const kept: IncomingHttpHeaders = {};
   for (const name in headers) {
-    if (STRIPPED_RESPONSE_HEADERS.has(name) || (name.charCodeAt(0) === 0x78 /* x */ && name.startsWith(INTERNAL_HEADER_PREFIX))) {
-      delete headers[name];
-    }
+    if (STRIPPED_RESPONSE_HEADERS.has(name) || alsoDropped.has(name) || listed?.has(name) === true) continue;
+    if (name.charCodeAt(0) === 0x78 /* x */ && name.startsWith(INTERNAL_HEADER_PREFIX)) continue;
+    kept[name] = headers[name];
   }
+  return kept;
 }

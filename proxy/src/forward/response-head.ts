@@ -1,7 +1,7 @@
 /**
  * The upstream's status line and headers on their way to the client: first checked (can they
  * be relayed faithfully at all?), then prepared (hop-by-hop headers out, Location rewritten,
- * secrets scrubbed, the proxy's request id in).
+ * secrets scrubbed).
  *
  * Node's HTTP client accepts answers its server side refuses to write: a status code below
  * 100, control characters in the reason phrase, a `101` without `Upgrade`. Relaying one as it
@@ -10,7 +10,7 @@
  * reaches the client.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { stripResponseHeaders } from './hop-headers';
+import { responseHeadersToRelay } from './hop-headers';
 import { containsSecretCaseless, scrubHeaderValue, type Scrubber } from './scrub/stream';
 
 /** What Node refuses to write in a header value or reason phrase (anything but TAB, visible ASCII and obs-text). */
@@ -63,22 +63,24 @@ export interface HeadPreparation {
   rewriteLocation: (location: string) => string;
   /** The request's scrubber, or null when the service does not scrub. */
   scrubber: Scrubber | null;
-  /** The proxy's request id header: the response carries the proxy's own, never the upstream's. */
-  requestIdHeader: string;
+  /**
+   * Further headers the relay leaves out: always `transfer-encoding` (Node frames what it
+   * writes) and the upstream's request id (the response carries the proxy's own); for a body
+   * the proxy changes, its length and, once decoded, its coding.
+   */
+  dropped: ReadonlySet<string>;
 }
 
 /**
- * Prepares the upstream's headers for the client, in place: hop-by-hop and `x-secure-proxy-*`
- * headers out, `transfer-encoding` out (Node frames what it writes), the upstream's request id
- * out (the response already carries the proxy's), Location rewritten. `Connection` is Node's to
- * write: it knows whether this connection stays open (and says for how long in `Keep-Alive`).
- * With a scrubber, every value is scrubbed (Location before and after its rewrite, so the form
- * that leaves is the form checked) and a header whose name holds a secret is dropped whole.
+ * The upstream's headers as the client gets them, a new object (Node's is left as parsed):
+ * hop-by-hop and `x-secure-proxy-*` headers out, the `dropped` ones out, Location rewritten.
+ * `Connection` is Node's to write: it knows whether this connection stays open (and says for
+ * how long in `Keep-Alive`). With a scrubber, every value is scrubbed (Location before and
+ * after its rewrite, so the form that leaves is the form checked) and a header whose name holds
+ * a secret is dropped whole.
  */
-export function prepareHead(headers: IncomingHttpHeaders, how: HeadPreparation): void {
-  stripResponseHeaders(headers);
-  delete headers['transfer-encoding'];
-  delete headers[how.requestIdHeader];
+export function prepareHead(upstream: IncomingHttpHeaders, how: HeadPreparation): IncomingHttpHeaders {
+  const headers = responseHeadersToRelay(upstream, how.dropped);
   const { scrubber } = how;
   if (scrubber !== null && scrubber.patterns.length > 0) {
     for (const name of Object.keys(headers)) {
@@ -96,4 +98,5 @@ export function prepareHead(headers: IncomingHttpHeaders, how: HeadPreparation):
     const rewritten = how.rewriteLocation(location);
     headers.location = scrubber === null ? rewritten : scrubHeaderValue(scrubber, rewritten);
   }
+  return headers;
 }

@@ -30,14 +30,14 @@ import { checkWorkflowRule } from '../auth/workflow-policy';
 import { checkDeclaredLength, watchRequestBody } from './body-limit';
 import { watchBodyIdle } from './body-idle';
 import { requestHeadersToForward } from './hop-headers';
-import { replaceQueryParam, type Injection } from './inject';
+import { replaceQueryParam, type Injection, type RequestSigner } from './inject';
 import { findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
 import { compileScrubber, scrubBuffer, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
-import { splitForwardUrl } from './split-url';
-import { signOutgoing } from './sign-stage';
+import { splitForwardUrl, type ForwardTarget } from './split-url';
+import { signOutgoing, type SignedOutgoing } from './sign-stage';
 import { retryAfterUnauthorized } from './unauthorized-retry';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
@@ -58,6 +58,11 @@ const NOT_RELAYED: ReadonlySet<string> = new Set(['transfer-encoding', REQUEST_I
 
 /** Request headers left out when the answer is scrubbed: it must come whole. */
 const RANGE_HEADERS: ReadonlySet<string> = new Set(['range', 'if-range']);
+
+/** A refusal from the stages: the contract error, and whether the connection must close (a request body left unread). */
+type Refusal = { error: ProxyError; close: boolean };
+/** What the stages come to: a refusal, or null once the request was handed to the forwarder (or the client left). */
+type StageOutcome = Refusal | null;
 
 /** What every exchange shares: the compiled services and where secrets come from. */
 export interface ExchangeDeps {
@@ -165,23 +170,44 @@ export class Exchange implements UpstreamHandler {
 
   /** Starts the exchange of a request that express routed to the data plane (the mount point stripped from `req.url`). */
   static start(req: Request, res: Response, ctx: RequestContext, deps: ExchangeDeps): void {
-    const exchange = new Exchange(req, res, ctx, deps);
-    void exchange.runStages();
+    new Exchange(req, res, ctx, deps).runStages();
   }
 
   // ---- the stages -------------------------------------------------------------------------
 
-  private async runStages(): Promise<void> {
+  /**
+   * Runs the stages. A request whose secret is in memory, and whose injection needs neither a
+   * token request nor a signature, runs them to the forwarder at once, without a promise; the
+   * others go on when the secret, the token or the signature is there.
+   */
+  private runStages(): void {
+    let outcome: StageOutcome | Promise<StageOutcome>;
     try {
-      const refusal = await this.prepare();
-      if (refusal !== null) this.fail(refusal.error, refusal.close);
+      outcome = this.prepare();
+    } catch (err) {
+      this.crash(err);
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (settled) => this.conclude(settled),
+        (err: unknown) => this.crash(err),
+      );
+    } else {
+      this.conclude(outcome);
+    }
+  }
+
+  private conclude(outcome: StageOutcome): void {
+    try {
+      if (outcome !== null) this.fail(outcome.error, outcome.close);
     } catch (err) {
       this.crash(err);
     }
   }
 
-  /** Stages 1-6; null once the request has been handed to the forwarder (or the client left). */
-  private async prepare(): Promise<{ error: ProxyError; close: boolean } | null> {
+  /** Stages 1-4; null once the request has been handed to the forwarder (or the client left). */
+  private prepare(): StageOutcome | Promise<StageOutcome> {
     const { req, res, ctx } = this;
     const url = req.url;
 
@@ -222,20 +248,45 @@ export class Exchange implements UpstreamHandler {
     const limited = route.limiter === null ? null : route.limiter.admit(res);
     if (limited !== null) return { error: limited, close: false };
 
-    // 4. Secret, then what it becomes on the wire (memoized per secret value).
+    // 4. The secret: taken from memory when the cache holds it fresh, else read (from Vault).
     const secretStarted = performance.now();
-    let injection: Injection;
+    const cached = this.deps.secrets.peek?.(route.secretPath);
+    if (cached === undefined) return this.readSecret(route, target, secretStarted);
+    ctx.secretMs = performance.now() - secretStarted;
+    return this.inject(route, target, cached);
+  }
+
+  /** Stage 4 for a secret the cache does not hold fresh. */
+  private async readSecret(route: ServiceRoute, target: ForwardTarget, started: number): Promise<StageOutcome> {
     let secret: SecretData;
     try {
       secret = await this.deps.secrets.get(route.secretPath);
-      ctx.secretMs = performance.now() - secretStarted;
-      // An OAuth2 service answers with a promise while it mints a token; the others at once.
-      const applied = route.injector.apply(secret);
-      injection = applied instanceof Promise ? await applied : applied;
     } catch (err) {
-      if (ctx.secretMs === null) ctx.secretMs = performance.now() - secretStarted;
+      return { error: toProxyError(err), close: false };
+    } finally {
+      this.ctx.secretMs = performance.now() - started;
+    }
+    return this.inject(route, target, secret);
+  }
+
+  /** Stage 4, continued: what the secret becomes on the wire (memoized per secret value; an OAuth2 service may request a token first). */
+  private inject(route: ServiceRoute, target: ForwardTarget, secret: SecretData): StageOutcome | Promise<StageOutcome> {
+    let applied: Injection | Promise<Injection>;
+    try {
+      applied = route.injector.apply(secret);
+    } catch (err) {
       return { error: toProxyError(err), close: false };
     }
+    if (!(applied instanceof Promise)) return this.forward(route, target, secret, applied);
+    return applied.then(
+      (injection) => this.forward(route, target, secret, injection),
+      (err: unknown): StageOutcome => ({ error: toProxyError(err), close: false }),
+    );
+  }
+
+  /** Stages 5-6: the client's headers cleaned and the credential injected, the request signed if the service signs, then forwarded. */
+  private forward(route: ServiceRoute, target: ForwardTarget, secret: SecretData, injection: Injection): StageOutcome | Promise<StageOutcome> {
+    const { req, res } = this;
     if (res.destroyed) {
       this.phase = 'done'; // the client left while the secret was read
       return null;
@@ -261,32 +312,38 @@ export class Exchange implements UpstreamHandler {
 
     this.secret = secret;
     this.injection = injection;
-
-    // 5b. A signature over the request as sent (AWS SigV4, HMAC), the body read first if it is covered.
     const signer = route.injector.signer;
-    if (signer !== undefined) {
-      try {
-        const signed = await signOutgoing(req, signer, route.bodyLimits, pathAndQuery, secret);
-        pathAndQuery = signed.pathAndQuery;
-        this.bufferedBody = signed.body;
-      } catch (err) {
-        if (!(err instanceof ProxyError)) {
-          this.abandon(); // the client broke its request off while it was read
-          return null;
-        }
-        return { error: err, close: !req.complete };
-      }
-      if (res.destroyed) {
-        this.phase = 'done';
+    if (signer !== undefined) return this.signThenSend(route, signer, pathAndQuery, secret);
+    return this.send(route, pathAndQuery);
+  }
+
+  /** 5b. A signature over the request as sent (AWS SigV4, HMAC), the body read first if it is covered. */
+  private async signThenSend(route: ServiceRoute, signer: RequestSigner, pathAndQuery: string, secret: SecretData): Promise<StageOutcome> {
+    const { req, res } = this;
+    let signed: SignedOutgoing;
+    try {
+      signed = await signOutgoing(req, signer, route.bodyLimits, pathAndQuery, secret);
+    } catch (err) {
+      if (!(err instanceof ProxyError)) {
+        this.abandon(); // the client broke its request off while it was read
         return null;
       }
+      return { error: err, close: !req.complete };
     }
+    if (res.destroyed) {
+      this.phase = 'done';
+      return null;
+    }
+    this.bufferedBody = signed.body;
+    return this.send(route, signed.pathAndQuery);
+  }
 
-    // 6. Forward; from here on the upstream's events drive the exchange.
+  /** 6. Forward; from here on the upstream's events drive the exchange. */
+  private send(route: ServiceRoute, pathAndQuery: string): null {
     this.pathAndQuery = pathAndQuery;
-    if (this.bufferedBody === null) watchRequestBody(req, route.bodyLimits, (error) => this.onBodyStopped(error));
+    if (this.bufferedBody === null) watchRequestBody(this.req, route.bodyLimits, (error) => this.onBodyStopped(error));
     this.phase = 'upstream';
-    route.upstream.send(req, res, pathAndQuery, this);
+    route.upstream.send(this.req, this.res, pathAndQuery, this);
     return null;
   }
 

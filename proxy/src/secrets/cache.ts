@@ -80,22 +80,33 @@ export class SecretCache implements SecretProvider {
 
   /** The secret at `path`, from memory when fresh. Rejects with a ProxyError. */
   get(path: string): Promise<SecretData> {
-    const now = this.now();
-    const entry = this.entries.get(path);
-    if (entry !== undefined) {
-      if (now < entry.expiresAt) {
-        if (now >= entry.refreshAt && now >= entry.retryAt && !this.inflight.has(path)) this.refreshInBackground(path);
-        this.events.emit('secret:cache', entry.hit);
-        return entry.promise;
-      }
-      // Expired, and a refresh just failed: keep serving within bound without calling Vault again.
-      if (now < entry.retryAt && now < entry.staleUntil) {
-        this.events.emit('secret:cache', entry.stale);
-        return entry.promise;
-      }
-    }
-    this.events.emit('secret:cache', { result: entry === undefined ? 'miss' : 'expired', path });
+    const entry = this.servable(path);
+    if (entry !== undefined) return entry.promise;
+    this.events.emit('secret:cache', { result: this.entries.has(path) ? 'expired' : 'miss', path });
     return this.inflight.get(path) ?? this.startRead(path);
+  }
+
+  /** The secret at `path` when fresh (or serving stale within bound), without a promise; undefined when `get` would read it. */
+  peek(path: string): SecretData | undefined {
+    return this.servable(path)?.value;
+  }
+
+  /** The entry a read of `path` is answered from now, counted as a hit (refreshing ahead when due); undefined when it must be read. */
+  private servable(path: string): Entry | undefined {
+    const entry = this.entries.get(path);
+    if (entry === undefined) return undefined;
+    const now = this.now();
+    if (now < entry.expiresAt) {
+      if (now >= entry.refreshAt && now >= entry.retryAt && !this.inflight.has(path)) this.refreshInBackground(path);
+      this.events.emit('secret:cache', entry.hit);
+      return entry;
+    }
+    // Expired, and a refresh just failed: keep serving within bound without calling Vault again.
+    if (now < entry.retryAt && now < entry.staleUntil) {
+      this.events.emit('secret:cache', entry.stale);
+      return entry;
+    }
+    return undefined;
   }
 
   /** Drops every cached value; reads in flight finish for their callers but are not stored. */

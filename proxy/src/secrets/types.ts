@@ -19,6 +19,12 @@ export interface SecretReader {
 /** Cached access used on the hot path. Rejects with a ProxyError, like SecretReader. */
 export interface SecretProvider {
   get(path: string): Promise<SecretData>;
+  /**
+   * The secret at `path` when it can be answered from memory right now: what `get` would
+   * resolve with, counted and refreshed ahead the same way. Undefined otherwise (then `get`
+   * reads it). Lets the hot path take a cached secret without a promise.
+   */
+  peek?(path: string): SecretData | undefined;
   /** Drops every cached value (config reload, tests). */
   clear(): void;
 }

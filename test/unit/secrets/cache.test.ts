@@ -331,3 +331,63 @@ describe('SecretCache', () => {
     await expect(cache.get(PATH)).rejects.toMatchObject({ code: 'VAULT_UNAVAILABLE' });
   });
 });
+
+describe('SecretCache.peek (the hot path without a promise)', () => {
+  it('answers nothing before the first read, and counts no event for it', () => {
+    const { cache, seen } = setup(new FakeReader().answer(v('a')));
+    expect(cache.peek(PATH)).toBeUndefined();
+    expect(seen).toEqual([]);
+  });
+
+  it('answers what get would, counted as a hit, while the value is fresh', async () => {
+    const reader = new FakeReader().answer(v('a'));
+    const { cache, seen, at } = setup(reader);
+    await cache.get(PATH);
+    at(1000);
+    expect(cache.peek(PATH)).toEqual(v('a'));
+    expect(cache.peek(PATH)).toBe(await cache.get(PATH));
+    expect(seen).toEqual(['miss', 'hit', 'hit', 'hit']);
+    expect(reader.calls).toBe(1);
+  });
+
+  it('starts the refresh ahead of expiry like get, and answers the new value once it is in', async () => {
+    const reader = new FakeReader().answer(v('a'), v('b'));
+    const { cache, seen, at } = setup(reader);
+    await cache.get(PATH);
+    at(TTL - 1);
+    expect(cache.peek(PATH)).toEqual(v('a'));
+    expect(reader.calls).toBe(2);
+    await flush();
+    expect(cache.peek(PATH)).toEqual(v('b'));
+    expect(seen).toEqual(['miss', 'refresh', 'hit', 'hit']);
+  });
+
+  it('answers nothing once the value expired, so the caller reads it', async () => {
+    const reader = new FakeReader().answer(v('a'), v('b'));
+    const { cache, at } = setup(reader);
+    await cache.get(PATH);
+    at(TTL + 1);
+    expect(cache.peek(PATH)).toBeUndefined();
+    expect(reader.calls).toBe(1);
+    expect(await outcomeOf(cache.get(PATH))).toBe('value:b');
+  });
+
+  it('serves the stale value within bound after a failed refresh, like get, and nothing past it', async () => {
+    const reader = new FakeReader().answer(v('a'), unavailable());
+    const { cache, at } = setup(reader);
+    await cache.get(PATH);
+    at(TTL + 1);
+    expect(await outcomeOf(cache.get(PATH))).toBe('value:a');
+    at(TTL + 2);
+    expect(cache.peek(PATH)).toEqual(v('a'));
+    at(TTL + MAX_STALE + 1);
+    expect(cache.peek(PATH)).toBeUndefined();
+  });
+
+  it('answers nothing after clear()', async () => {
+    const { cache } = setup(new FakeReader().answer(v('a')));
+    await cache.get(PATH);
+    cache.clear();
+    expect(cache.peek(PATH)).toBeUndefined();
+  });
+});

@@ -58,8 +58,9 @@ export async function startServer(name: string, script: string, serverSettings: 
   const path = fileURLToPath(new URL(`../servers/${script}`, import.meta.url));
   const child = fork(path, [], {
     // --expose-gc: heap figures are read after a full collection, so they show what is retained.
+    // The warning disabled is the one about test/support/byte-pattern.ts (see the README's "Run it").
     // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (see profile-top.ts).
-    execArgv: ['--expose-gc', ...profileArgs(name)],
+    execArgv: ['--expose-gc', '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON', ...profileArgs(name)],
     env: { ...process.env, [SETTINGS_ENV]: JSON.stringify(serverSettings), BENCH_LIFETIME_MS: String(lifetimeMs) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

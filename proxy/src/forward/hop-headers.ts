@@ -10,8 +10,9 @@
  * `transfer-encoding` is hop-by-hop: Node's HTTP parser has already de-framed the body it
  * reads (and refuses messages carrying both, or malformed ones), and Node's HTTP client
  * re-frames the streamed body according to exactly these headers (httpxy's smuggling guard
- * reads `transfer-encoding` too). On responses the relay drops `transfer-encoding` once the
- * answer is known to be plainly chunked (response-head.ts) and lets Node's server frame it.
+ * reads `transfer-encoding` too). On responses the relay leaves `transfer-encoding` out once
+ * the answer is known to be plainly chunked (checked in response-head.ts, left out by the
+ * exchange) and lets Node's server frame it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { INTERNAL_HEADER_PREFIX } from '../contract/contract';

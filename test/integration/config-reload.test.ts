@@ -156,6 +156,20 @@ describeEmulatorOnly('configuration reload on SIGHUP', () => {
     expect((await get('/v1/services')).status).toBe(200);
     expect(await (await get('/v1/services')).text()).toContain('after port change');
   });
+
+  it('retires every earlier generation: a dozen reloads with traffic between them leave no listener behind', async () => {
+    // Each generation's forwarders are used, so each registered whatever it registers on the server.
+    const reloaded = [...proc.output().matchAll(/"msg":"configuration reloaded[^\n]*"generation":(\d+),/g)];
+    const current = reloaded.length === 0 ? 1 : Number(reloaded[reloaded.length - 1][1]);
+    for (let generation = current + 1; generation <= current + 12; generation++) {
+      expect((await get('/forward/echo/retire')).status).toBe(200);
+      writeConfig({ port: 1, description: `generation ${generation}` });
+      await reloadTo(generation);
+    }
+    expect((await get('/forward/echo/retire')).status).toBe(200);
+    // Node warns once more than 10 listeners of one event are on an emitter: a leak per reload.
+    expect(proc.output()).not.toContain('MaxListenersExceededWarning');
+  });
 });
 
 describe('SIGHUP in dev mode', () => {

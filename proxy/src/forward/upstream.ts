@@ -27,12 +27,16 @@
  * - httpxy destroys the upstream request when the client's response closes before it finished.
  * - A string target is parsed into a URL on every request, twice (hpm's IPv6 literal check and
  *   httpxy's option normalisation); a URL object is used as it is.
+ * - Each middleware adds a 'close' listener to the server of its first request and never
+ *   removes it; a reload retires forwarders, so `close()` takes it back (server-listeners.ts).
  */
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { HostResolver } from './address-guard';
+import { ServerListeners } from './server-listeners';
 import { createUpstreamAgent } from './upstream-agent';
 
 /**
@@ -159,6 +163,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     plugins: [handlers],
     selfHandleResponse: true,
   });
+  const serverListeners = new ServerListeners();
 
   return {
     service,
@@ -169,9 +174,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       // hpm calls this after it emitted 'error' (handled above) or, never in practice, when it
       // declined to proxy; the handler answers only if nothing else has.
       const next = (err?: unknown): void => handler.forwarderDeclined(err);
-      proxy(req, res, next).catch(next);
+      // The listening server (net.Server sets it on each socket it accepts); see server-listeners.ts.
+      const server = (req.socket as Socket & { server?: EventEmitter }).server;
+      void serverListeners.run(server, () => proxy(req, res, next).catch(next));
     },
     close() {
+      serverListeners.release();
       agent.destroy();
     },
   };

@@ -16,13 +16,15 @@
  * a measured run. Slow ratios and memory targets (PASS/MISS) are reported, never failed on.
  *
  * Environment: BENCH_SECONDS (measured seconds per run, default 3), BENCH_ROUNDS (default 5),
- * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32).
+ * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32),
+ * BENCH_MALLOC=default (the system's adaptive malloc thresholds for the compared servers; see lib/malloc.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import type { ProxyConfigInput } from '../proxy/src/config/schema.js';
 import { buildCases, FIXED_RATE, LARGE_BODY_BYTES, sanityCheck, type Case, type ServerName } from './lib/cases.ts';
 import { startServer, type ServerProcess } from './lib/children.ts';
+import { STEADY_MALLOC, STEADY_MALLOC_TUNABLES } from './lib/malloc.ts';
 import { drive, type RunResult } from './lib/load.ts';
 import { measure, type Measurement } from './lib/measure.ts';
 import type { MemorySample } from './lib/protocol.ts';
@@ -108,7 +110,7 @@ function printRun(round: number, c: Case, m: Measurement): void {
   const helpers = m.serverV8HelperUs === null ? '' : ` (V8 helpers ${m.serverV8HelperUs.toFixed(0)})`;
   console.log(
     `  round ${round} ${c.label.padEnd(25)} ${m.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${m.p99Ms.toFixed(1).padStart(6)} ms  ` +
-      `${m.serverCpuUs.toFixed(0).padStart(5)} us CPU/req${helpers}${load}`,
+      `${m.serverCpuUs.toFixed(0).padStart(5)} us CPU/req${helpers}  ${m.serverPageFaults.toFixed(1)} faults/req${load}`,
   );
 }
 
@@ -307,13 +309,15 @@ async function main(): Promise<number> {
     const upstream = await startServer('upstream', 'upstream.ts', { authorization: upstreamAuthorization, largeBodyBytes: LARGE_BODY_BYTES }, lifetimeMs);
     servers.push(upstream);
     // The servers under test; the large-body check starts a second pair of the same.
-    const startBaseline = (name: string): Promise<ServerProcess> =>
-      startServer(name, 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs);
-    const startProxy = (name: string): Promise<ServerProcess> =>
-      startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs);
-    const baseline = await startBaseline('baseline');
+    // The compared pair runs with the same fixed malloc thresholds (lib/malloc.ts); the pair
+    // the large-body check starts keeps the system's, as a deployment would.
+    const startBaseline = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
+      startServer(name, 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs, { steadyMalloc });
+    const startProxy = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
+      startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc });
+    const baseline = await startBaseline('baseline', STEADY_MALLOC);
     servers.push(baseline);
-    const proxy = await startProxy('proxy');
+    const proxy = await startProxy('proxy', STEADY_MALLOC);
     servers.push(proxy);
     const byName: Record<ServerName, ServerProcess> = { upstream, baseline, proxy };
     const pinned = [pin(baseline.pid, 'server under test'), pin(proxy.pid, 'server under test'), pin(upstream.pid, 'load side'), pin(process.pid, 'load side')];
@@ -321,6 +325,11 @@ async function main(): Promise<number> {
       pinned.every(Boolean)
         ? `CPUs: the server under test on CPU 0, load generator, Vault emulator and upstream on the others (lib/pinning.ts).`
         : 'CPUs: not pinned (needs taskset and two CPUs); the scheduler places the processes, which adds noise to CPU per request.',
+    );
+    console.log(
+      STEADY_MALLOC
+        ? `malloc: both servers under test with ${STEADY_MALLOC_TUNABLES} (lib/malloc.ts; BENCH_MALLOC=default for the system's adaptive thresholds).`
+        : `malloc: the system's adaptive thresholds (BENCH_MALLOC=default); the 1 MiB ratios then follow each process's allocation history (faults/req).`,
     );
     const context = { servers, vaultRequests: () => vault.requests.length };
 

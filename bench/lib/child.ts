@@ -24,7 +24,12 @@ function send(report: Report): void {
 
 function stats(server: RunningServer): ProcessStats {
   const cpu = process.cpuUsage();
-  return { cpuMicros: cpu.user + cpu.system, v8HelperMicros: v8HelperMicros(), logLines: server.logLines?.() ?? 0 };
+  return {
+    cpuMicros: cpu.user + cpu.system,
+    v8HelperMicros: v8HelperMicros(),
+    minorPageFaults: process.resourceUsage().minorPageFault,
+    logLines: server.logLines?.() ?? 0,
+  };
 }
 
 function memory(): MemorySample {

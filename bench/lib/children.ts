@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { steadyMallocEnv } from './malloc.ts';
 import { SETTINGS_ENV, type Command, type MemorySample, type MemoryWatch, type ProcessStats, type Report } from './protocol.ts';
 
 const START_TIMEOUT_MS = 20_000;
@@ -53,15 +54,32 @@ function profileArgs(name: string): string[] {
   return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`];
 }
 
+/** How a server process is started. */
+export interface StartOptions {
+  /** Fixed malloc thresholds (see malloc.ts) for a server whose cost is compared; default false. */
+  steadyMalloc?: boolean;
+}
+
 /** Forks `bench/servers/<script>` with its settings and resolves once it listens. */
-export async function startServer(name: string, script: string, serverSettings: unknown, lifetimeMs: number): Promise<ServerProcess> {
+export async function startServer(
+  name: string,
+  script: string,
+  serverSettings: unknown,
+  lifetimeMs: number,
+  options: StartOptions = {},
+): Promise<ServerProcess> {
   const path = fileURLToPath(new URL(`../servers/${script}`, import.meta.url));
   const child = fork(path, [], {
     // --expose-gc: heap figures are read after a full collection, so they show what is retained.
     // The warning disabled is the one about test/support/byte-pattern.ts (see the README's "Run it").
     // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (see profile-top.ts).
     execArgv: ['--expose-gc', '--disable-warning=MODULE_TYPELESS_PACKAGE_JSON', ...profileArgs(name)],
-    env: { ...process.env, [SETTINGS_ENV]: JSON.stringify(serverSettings), BENCH_LIFETIME_MS: String(lifetimeMs) },
+    env: {
+      ...process.env,
+      ...(options.steadyMalloc === true ? steadyMallocEnv() : {}),
+      [SETTINGS_ENV]: JSON.stringify(serverSettings),
+      BENCH_LIFETIME_MS: String(lifetimeMs),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ready = await nextReport(child, name, START_TIMEOUT_MS).catch((err: unknown) => {

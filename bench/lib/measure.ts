@@ -14,6 +14,8 @@ export interface Measurement extends RunResult {
   serverCpuUs: number;
   /** The part of serverCpuUs spent by V8's helper threads (mostly garbage collection); null off Linux. */
   serverV8HelperUs: number | null;
+  /** Minor page faults of the server under test per completed request (see malloc.ts). */
+  serverPageFaults: number;
   /** CPU time used outside the bench's processes during the run, in % of one CPU; null off Linux. */
   otherLoadPct: number | null;
   /** Lines the proxy's logger wrote during the run (0 for other servers). */
@@ -61,6 +63,7 @@ export async function measure(context: MeasureContext, server: ServerProcess, sp
     ...result,
     serverCpuUs: (after.stats[index].cpuMicros - before.stats[index].cpuMicros) / requests,
     serverV8HelperUs: helpersBefore === null || helpersAfter === null ? null : (helpersAfter - helpersBefore) / requests,
+    serverPageFaults: (after.stats[index].minorPageFaults - before.stats[index].minorPageFaults) / requests,
     otherLoadPct: otherMicros === null ? null : Math.max(0, (otherMicros / elapsedMicros) * 100),
     logLines: after.stats[index].logLines - before.stats[index].logLines,
     vaultCalls: after.vault - before.vault,

@@ -53,6 +53,8 @@ export interface ProcessStats {
   cpuMicros: number;
   /** The part of cpuMicros spent by V8's helper threads (see cpu.ts); null off Linux. */
   v8HelperMicros: number | null;
+  /** Minor page faults since the process started (memory the kernel had to map in). */
+  minorPageFaults: number;
   /** Lines the server's logger wrote so far (proxy only; 0 elsewhere). */
   logLines: number;
 }

@@ -64,13 +64,17 @@ export function resultsTable(cases: readonly CaseRuns[]): string {
       0,
     ),
     fixed(
+      medianOf(c.runs, (r) => r.serverPageFaults),
+      1,
+    ),
+    fixed(
       medianOf(c.runs, (r) => r.otherLoadPct),
       0,
     ),
     String(c.runs.reduce((n, r) => n + r.errors, 0)),
     String(c.runs.reduce((n, r) => n + r.non2xx, 0)),
   ]);
-  return table(['case', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'V8 helpers', 'other load %', 'errors', 'non-2xx'], rows);
+  return table(['case', 'req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'V8 helpers', 'faults/req', 'other load %', 'errors', 'non-2xx'], rows);
 }
 
 /** One "a relative to b" line. */

@@ -292,9 +292,7 @@ async function main(): Promise<number> {
   const proxyToken = tokensModule().generateToken();
   // Eleven cases per round (lib/cases.ts). Plus the streaming and large-body checks: a few seconds each on a quiet machine.
   // Plus 1 GiB each way through two servers, about a minute each on 2 busy cores.
-  // A fresh pair (two starts and their warm-ups) for every small round but the first.
-  const freshPairs = ROUNDS - 1;
-  const plannedSeconds = (PREWARM + SECONDS) * 11 * ROUNDS + freshPairs * (WARMUP * 2 + 5) + WARMUP * 2 + 15 + (LARGE_PROBE_MIB / 1024) * 240 + (N8N ? 600 : 0);
+  const plannedSeconds = (PREWARM + SECONDS) * 11 * ROUNDS + WARMUP * 2 + 15 + (LARGE_PROBE_MIB / 1024) * 240 + (N8N ? 600 : 0);
   const lifetimeMs = (plannedSeconds + 120) * 1000;
   // A hard stop for the runner too; the servers stop themselves when it goes.
   setTimeout(() => {
@@ -318,10 +316,9 @@ async function main(): Promise<number> {
       startServer(name, 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs, { steadyMalloc });
     const startProxy = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
       startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc });
-    // Replaced by a fresh pair for every round after the first (freshPair below).
-    let baseline = await startBaseline('baseline', STEADY_MALLOC);
+    const baseline = await startBaseline('baseline', STEADY_MALLOC);
     servers.push(baseline);
-    let proxy = await startProxy('proxy', STEADY_MALLOC);
+    const proxy = await startProxy('proxy', STEADY_MALLOC);
     servers.push(proxy);
     const byName: Record<ServerName, ServerProcess> = { upstream, baseline, proxy };
     const pinned = [pin(baseline.pid, 'server under test'), pin(proxy.pid, 'server under test'), pin(upstream.pid, 'load side'), pin(process.pid, 'load side')];
@@ -335,18 +332,14 @@ async function main(): Promise<number> {
         ? `malloc: both servers under test with ${STEADY_MALLOC_TUNABLES} (lib/malloc.ts; BENCH_MALLOC=default for the system's adaptive thresholds).`
         : `malloc: the system's adaptive thresholds (BENCH_MALLOC=default); the 1 MiB ratios then follow each process's allocation history (faults/req).`,
     );
-    if (ROUNDS > 1) console.log('Servers: a fresh baseline and proxy for every small round but the first; the 1 MiB rounds on the last pair (see freshPair).');
     const context = { servers, vaultRequests: () => vault.requests.length };
 
-    // The cases aimed at the current pair (their URLs change with it).
-    const casesOfPair = (): Case[] =>
-      buildCases({
-        urls: { upstream: upstream.url, baseline: baseline.url, proxy: proxy.url },
-        proxyToken: proxyToken.token,
-        upstreamAuthorization,
-        connections: CONNECTIONS,
-      });
-    let cases = casesOfPair();
+    const cases = buildCases({
+      urls: { upstream: upstream.url, baseline: baseline.url, proxy: proxy.url },
+      proxyToken: proxyToken.token,
+      upstreamAuthorization,
+      connections: CONNECTIONS,
+    });
     failures.push(...(await sanityCheck(cases)));
     if (failures.length > 0) return finish();
     const streaming: Record<'baseline' | 'proxy', StreamingResult> = {
@@ -359,39 +352,15 @@ async function main(): Promise<number> {
     const memoryStart = { baseline: await baseline.memory(), proxy: await proxy.memory() };
 
     // Discarded: JIT, keep-alive pools, and the proxy's secret cache (its one Vault read).
-    const warmUp = async (): Promise<void> => {
-      for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
-        if (c.logLevel) await proxy.setLogLevel(c.logLevel);
-        noteFailures(`warm-up ${c.id}`, await drive(c.spec, WARMUP));
-      }
-    };
     const vaultWindowStart = performance.now();
-    await warmUp();
-
-    /**
-     * A new baseline and proxy, warmed up, in place of the current pair. A process can land in
-     * a slower state and keep it for its lifetime (in one run the baseline used 153-172 us per
-     * small GET in every round, against 101-134 us in other runs of the same build): with a
-     * fresh pair for each round, one process's state weighs on one round's ratio, not on all.
-     */
-    const freshPair = async (): Promise<void> => {
-      const previous = [baseline, proxy];
-      baseline = await startBaseline('baseline', STEADY_MALLOC);
-      proxy = await startProxy('proxy', STEADY_MALLOC);
-      for (const next of [baseline, proxy]) pin(next.pid, 'server under test');
-      servers.splice(servers.indexOf(previous[0]), 1, baseline);
-      servers.splice(servers.indexOf(previous[1]), 1, proxy);
-      Object.assign(byName, { baseline, proxy });
-      await Promise.allSettled(previous.map((s) => s.stop()));
-      cases = casesOfPair();
-      await warmUp();
-    };
+    for (const c of cases.filter((x) => x.id === 'baseline' || x.id === 'proxy-info')) {
+      if (c.logLevel) await proxy.setLogLevel(c.logLevel);
+      noteFailures(`warm-up ${c.id}`, await drive(c.spec, WARMUP));
+    }
 
     const runs = new Map<string, Measurement[]>(cases.map((c) => [c.id, []]));
-    const runRounds = async (phaseOf: (c: Case) => boolean, fresh: (round: number) => boolean): Promise<void> => {
+    const runRounds = async (phase: readonly Case[]): Promise<void> => {
       for (let round = 1; round <= ROUNDS; round += 1) {
-        if (fresh(round)) await freshPair();
-        const phase = cases.filter(phaseOf);
         for (const c of round % 2 === 1 ? phase : [...phase].reverse()) {
           const server = byName[c.server];
           if (c.logLevel) await server.setLogLevel(c.logLevel);
@@ -403,18 +372,10 @@ async function main(): Promise<number> {
         }
       }
     };
-    // The small requests' rounds first, on processes that have moved no large body yet (see
-    // Case.phase), every round after the first on a fresh pair. The large rounds then run on the
-    // last pair: a fresh process grows its heap and malloc arenas into new memory during its
-    // first large bodies (tens of page faults per request), which a short warm-up does not cover.
-    await runRounds(
-      (c) => c.phase === 'small',
-      (round) => round > 1,
-    );
-    await runRounds(
-      (c) => c.phase === 'large',
-      () => false,
-    );
+    // The small requests' rounds first, on processes that have moved no large body yet (see Case.phase).
+    await runRounds(cases.filter((c) => c.phase === 'small'));
+
+    await runRounds(cases.filter((c) => c.phase === 'large'));
 
     // The large-body check runs on servers of its own, started now and stopped after it: a
     // process that has moved megabytes keeps freed pages that would hide the rss one body needs,

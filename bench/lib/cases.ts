@@ -96,14 +96,6 @@ export function buildCases({ urls, proxyToken, upstreamAuthorization, connection
       spec: { ...get(urls.upstream, '/base/hello', { authorization: upstreamAuthorization }), connections: FIXED_RATE_CONNECTIONS, rate: FIXED_RATE },
     },
     {
-      // The yardstick for the added-latency target: a bare pass-through takes the same extra hop.
-      id: 'rate-baseline',
-      label: `${FIXED_RATE}/s GET    baseline`,
-      server: 'baseline',
-      phase: 'small',
-      spec: { ...get(urls.baseline, '/forward/api/hello', clientAuth), connections: FIXED_RATE_CONNECTIONS, rate: FIXED_RATE },
-    },
-    {
       id: 'rate-proxy',
       label: `${FIXED_RATE}/s GET    proxy (info)`,
       server: 'proxy',

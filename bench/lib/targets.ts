@@ -46,15 +46,6 @@ export function addedLatencyTarget(percentile: 'p50' | 'p99', proxy: CaseRuns, d
   };
 }
 
-/** The bare pass-through's own added latency, printed below the targets: what the extra hop alone costs on this machine. */
-export function addedLatencyYardstick(baseline: CaseRuns, direct: CaseRuns, rate: number): string {
-  const added = (pick: (m: Measurement) => number): string => `+${(medianOf(baseline, pick) - medianOf(direct, pick)).toFixed(2)} ms`;
-  return (
-    `Yardstick: the bare pass-through (baseline) at ${rate} req/s adds p50 ${added((m) => m.p50Ms)} and p99 ${added((m) => m.p99Ms)} ` +
-    'over direct in the same rounds: what the extra hop alone costs on this machine.'
-  );
-}
-
 /** Lays the targets out as a table. */
 export function targetsTable(rows: readonly TargetRow[]): string {
   return table(

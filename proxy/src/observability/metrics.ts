@@ -208,15 +208,6 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
 
   // Zero series for every code, so rate() and alerts work before the first error.
   for (const [code, spec] of Object.entries(ERROR_CODES)) errors.inc({ source: spec.source, code }, 0);
-  // A flood of refusals (bad tokens, a policy) counts one per request: bound once per label set.
-  // Codes are the contract's (others count as OTHER) and sources a fixed few, so the map is bounded.
-  const errorSeries = new Map<string, ReturnType<typeof errors.labels>>();
-  const countError = (source: string, code: string): void => {
-    const key = `${source} ${code}`;
-    let child = errorSeries.get(key);
-    if (child === undefined) errorSeries.set(key, (child = errors.labels({ source, code })));
-    child.inc();
-  };
 
   const seenServices = new Set<string>();
   const maxServices = options.maxServiceLabels ?? 200;
@@ -265,7 +256,7 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     if (record.errorCode !== null) {
       const known = Object.hasOwn(ERROR_CODES, record.errorCode);
       const code: ErrorCode | 'OTHER' = known ? record.errorCode : 'OTHER';
-      countError(record.errorSource ?? (known ? ERROR_CODES[record.errorCode].source : 'proxy'), code);
+      errors.inc({ source: record.errorSource ?? (known ? ERROR_CODES[record.errorCode].source : 'proxy'), code });
     }
   };
   const onVaultCall = (event: VaultCallEvent): void => {
@@ -289,12 +280,8 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
         break;
     }
   };
-  // Every cached request reports a hit: bound once per result, like the request series.
-  const cacheResults = new Map<CacheEvent['result'], ReturnType<typeof secretCache.labels>>();
   const onCache = (event: CacheEvent): void => {
-    let child = cacheResults.get(event.result);
-    if (child === undefined) cacheResults.set(event.result, (child = secretCache.labels({ result: event.result })));
-    child.inc();
+    secretCache.inc({ result: event.result });
   };
   const onUpstreamToken = (event: UpstreamTokenEvent): void => {
     upstreamTokens.inc({ service: event.service, grant: event.grant, kind: event.kind });
@@ -318,7 +305,7 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   };
   // Refused by the HTTP parser before becoming a request: an error response, but no request series.
   const onClientError = (record: ClientErrorRecord): void => {
-    countError(ERROR_CODES[record.errorCode].source, record.errorCode);
+    errors.inc({ source: ERROR_CODES[record.errorCode].source, code: record.errorCode });
   };
 
   const onConnectionDropped = (): void => {

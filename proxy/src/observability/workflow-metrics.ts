@@ -30,14 +30,8 @@ export function createWorkflowMetrics(
     seen.add(record.workflowId);
     return record.workflowId;
   };
-  // Bound once per label set (services and workflows are capped, status classes a few).
-  const series = new Map<string, ReturnType<typeof requests.labels>>();
   return (record, service, statusClass) => {
     if (record.workflowRule === null) return;
-    const workflow = workflowLabel(record);
-    const key = `${service} ${workflow} ${statusClass}`;
-    let child = series.get(key);
-    if (child === undefined) series.set(key, (child = requests.labels({ service, workflow, status_class: statusClass })));
-    child.inc();
+    requests.inc({ service, workflow: workflowLabel(record), status_class: statusClass });
   };
 }

@@ -35,7 +35,7 @@ import { findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
-import { compileScrubber, scrubBuffer, ScrubFailure, ScrubStream, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { compileScrubber, scrubBuffer, ScrubCursor, ScrubFailure, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl, type ForwardTarget } from './split-url';
 import { signOutgoing, type SignedOutgoing } from './sign-stage';
 import { retryAfterUnauthorized } from './unauthorized-retry';
@@ -45,7 +45,7 @@ import type { UpstreamHandler } from './upstream';
 const MAX_NAME_EXCERPT = 64;
 /**
  * A scrubbed answer up to this size with a declared length and no content-encoding is read
- * whole, scrubbed in one pass and sent with its new length: no Transform, no chunked framing.
+ * whole, scrubbed in one pass and sent with its new length: no chunked framing.
  * Small enough that holding it costs nothing (the stream window's order of magnitude).
  */
 export const SMALL_ANSWER_BYTES = 64 * 1024;
@@ -104,6 +104,12 @@ function onUpstreamRequestClose(this: ClientRequest): void {
 function onRelayError(this: Readable, err: Error): void {
   exchangeOf(this)?.onRelayError(err);
 }
+function onRelayData(this: Readable, chunk: Buffer): void {
+  exchangeOf(this)?.onRelayData(chunk);
+}
+function onRelayDrain(this: Response): void {
+  exchangeOf(this)?.onRelayDrain();
+}
 function onRelayEnd(this: Readable): void {
   exchangeOf(this)?.onRelayEnd();
 }
@@ -140,10 +146,12 @@ export class Exchange implements UpstreamHandler {
   private scrubber: Scrubber | null = null;
   private upstreamReq: UpstreamRequest | null = null;
   private upstreamRes: IncomingMessage | null = null;
-  /** What is piped into the response: the upstream answer, or the last scrubbing stage. */
+  /** What the response is written from: the upstream answer, or its decoder. */
   private relaySource: Readable | null = null;
-  /** The decoding and scrubbing stages between the upstream answer and the response. */
-  private relayStages: readonly Transform[] = [];
+  /** Decodes a compressed answer to scrub it; null when the answer is plain. */
+  private relayDecoder: Transform | null = null;
+  /** Scrubs the streamed body on its way into the response; null when it is relayed as is. */
+  private relayCursor: ScrubCursor | null = null;
   /**
    * The upstream's clock (the service's `timeoutMs`): for the response head, then, refreshed
    * by every chunk, for the body of a small answer read whole. A streamed body has its own
@@ -460,10 +468,6 @@ export class Exchange implements UpstreamHandler {
   }
 
   onRelayError(err: Error): void {
-    if (err instanceof ScrubFailure) {
-      this.crash(err.cause);
-      return;
-    }
     try {
       if (this.phase === 'relaying') this.fail(bodyFailure(this.route!.name, err));
     } catch (second) {
@@ -471,11 +475,30 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
+  /** A chunk of a streamed answer: scrubbed, written, and the source held while the client is behind. */
+  onRelayData(chunk: Buffer): void {
+    try {
+      const out = this.relayCursor === null ? chunk : this.relayCursor.next(chunk);
+      if (out.length > 0 && !this.res.write(out)) {
+        this.relaySource!.pause();
+        this.res.once('drain', onRelayDrain);
+      }
+    } catch (err) {
+      this.crash(err instanceof ScrubFailure ? err.cause : err);
+    }
+  }
+
+  onRelayDrain(): void {
+    if (this.phase === 'relaying') this.relaySource?.resume();
+  }
+
   onRelayEnd(): void {
     try {
-      if (this.phase === 'relaying') this.finishRelay();
+      if (this.phase !== 'relaying') return;
+      const last = this.relayCursor?.end();
+      this.finishRelay(last === undefined || last.length === 0 ? undefined : last);
     } catch (err) {
-      this.crash(err);
+      this.crash(err instanceof ScrubFailure ? err.cause : err);
     }
   }
 
@@ -609,11 +632,12 @@ export class Exchange implements UpstreamHandler {
     const headers = prepareHead(proxyRes.headers, { rewriteLocation: route.relay.rewriteLocation, scrubber: this.scrubber, dropped: NOT_RELAYED });
 
     const withBody = !hasNoBody(req.method, status);
-    const transforms: Transform[] = [];
+    // A streamed body to scrub goes through its decoder (a compressed answer), then the cursor.
+    let decoding: Transform | null = null;
+    let cursor: ScrubCursor | null = null;
     let readWhole = false;
-    // Headers of the body the proxy changes, left out below: its length, and its coding once decoded.
+    // The body's length changes when it is scrubbed: left out below (and its coding, once decoded).
     let lengthChanges = false;
-    let decoded = false;
     if (withBody && this.scrubber !== null && route.relay.scrubBody(headers['content-type'])) {
       const decoder = decoderFor(headers['content-encoding']);
       if (decoder === undefined) {
@@ -629,11 +653,8 @@ export class Exchange implements UpstreamHandler {
       const declared = headers['content-length'];
       readWhole = decoder === null && declared !== undefined && Number(declared) <= SMALL_ANSWER_BYTES;
       if (!readWhole) {
-        if (decoder !== null) {
-          transforms.push(decoder);
-          decoded = true;
-        }
-        transforms.push(new ScrubStream(this.scrubber));
+        decoding = decoder;
+        cursor = new ScrubCursor(this.scrubber);
       }
       // The length changes: res.end(body) writes a whole answer's new length itself, a streamed
       // one is chunked (or closed, for HTTP/1.0).
@@ -645,7 +666,7 @@ export class Exchange implements UpstreamHandler {
     const reason = proxyRes.statusMessage;
     if (reason && req.httpVersionMajor < 2) res.statusMessage = this.scrubber === null ? reason : scrubHeaderValue(this.scrubber, reason);
     for (const name in headers) {
-      if ((lengthChanges && name === 'content-length') || (decoded && name === 'content-encoding')) continue;
+      if ((lengthChanges && name === 'content-length') || (decoding !== null && name === 'content-encoding')) continue;
       const value = headers[name];
       if (value !== undefined) res.setHeader(name, value);
     }
@@ -660,7 +681,7 @@ export class Exchange implements UpstreamHandler {
       this.readSmallBody(proxyRes);
     } else {
       this.clearUpstreamTimer();
-      this.startBody(proxyRes, transforms);
+      this.startBody(proxyRes, decoding, cursor);
     }
   }
 
@@ -685,28 +706,32 @@ export class Exchange implements UpstreamHandler {
   }
 
   /**
-   * Streams the body into the response through the scrubbing stages, if any; the head goes
-   * out with its first byte. Plain pipes with the exchange's own error and end listeners (every
-   * failure reaches `onRelayError`, which stops them all): stream.pipeline would also destroy
-   * the response on an error, and costs an AbortController per answer.
+   * Streams the body into the response: through the decoder, if any (a pipe), then the
+   * exchange's own 'data' handler, which scrubs each chunk with `cursor` and writes it; the
+   * head goes out with the first byte. No Transform for the scrubbing: a stage buffers each
+   * chunk on both of its sides and, with its 16 KiB high-water mark, pauses the upstream after
+   * every 64 KiB read; here only the client's backpressure does. Every failure reaches
+   * `onRelayError`, which stops it all (stream.pipeline would also destroy the response, and
+   * costs an AbortController per answer).
    */
-  private startBody(proxyRes: IncomingMessage, transforms: Transform[]): void {
+  private startBody(proxyRes: IncomingMessage, decoder: Transform | null, cursor: ScrubCursor | null): void {
     let source: Readable = proxyRes;
     (proxyRes as Carrier)[EXCHANGE] = this;
     proxyRes.on('error', onRelayError);
-    for (const stage of transforms) {
-      (stage as Carrier)[EXCHANGE] = this;
-      stage.on('error', onRelayError);
-      source.pipe(stage);
-      source = stage;
+    if (decoder !== null) {
+      (decoder as Carrier)[EXCHANGE] = this;
+      decoder.on('error', onRelayError);
+      source.pipe(decoder);
+      source = decoder;
     }
-    this.relayStages = transforms;
+    this.relayDecoder = decoder;
     this.relaySource = source;
+    this.relayCursor = cursor;
+    (this.res as Carrier)[EXCHANGE] = this;
     source.on('end', onRelayEnd); // emitted once per stream
     // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
     watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
-    // end: false — the exchange ends the response itself, once the source has ended whole.
-    source.pipe(this.res, { end: false });
+    source.on('data', onRelayData);
   }
 
   /** The answer is complete: end the response (with `last`, the whole of a small answer). */
@@ -770,9 +795,9 @@ export class Exchange implements UpstreamHandler {
     this.phase = 'done';
     this.smallBody = null;
     this.clearUpstreamTimer();
-    if (this.relaySource !== null) this.relaySource.unpipe(this.res);
+    this.relaySource?.off('data', onRelayData);
     this.upstreamRes?.destroy();
-    for (const stage of this.relayStages) stage.destroy();
+    this.relayDecoder?.destroy();
     this.upstreamReq?.destroy();
   }
 

@@ -1,27 +1,27 @@
-/** The scrubbing Transform: chunking never changes the output, carry-over stays bounded, every echo spelling is caught. */
-import { buffer } from 'node:stream/consumers';
+/** Scrubbing a body chunk by chunk: chunking never changes the output, carry-over stays bounded, every echo spelling is caught. */
 import fc from 'fast-check';
 import {
   compileScrubber,
   containsSecretCaseless,
   REDACTED,
-  ScrubStream,
+  ScrubCursor,
+  ScrubFailure,
   scrubBuffer,
   scrubHeaderValue,
   type Scrubber,
 } from '../../../proxy/src/forward/scrub/stream';
 import { scanEveryPosition, scrubInto } from '../../../proxy/src/forward/scrub/matcher';
 
-async function scrubChunks(scrubber: Scrubber, chunks: Buffer[]): Promise<{ out: string; maxCarry: number }> {
-  const stream = new ScrubStream(scrubber);
+function scrubChunks(scrubber: Scrubber, chunks: Buffer[]): { out: string; maxCarry: number } {
+  const cursor = new ScrubCursor(scrubber);
   let maxCarry = 0;
-  const result = buffer(stream);
+  const output: Buffer[] = [];
   for (const chunk of chunks) {
-    await new Promise<void>((resolve, reject) => stream.write(chunk, (err) => (err ? reject(err) : resolve())));
-    maxCarry = Math.max(maxCarry, stream.carried);
+    output.push(cursor.next(chunk));
+    maxCarry = Math.max(maxCarry, cursor.carried);
   }
-  stream.end();
-  return { out: (await result).toString('utf8'), maxCarry };
+  output.push(cursor.end());
+  return { out: Buffer.concat(output).toString('utf8'), maxCarry };
 }
 
 /** Every way to cut `text` into 2 pieces, and into 3 pieces. */
@@ -70,26 +70,26 @@ const CASES: Array<{ name: string; secrets: string[]; text: string; expected: st
   { name: 'multi-byte secret percent-encoded', secrets: ['пароль'], text: 'p=%D0%BF%D0%B0%D1%80%D0%BE%D0%BB%D1%8C;', expected: `p=${REDACTED};` },
 ];
 
-describe('ScrubStream', () => {
+describe('ScrubCursor', () => {
   it.each(CASES)('$name: whole buffer', ({ secrets, text, expected }) => {
     expect(scrubBuffer(compileScrubber(secrets), Buffer.from(text)).toString('utf8')).toBe(expected);
   });
 
-  it.each(CASES)('$name: split into 2 and 3 chunks at every offset', async ({ secrets, text, expected }) => {
+  it.each(CASES)('$name: split into 2 and 3 chunks at every offset', ({ secrets, text, expected }) => {
     const scrubber = compileScrubber(secrets);
     for (const chunks of splits(Buffer.from(text))) {
-      const { out, maxCarry } = await scrubChunks(scrubber, chunks);
+      const { out, maxCarry } = scrubChunks(scrubber, chunks);
       expect({ chunks: chunks.map((c) => c.toString('latin1')), out }).toEqual({ chunks: chunks.map((c) => c.toString('latin1')), out: expected });
       expect(maxCarry).toBeLessThanOrEqual(Math.max(0, scrubber.longest - 1));
     }
   });
 
-  it('keeps at most longest − 1 bytes across many small chunks of a large body', async () => {
+  it('keeps at most longest − 1 bytes across many small chunks of a large body', () => {
     const scrubber = compileScrubber(['a-fairly-long-secret-value-0123456789', 'short']);
     const body = Buffer.from(`${'x'.repeat(5000)}a-fairly-long-secret-value-0123456789${'y'.repeat(5000)}short`);
     const chunks: Buffer[] = [];
     for (let i = 0; i < body.length; i += 7) chunks.push(body.subarray(i, i + 7));
-    const { out, maxCarry } = await scrubChunks(scrubber, chunks);
+    const { out, maxCarry } = scrubChunks(scrubber, chunks);
     expect(out).toBe(`${'x'.repeat(5000)}${REDACTED}${'y'.repeat(5000)}${REDACTED}`);
     expect(maxCarry).toBeLessThanOrEqual(scrubber.longest - 1);
   });
@@ -170,7 +170,7 @@ const TRICKY_SECRETS = [`it's "q" <a&b> {x}^|~!*()`, 'päss wörd+/=?#%', 'snow�
 describe('scrubbing every spelling an upstream may echo', () => {
   const ALL = Object.entries(SPELLERS);
 
-  it.each(TRICKY_SECRETS.flatMap((secret) => ALL.map(([name, speller]) => [name, secret, speller] as const)))('%s of %j', async (_name, secret, speller) => {
+  it.each(TRICKY_SECRETS.flatMap((secret) => ALL.map(([name, speller]) => [name, secret, speller] as const)))('%s of %j', (_name, secret, speller) => {
     const spelled = speller(secret);
     if (spelled === null) return;
     const body = Buffer.concat([Buffer.from('{"echo":"'), spelled, Buffer.from('","n":1}')]);
@@ -178,7 +178,7 @@ describe('scrubbing every spelling an upstream may echo', () => {
     expect(scrubBuffer(scrubber, body).toString('latin1')).toBe(`{"echo":"${REDACTED}","n":1}`);
     // Chunked at every offset into two pieces: the same answer.
     for (let i = 0; i <= body.length; i++) {
-      const { out } = await scrubChunks(scrubber, [body.subarray(0, i), body.subarray(i)]);
+      const { out } = scrubChunks(scrubber, [body.subarray(0, i), body.subarray(i)]);
       expect(Buffer.from(out, 'utf8').includes(spelled) ? out : null).toBeNull();
     }
   });
@@ -197,38 +197,44 @@ describe('scrubbing every spelling an upstream may echo', () => {
     expect(scrubBuffer(scrubber, Buffer.from(text)).toString('utf8')).toBe(text);
   });
 
-  it('holds back only the bytes of a match in progress', async () => {
+  it('holds back only the bytes of a match in progress', () => {
     const scrubber = compileScrubber(['a-fairly-long-secret']);
-    const stream = new ScrubStream(scrubber);
+    const cursor = new ScrubCursor(scrubber);
     const output: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => output.push(chunk));
-    stream.write(Buffer.from('event: one\n\n'));
-    await new Promise(setImmediate);
-    expect(stream.carried).toBe(0);
+    output.push(cursor.next(Buffer.from('event: one\n\n')));
+    expect(cursor.carried).toBe(0);
     expect(Buffer.concat(output).toString()).toBe('event: one\n\n');
-    stream.write(Buffer.from('data: a-fairly'));
-    await new Promise(setImmediate);
-    expect(stream.carried).toBe('a-fairly'.length);
-    stream.write(Buffer.from('%2Dlong-secret!'));
-    stream.end();
-    await new Promise((resolve) => stream.on('end', resolve));
+    output.push(cursor.next(Buffer.from('data: a-fairly')));
+    expect(cursor.carried).toBe('a-fairly'.length);
+    expect(Buffer.concat(output).toString()).toBe('event: one\n\ndata: ');
+    output.push(cursor.next(Buffer.from('%2Dlong-secret!')));
+    output.push(cursor.end());
     expect(Buffer.concat(output).toString()).toBe(`event: one\n\ndata: ${REDACTED}!`);
   });
 
-  it('gives the same output for any chunking of random text around secrets in random spellings', async () => {
+  it('reports a failure of its own as ScrubFailure, never as bytes passed through', () => {
+    // A scrubber whose pattern list is corrupt: the match attempt at "abc" throws.
+    const broken = { ...compileScrubber(['abc']), patterns: [null] } as unknown as Scrubber;
+    const cursor = new ScrubCursor(broken);
+    expect(() => cursor.next(Buffer.from('xx abc xx'))).toThrow(ScrubFailure);
+    const holding = new ScrubCursor(broken);
+    expect(() => holding.next(Buffer.from('xx ab'))).toThrow(ScrubFailure);
+  });
+
+  it('gives the same output for any chunking of random text around secrets in random spellings', () => {
     const secrets = ['k3y/"x"', 'pässwörd'];
     const scrubber = compileScrubber(secrets);
     const spellers = Object.values(SPELLERS);
-    await fc.assert(
-      fc.asyncProperty(
+    fc.assert(
+      fc.property(
         fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.tuple(fc.constantFrom(...secrets), fc.nat(spellers.length - 1))), { maxLength: 8 }),
         fc.array(fc.nat(60), { maxLength: 6 }),
-        async (pieces, cuts) => {
+        (pieces, cuts) => {
           const body = Buffer.concat(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : (spellers[p[1]](p[0]) ?? Buffer.from(p[0])))));
           const whole = scrubBuffer(scrubber, body);
           const offsets = [...new Set(cuts.map((c) => Math.min(c, body.length)))].sort((a, b) => a - b);
           const chunks = [0, ...offsets].map((from, i) => body.subarray(from, offsets[i] ?? body.length));
-          const { out } = await scrubChunks(scrubber, chunks);
+          const { out } = scrubChunks(scrubber, chunks);
           expect(out).toBe(whole.toString('utf8'));
         },
       ),

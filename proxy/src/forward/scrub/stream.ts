@@ -1,8 +1,7 @@
 /**
- * Scrubbing as the relay uses it: a streaming Transform for bodies, and whole-value helpers
- * for the status line and header values. Matching itself lives in matcher.ts.
+ * Scrubbing as the relay uses it: a cursor over a body's chunks, and whole-value helpers for
+ * the status line and header values. Matching itself lives in matcher.ts.
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import { compileScrubber, containsSecretCaseless, REDACTED, scrubBuffer, scrubInto, type Scrubber } from './matcher';
 
 export { compileScrubber, containsSecretCaseless, REDACTED, scrubBuffer, type Scrubber };
@@ -28,49 +27,43 @@ export function scrubHeaderValue(scrubber: Scrubber, value: string): string {
 }
 
 /**
- * A Transform that scrubs a byte stream. It holds back only the bytes of a match that the
- * next chunk could complete (never more than the longest possible match minus one byte).
+ * Scrubs a byte stream chunk by chunk, without stream machinery: the relay calls it from its
+ * own 'data' handler. It holds back only the bytes of a match that the next chunk could
+ * complete (never more than the longest possible match minus one byte). What it throws is a
+ * ScrubFailure.
  */
-export class ScrubStream extends Transform {
+export class ScrubCursor {
   private carry: Buffer = EMPTY;
 
-  constructor(private readonly scrubber: Scrubber) {
-    super();
-  }
+  constructor(private readonly scrubber: Scrubber) {}
 
   /** Bytes held back, waiting for the next chunk (for tests of the bound). */
   get carried(): number {
     return this.carry.length;
   }
 
-  // Node does not catch what _transform throws: it would surface inside the upstream socket's
-  // 'data' event, outside any request. A failure is this stream's error instead.
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let out: Buffer[];
+  /** The scrubbed bytes that `chunk` settles (often all of it, the same buffer; possibly none). */
+  next(chunk: Buffer): Buffer {
     try {
       const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-      out = [];
+      const out: Buffer[] = [];
       const emitted = scrubInto(this.scrubber, data, false, out);
       // Copy: the held bytes must not pin the whole chunk.
       this.carry = emitted === data.length ? EMPTY : Buffer.from(data.subarray(emitted));
+      return out.length === 0 ? EMPTY : out.length === 1 ? out[0] : Buffer.concat(out);
     } catch (err) {
-      callback(new ScrubFailure(err));
-      return;
+      throw new ScrubFailure(err);
     }
-    if (out.length > 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
-    callback();
   }
 
-  override _flush(callback: TransformCallback): void {
-    let last: Buffer;
+  /** The stream ended: the held bytes, scrubbed (empty when none were held). */
+  end(): Buffer {
     try {
-      last = this.carry.length > 0 ? scrubBuffer(this.scrubber, this.carry) : EMPTY;
+      const last = this.carry.length > 0 ? scrubBuffer(this.scrubber, this.carry) : EMPTY;
+      this.carry = EMPTY;
+      return last;
     } catch (err) {
-      callback(new ScrubFailure(err));
-      return;
+      throw new ScrubFailure(err);
     }
-    this.carry = EMPTY;
-    if (last.length > 0) this.push(last);
-    callback();
   }
 }

@@ -17,7 +17,8 @@
  *
  * Environment: BENCH_SECONDS (measured seconds per run, default 3), BENCH_ROUNDS (default 5),
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32),
- * BENCH_MALLOC=default (the system's adaptive malloc thresholds for the compared servers; see lib/malloc.ts).
+ * BENCH_MALLOC=default (the system's adaptive malloc thresholds for the compared servers; see lib/malloc.ts),
+ * BENCH_BASELINE=loaded (the baseline with the proxy's modules loaded, unused; see servers/baseline-loaded.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
@@ -63,6 +64,14 @@ const SECONDS = numberFromEnv('BENCH_SECONDS', SMOKE ? 1 : 3);
 const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', SMOKE ? 1 : 5));
 const WARMUP = numberFromEnv('BENCH_WARMUP', SMOKE ? 1 : 3);
 const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
+/** Which yardstick: the bare pass-through, or the same with the proxy's modules loaded (servers/baseline-loaded.ts). */
+const BASELINE_SCRIPT = baselineScript(process.env.BENCH_BASELINE);
+
+function baselineScript(raw: string | undefined): string {
+  if (raw === undefined || raw === '' || raw === 'bare') return 'baseline.ts';
+  if (raw === 'loaded') return 'baseline-loaded.ts';
+  throw new Error(`BENCH_BASELINE must be "bare" or "loaded", got "${raw}"`);
+}
 /** Discarded run before every measured one: refills keep-alive pools after the case switch. */
 const PREWARM = 0.5;
 const SECRET_PATH = 'bench/upstream';
@@ -199,12 +208,18 @@ function targets(
     };
   });
   const per10k = (vault.calls / Math.max(1, vault.requests)) * 10_000;
-  return [
+  const againstBaseline = [
     throughputTarget('small GET, every feature on', get('proxy-info'), get('baseline'), 0.9),
     cpuTarget('small GET, every feature on', get('proxy-info'), get('baseline'), 1.2),
     throughputTarget('small GET (aim)', get('proxy-info'), get('baseline'), 1.0),
     throughputTarget('1 MiB JSON GET, scrubbed', get('download-proxy'), get('download-baseline'), 0.9),
     throughputTarget('1 MiB POST', get('upload-proxy'), get('upload-baseline'), 0.95),
+  ];
+  return [
+    // The targets are set against the bare pass-through; against the loaded one the ratios are a diagnosis.
+    ...(BASELINE_SCRIPT === 'baseline.ts'
+      ? againstBaseline
+      : againstBaseline.map((row): TargetRow => ({ ...row, goal: `${row.goal} (loaded baseline)`, verdict: 'NOT RUN' }))),
     addedLatencyTarget('p50', get('rate-proxy'), get('rate-direct'), 1, FIXED_RATE),
     addedLatencyTarget('p99', get('rate-proxy'), get('rate-direct'), 5, FIXED_RATE),
     ...large,
@@ -312,7 +327,7 @@ async function main(): Promise<number> {
     // The compared pair runs with the same fixed malloc thresholds (lib/malloc.ts); the pair
     // the large-body check starts keeps the system's, as a deployment would.
     const startBaseline = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
-      startServer(name, 'baseline.ts', { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs, { steadyMalloc });
+      startServer(name, BASELINE_SCRIPT, { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs, { steadyMalloc });
     const startProxy = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
       startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc });
     const baseline = await startBaseline('baseline', STEADY_MALLOC);
@@ -331,6 +346,10 @@ async function main(): Promise<number> {
         ? `malloc: both servers under test with ${STEADY_MALLOC_TUNABLES} (lib/malloc.ts; BENCH_MALLOC=default for the system's adaptive thresholds).`
         : `malloc: the system's adaptive thresholds (BENCH_MALLOC=default); the 1 MiB ratios then follow each process's allocation history (faults/req).`,
     );
+    if (BASELINE_SCRIPT !== 'baseline.ts')
+      console.log(
+        "baseline: the pass-through with the proxy's modules loaded and unused (BENCH_BASELINE=loaded): ratios show per-request work only, not targets.",
+      );
     const context = { servers, vaultRequests: () => vault.requests.length };
 
     const cases = buildCases({

@@ -1,6 +1,6 @@
 /**
  * A bug in one request's path ends that request, not the process: an exception thrown while
- * the answer is prepared, or inside the scrubbing stream, becomes INTERNAL_ERROR (or a cut
+ * the answer is prepared, or inside the streamed scrub, becomes INTERNAL_ERROR (or a cut
  * connection once the answer started), is reported once, and the next request is served.
  * The bugs are simulated by making the proxy's own functions throw; the process-level net
  * (safety-net.ts) is tested on an emitter of its own.
@@ -59,11 +59,11 @@ describe('an unexpected exception in a request path', () => {
     await expectServedNormally();
   });
 
-  it('inside the scrubbing stream: 500 INTERNAL_ERROR (never the unscrubbed body), reported once, the next request is served', async () => {
+  it('inside the streamed scrub: 500 INTERNAL_ERROR (never the unscrubbed body), reported once, the next request is served', async () => {
     jest.spyOn(matcher, 'scrubInto').mockImplementation(() => {
       throw new RangeError('a scrubber bug');
     });
-    // No declared length: the answer streams through the scrubbing Transform.
+    // No declared length: the answer streams, scrubbed chunk by chunk in the relay.
     const res = await request(forward.app).get('/forward/echo/stream/2').set('x-request-id', 'bug-scrub');
     jest.restoreAllMocks();
     expectProxyError(res, 500, 'INTERNAL_ERROR', 'proxy');

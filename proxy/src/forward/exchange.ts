@@ -35,7 +35,7 @@ import { findUnsafeTarget } from './path-safety';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
-import { compileScrubber, scrubBuffer, ScrubCursor, ScrubFailure, scrubHeaderValue, type Scrubber } from './scrub/stream';
+import { compileScrubber, scrubBuffer, ScrubCursor, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl, type ForwardTarget } from './split-url';
 import { signOutgoing, type SignedOutgoing } from './sign-stage';
 import { retryAfterUnauthorized } from './unauthorized-retry';
@@ -484,7 +484,7 @@ export class Exchange implements UpstreamHandler {
         this.res.once('drain', onRelayDrain);
       }
     } catch (err) {
-      this.crash(err instanceof ScrubFailure ? err.cause : err);
+      this.crash(err);
     }
   }
 
@@ -498,7 +498,7 @@ export class Exchange implements UpstreamHandler {
       const last = this.relayCursor?.end();
       this.finishRelay(last === undefined || last.length === 0 ? undefined : last);
     } catch (err) {
-      this.crash(err instanceof ScrubFailure ? err.cause : err);
+      this.crash(err);
     }
   }
 

@@ -8,15 +8,6 @@ export { compileScrubber, containsSecretCaseless, REDACTED, scrubBuffer, type Sc
 
 const EMPTY = Buffer.alloc(0);
 
-/** The scrubber itself failed (a bug, not the upstream's doing): the relay ends with INTERNAL_ERROR, never with unscrubbed bytes. */
-export class ScrubFailure extends Error {
-  readonly code = 'ERR_SCRUB_FAILED';
-  constructor(cause: unknown) {
-    super('scrubbing the response body failed', { cause });
-    this.name = 'ScrubFailure';
-  }
-}
-
 /** Scrubs a header value or reason phrase (Node hands them over as latin1 strings, one char per byte). */
 export function scrubHeaderValue(scrubber: Scrubber, value: string): string {
   // Most header values (a type, a length, a date) are shorter than any spelling of a secret: skip the conversion to bytes.
@@ -29,8 +20,9 @@ export function scrubHeaderValue(scrubber: Scrubber, value: string): string {
 /**
  * Scrubs a byte stream chunk by chunk, without stream machinery: the relay calls it from its
  * own 'data' handler. It holds back only the bytes of a match that the next chunk could
- * complete (never more than the longest possible match minus one byte). What it throws is a
- * ScrubFailure.
+ * complete (never more than the longest possible match minus one byte). An exception from the
+ * scan (a bug, not the upstream's doing) reaches the caller, which ends the request with
+ * INTERNAL_ERROR, never with unscrubbed bytes.
  */
 export class ScrubCursor {
   private carry: Buffer = EMPTY;
@@ -44,26 +36,18 @@ export class ScrubCursor {
 
   /** The scrubbed bytes that `chunk` settles (often all of it, the same buffer; possibly none). */
   next(chunk: Buffer): Buffer {
-    try {
-      const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-      const out: Buffer[] = [];
-      const emitted = scrubInto(this.scrubber, data, false, out);
-      // Copy: the held bytes must not pin the whole chunk.
-      this.carry = emitted === data.length ? EMPTY : Buffer.from(data.subarray(emitted));
-      return out.length === 0 ? EMPTY : out.length === 1 ? out[0] : Buffer.concat(out);
-    } catch (err) {
-      throw new ScrubFailure(err);
-    }
+    const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+    const out: Buffer[] = [];
+    const emitted = scrubInto(this.scrubber, data, false, out);
+    // Copy: the held bytes must not pin the whole chunk.
+    this.carry = emitted === data.length ? EMPTY : Buffer.from(data.subarray(emitted));
+    return out.length === 0 ? EMPTY : out.length === 1 ? out[0] : Buffer.concat(out);
   }
 
   /** The stream ended: the held bytes, scrubbed (empty when none were held). */
   end(): Buffer {
-    try {
-      const last = this.carry.length > 0 ? scrubBuffer(this.scrubber, this.carry) : EMPTY;
-      this.carry = EMPTY;
-      return last;
-    } catch (err) {
-      throw new ScrubFailure(err);
-    }
+    const last = this.carry.length > 0 ? scrubBuffer(this.scrubber, this.carry) : EMPTY;
+    this.carry = EMPTY;
+    return last;
   }
 }

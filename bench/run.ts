@@ -65,11 +65,11 @@ const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', SMOKE ? 1 : 5));
 const WARMUP = numberFromEnv('BENCH_WARMUP', SMOKE ? 1 : 3);
 const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
 /** Which yardstick: the bare pass-through, or the same with the proxy's modules loaded (servers/baseline-loaded.ts). */
-const BASELINE_SCRIPT = baselineScript(process.env.BENCH_BASELINE);
+const LOADED_BASELINE = loadedBaseline(process.env.BENCH_BASELINE);
 
-function baselineScript(raw: string | undefined): string {
-  if (raw === undefined || raw === '' || raw === 'bare') return 'baseline.ts';
-  if (raw === 'loaded') return 'baseline-loaded.ts';
+function loadedBaseline(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '' || raw === 'bare') return false;
+  if (raw === 'loaded') return true;
   throw new Error(`BENCH_BASELINE must be "bare" or "loaded", got "${raw}"`);
 }
 /** Discarded run before every measured one: refills keep-alive pools after the case switch. */
@@ -217,9 +217,7 @@ function targets(
   ];
   return [
     // The targets are set against the bare pass-through; against the loaded one the ratios are a diagnosis.
-    ...(BASELINE_SCRIPT === 'baseline.ts'
-      ? againstBaseline
-      : againstBaseline.map((row): TargetRow => ({ ...row, goal: `${row.goal} (loaded baseline)`, verdict: 'NOT RUN' }))),
+    ...(LOADED_BASELINE ? againstBaseline.map((row): TargetRow => ({ ...row, goal: `${row.goal} (loaded baseline)`, verdict: 'NOT RUN' })) : againstBaseline),
     addedLatencyTarget('p50', get('rate-proxy'), get('rate-direct'), 1, FIXED_RATE),
     addedLatencyTarget('p99', get('rate-proxy'), get('rate-direct'), 5, FIXED_RATE),
     ...large,
@@ -328,7 +326,13 @@ async function main(): Promise<number> {
     // The compared pair runs with the same fixed malloc thresholds (lib/malloc.ts); the pair
     // the large-body check starts keeps the system's, as a deployment would.
     const startBaseline = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
-      startServer(name, BASELINE_SCRIPT, { upstreamUrl: upstream.url, authorization: upstreamAuthorization }, lifetimeMs, { steadyMalloc });
+      startServer(
+        name,
+        LOADED_BASELINE ? 'baseline-loaded.ts' : 'baseline.ts',
+        { upstreamUrl: upstream.url, authorization: upstreamAuthorization },
+        lifetimeMs,
+        { steadyMalloc },
+      );
     const startProxy = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
       startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc });
     const baseline = await startBaseline('baseline', STEADY_MALLOC);
@@ -347,7 +351,7 @@ async function main(): Promise<number> {
         ? `malloc: both servers under test with ${STEADY_MALLOC_TUNABLES} (lib/malloc.ts; BENCH_MALLOC=default for the system's adaptive thresholds).`
         : `malloc: the system's adaptive thresholds (BENCH_MALLOC=default); the 1 MiB ratios then follow each process's allocation history (faults/req).`,
     );
-    if (BASELINE_SCRIPT !== 'baseline.ts')
+    if (LOADED_BASELINE)
       console.log(
         "baseline: the pass-through with the proxy's modules loaded and unused (BENCH_BASELINE=loaded): ratios show per-request work only, not targets.",
       );

@@ -4,7 +4,7 @@
  * process loads (winston, prom-client, node-vault with axios, zod, yaml, the proxy's own
  * modules; express and http-proxy-middleware both have anyway). Against it, a ratio shows
  * what the proxy's per-request work costs, without what its larger heap adds to every full
- * garbage collection (see the README's "Where the 1 MiB GET's time goes").
+ * garbage collection (see the README's "The 1 MiB cases: garbage collection").
  */
 import { appModule, appSwitchModule, configModule, loggerModule, metricsModule, redactionModule, serverModule } from '../lib/proxy-dist.ts';
 

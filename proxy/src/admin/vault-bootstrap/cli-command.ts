@@ -4,22 +4,8 @@
  * done (or nothing to do), 1 Vault refused or failed, 2 bad options.
  */
 import type { Command } from 'commander';
-import { bootstrapVault } from './steps';
-import { formatBootstrap } from './format';
-import { BOOTSTRAP_DEFAULTS, BootstrapUsageError, checkOptions, type BootstrapAuth, type BootstrapOptions } from './options';
-import { openAdminApi } from './vault-api';
-
-/** What commander hands the action: the options' own fields, with the auth method still unchecked. */
-type Flags = Omit<BootstrapOptions, 'auth' | 'authMount'> & {
-  auth: string;
-  authMount?: string;
-  vaultAddr?: string;
-  caFile?: string;
-  dryRun?: boolean;
-};
-
-/** Deadline of one Vault call. */
-const CALL_TIMEOUT_MS = 10_000;
+import { BOOTSTRAP_DEFAULTS } from './options';
+import type * as Action from './cli-action';
 
 export function registerVaultCommands(program: Command): void {
   const vault = program.command('vault').description('Vault setup for the proxy, for Vault admins.');
@@ -47,37 +33,15 @@ export function registerVaultCommands(program: Command): void {
     .option('--service-account <name>', 'Kubernetes: service account of the proxy pods', BOOTSTRAP_DEFAULTS.serviceAccount)
     .option('--namespace <name>', 'Kubernetes: namespace of the proxy pods (required with --auth kubernetes)')
     .option('--kubernetes-host <url>', 'Kubernetes: API server URL, written to auth/<mount>/config when that is not set')
-    .action(async (flags: Flags) => {
-      const options = optionsOf(flags);
-      const address = flags.vaultAddr ?? process.env.VAULT_ADDR;
-      if (address === undefined || address === '') throw new BootstrapUsageError('pass --vault-addr URL or set VAULT_ADDR');
-      if (!URL.canParse(address) || !/^https?:$/.test(new URL(address).protocol))
-        throw new BootstrapUsageError(`--vault-addr must be an http(s) URL, got "${address}"`);
-      const token = process.env.VAULT_TOKEN;
-      if (token === undefined || token === '') {
-        throw new BootstrapUsageError(
-          'set VAULT_TOKEN to a Vault token allowed to enable mounts and auth methods and to write policies and roles (a flag would show it in the process list)',
-        );
-      }
-      const api = openAdminApi({
-        address: address.replace(/\/+$/, ''),
-        token,
-        namespace: process.env.VAULT_NAMESPACE || undefined,
-        caFile: flags.caFile,
-        timeoutMs: CALL_TIMEOUT_MS,
-      });
-      try {
-        const result = await bootstrapVault(api, options, flags.dryRun === true);
-        process.stdout.write(formatBootstrap(result, api.address, flags.dryRun === true));
-      } finally {
-        api.close();
-      }
-    });
+    .action((flags: Action.BootstrapFlags) => action().bootstrap(flags));
 }
 
-function optionsOf(flags: Flags): BootstrapOptions {
-  if (flags.auth !== 'approle' && flags.auth !== 'kubernetes') throw new BootstrapUsageError(`--auth must be approle or kubernetes, got "${flags.auth}"`);
-  const auth: BootstrapAuth = flags.auth;
-  const { vaultAddr: _address, caFile: _caFile, dryRun: _dryRun, ...own } = flags;
-  return checkOptions({ ...own, auth, authMount: flags.authMount ?? auth });
+/**
+ * The command's action, loaded when it runs rather than with the program: `serve` builds the
+ * same program, and every module it loads stays in the heap each full garbage collection of
+ * the serving process marks.
+ */
+function action(): typeof Action {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when the command runs, see above
+  return require('./cli-action') as typeof Action;
 }

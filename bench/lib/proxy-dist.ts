@@ -24,5 +24,7 @@ export const configModule = (): typeof import('../../proxy/src/config/load.js') 
 export const loggerModule = (): typeof import('../../proxy/src/observability/logger.js') => load('observability/logger.js');
 export const metricsModule = (): typeof import('../../proxy/src/observability/metrics.js') => load('observability/metrics.js');
 export const redactionModule = (): typeof import('../../proxy/src/observability/redaction.js') => load('observability/redaction.js');
+/** The `secure-proxy` command line, the module a production proxy starts from (loading it runs nothing). */
+export const cliModule = (): typeof import('../../proxy/src/cli.js') => load('cli.js');
 export const tokensModule = (): typeof import('../../proxy/src/auth/token-format.js') => load('auth/token-format.js');
 export const vaultEmulatorModule = (): typeof import('../../dev/src/vault-emulator.js') => load('vault-emulator.js', DEV_DIST);

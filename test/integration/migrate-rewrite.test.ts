@@ -151,6 +151,27 @@ describe('secure-proxy migrate rewrite --to-vault', () => {
     expect(existsSync(join(scratch, 'race-out'))).toBe(false);
   });
 
+  it('stores over a path whose latest version was deleted or destroyed: the check-and-set names that version', async () => {
+    // Vault answers such a path with a 404 that still carries the version; a write naming 0
+    // would be refused. Neither is a conflict: nothing live is replaced.
+    const mount = `${vault.prefix}kv4`;
+    await enableKv(vault, mount, 2);
+    const github = 'secure-proxy/services/github';
+    const stripe = 'payments/stripe';
+    for (const path of [github, stripe]) {
+      await writeSecret(vault, mount, path, { token: 'old-value-1' }, 2);
+      await writeSecret(vault, mount, path, { token: 'old-value-2' }, 2);
+    }
+    expect((await vaultFetch(vault, 'DELETE', `${mount}/data/${github}`)).status).toBe(204);
+    expect((await vaultFetch(vault, 'POST', `${mount}/destroy/${stripe}`, { versions: [2] })).status).toBe(204);
+
+    const result = await rewrite(mount, 'over-deleted', ['--to-vault']);
+    expect(result.stderr).toContain(`vault: stored the secret of service github at ${mount}/${github}`);
+    expect(result.stderr).toContain(`vault: stored the secret of service stripe at ${mount}/${stripe}`);
+    expect((await read(mount, github)).body.data).toMatchObject({ data: { token: value('github') }, metadata: { version: 3 } });
+    expect((await read(mount, stripe)).body.data).toMatchObject({ data: { token: value('stripe') }, metadata: { version: 3 } });
+  });
+
   it('without --to-vault writes the workflow only, and says the secrets are not in Vault yet', async () => {
     const result = await rewrite(`${vault.prefix}unused`, 'offline', []);
     expect(result.code).toBe(1);

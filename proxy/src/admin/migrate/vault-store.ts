@@ -16,6 +16,7 @@ import type { VaultConfig } from '../../config/schema';
 import { ProxyEvents } from '../../observability/events';
 import { classifyVaultError, type VaultFailure } from '../../vault/errors';
 import { detectKvVersion, encodePath, kvApiPath, trimSlashes } from '../../vault/kv';
+import { readKvVersion, writeKvIfVersion } from '../../vault/kv-writer';
 import { VaultSession } from '../../vault/session';
 import { MigrateUsageError, MigrateVaultError } from './errors';
 import type { ServicePlan } from './rewrite';
@@ -79,18 +80,10 @@ interface Stored {
 
 async function readStored(session: VaultSession, apiPath: string, display: string): Promise<Stored> {
   try {
-    const answer = (await session.call('read', (client) => client.read(encodePath(apiPath)))) as {
-      data?: { data?: unknown; metadata?: { version?: unknown } };
-    };
-    const version = answer.data?.metadata?.version;
-    const data = answer.data?.data;
-    return { data: data !== null && typeof data === 'object' ? (data as Record<string, unknown>) : null, version: typeof version === 'number' ? version : 0 };
+    const stored = await readKvVersion(session, apiPath);
+    return { data: stored.fields, version: stored.version ?? 0 };
   } catch (err) {
-    const failure = classifyVaultError(err);
-    if (failure.kind !== 'not_found') throw new MigrateVaultError(`reading ${display}: ${why(failure)}; nothing was written`);
-    // A deleted or destroyed latest version still has a number a check-and-set write must name.
-    const version = (failure.body as { data?: { metadata?: { version?: unknown } | null } | null } | null)?.data?.metadata?.version;
-    return { data: null, version: typeof version === 'number' ? version : 0 };
+    throw new MigrateVaultError(`reading ${display}: ${why(classifyVaultError(err))}; nothing was written`);
   }
 }
 
@@ -128,7 +121,7 @@ export async function storeServiceSecrets(
     const conflicts: string[] = [];
     for (const [service, plan] of services) {
       const display = `${access.mount}/${plan.mapping.secret}`;
-      const apiPath = kvApiPath(access.mount, 2, 'data', trimSlashes(plan.mapping.secret));
+      const apiPath = encodePath(kvApiPath(access.mount, 2, 'data', trimSlashes(plan.mapping.secret)));
       const stored = await readStored(session, apiPath, display);
       if (stored.data !== null && holdsSame(stored.data, plan.data)) actions.push({ service, display, kind: 'same' });
       else if (stored.data === null) actions.push({ service, display, apiPath, body: plan.data, version: stored.version, kind: 'create' });
@@ -154,12 +147,15 @@ export async function storeServiceSecrets(
         report(`vault: ${action.display} already holds this secret for service ${action.service}; left as it is`);
         continue;
       }
+      let reason: string | null = null;
       try {
-        await session.call('write', (client) => client.write(encodePath(action.apiPath), { data: action.body, options: { cas: action.version } }));
+        if (!(await writeKvIfVersion(session, action.apiPath, action.body, action.version))) {
+          reason = `it changed since it was read (check-and-set at version ${action.version} refused); run again`;
+        }
       } catch (err) {
-        const failure = classifyVaultError(err);
-        const reason =
-          failure.kind === 'bad_request' ? `it changed since it was read (check-and-set at version ${action.version} refused); run again` : why(failure);
+        reason = why(classifyVaultError(err));
+      }
+      if (reason !== null) {
         throw new MigrateVaultError(
           `writing ${action.display}: ${reason}${written > 0 ? ` (${written} path(s) above were written)` : '; nothing was written'}`,
         );

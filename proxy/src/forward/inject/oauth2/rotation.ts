@@ -14,6 +14,11 @@
  *    check-and-set on the claimed version, before the new access token is used. If that
  *    write loses (an admin wrote a new secret meanwhile), the token is not used: read again.
  *
+ * The token request in step 3 is bounded by the claim: it is aborted while a third of the claim
+ * is still left for step 4's write, even when the service's timeoutMs allows longer. A request
+ * still running at the deadline would let another replica claim the secret and send the same
+ * refresh token, which a rotating endpoint answers by revoking the grant.
+ *
  * A replica that dies holding a claim delays the others until its deadline passes.
  */
 import { ProxyError } from '../../../contract/proxy-error';
@@ -21,12 +26,12 @@ import type { SecretWriter, VersionedSecret } from '../../../secrets/types';
 import type { TokenBroker } from './broker';
 import { requestRefresh, type ClientCredentials, type GrantedToken, type TokenEndpointSettings } from './token-endpoint';
 
-/** How long a claim holds; a refresh that takes longer loses it. */
+/** How long a claim holds unless the settings say otherwise. */
 const CLAIM_MS = 30_000;
+/** The part of a claim kept for storing the result (two Vault calls at the default 5 s timeout, with room). */
+const WRITE_SHARE = 1 / 3;
 /** How often a waiting replica reads the secret again. */
 const POLL_MS = 200;
-/** Rounds of read-claim-refresh-write before giving up (each wait for another replica is one). */
-const MAX_ROUNDS = Math.ceil((CLAIM_MS * 1.5) / POLL_MS);
 
 export interface RotationSettings {
   endpoint: TokenEndpointSettings;
@@ -38,6 +43,8 @@ export interface RotationSettings {
   broker: TokenBroker;
   /** Wall clock in ms (claims are compared across replicas). */
   now?: () => number;
+  /** How long a claim holds, in ms; 30 s by default. */
+  claimMs?: number;
 }
 
 /** The field that marks a refresh in progress. */
@@ -57,9 +64,12 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function refreshWithRotation(settings: RotationSettings, credentials: ClientCredentials): Promise<GrantedToken & { storedRefreshToken: string }> {
   const { writer, secretPath, refreshTokenField, broker } = settings;
   const now = settings.now ?? Date.now;
+  const claimMs = settings.claimMs ?? CLAIM_MS;
   const lockField = claimField(refreshTokenField);
   const grant = 'refresh_token';
-  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+  // Rounds before giving up: each wait for another replica's claim is one.
+  const maxRounds = Math.ceil((claimMs * 1.5) / POLL_MS);
+  for (let round = 0; round < maxRounds; round += 1) {
     const current: VersionedSecret = await writer.readVersioned(secretPath);
     if (current.version === null) throw new ProxyError('VAULT_FORBIDDEN', `secret ${settings.secretLabel} has no KV v2 version to check-and-set`);
     const refreshToken = current.data[refreshTokenField];
@@ -70,23 +80,31 @@ export async function refreshWithRotation(settings: RotationSettings, credential
       );
     }
     broker.registerSecrets([refreshToken]);
-    const claimedUntil = Number(current.data[lockField] ?? 0);
-    if (claimedUntil > now()) {
+    const othersClaimUntil = Number(current.data[lockField] ?? 0);
+    if (othersClaimUntil > now()) {
       await sleep(POLL_MS);
       continue;
     }
-    const claim = { ...without(current.raw, lockField), [lockField]: String(now() + CLAIM_MS) };
+    const claimedUntil = now() + claimMs;
+    const claim = { ...without(current.raw, lockField), [lockField]: String(claimedUntil) };
     if (!(await writer.writeIfUnchanged(secretPath, claim, current.version))) {
       broker.emit({ service: settings.endpoint.service, grant, kind: 'writeback_conflict' });
       continue;
     }
     const claimedVersion = current.version + 1;
+    const release = (): Promise<boolean> => writer.writeIfUnchanged(secretPath, without(current.raw, lockField), claimedVersion).catch(() => false);
+    const requestBudgetMs = Math.floor(claimedUntil - claimMs * WRITE_SHARE - now());
+    if (requestBudgetMs <= 0) {
+      // Claiming took so long that no request could end in time: let go and start over.
+      await release();
+      continue;
+    }
     let token: GrantedToken;
     try {
-      token = await requestRefresh(settings.endpoint, credentials, refreshToken);
+      token = await requestRefresh({ ...settings.endpoint, timeoutMs: Math.min(settings.endpoint.timeoutMs, requestBudgetMs) }, credentials, refreshToken);
     } catch (err) {
       // Release the claim so the others need not wait for its deadline; the failure is what counts.
-      await writer.writeIfUnchanged(secretPath, without(current.raw, lockField), claimedVersion).catch(() => false);
+      await release();
       throw err;
     }
     const stored = token.refreshToken ?? refreshToken;

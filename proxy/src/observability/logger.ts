@@ -8,7 +8,7 @@ import winston, { type Logger } from 'winston';
 import type TransportStream from 'winston-transport';
 import { types } from 'node:util';
 import type { SecretRedactor } from './redaction';
-import { createFlatSerializer, createSanitizer, isErrorLike, type SanitizeLimits } from './sanitize';
+import { createFlatSerializer, createSanitizer, isErrorLike, jsonString, type SanitizeLimits } from './sanitize';
 
 // triple-beam's symbols, by their registered names: winston does not re-export them.
 const LEVEL = Symbol.for('level');
@@ -128,7 +128,7 @@ function flatLineWriter(logger: Logger, redactor: SecretRedactor, limits?: Sanit
     }
     const msg = sanitize(message) as string;
     // The members of `{ timestamp, level, msg, ...fields }`, in that order, as JSON.stringify would write them.
-    const line = `{"timestamp":"${isoTimestamp()}","level":${JSON.stringify(level)},"msg":${JSON.stringify(msg)}${members}}`;
+    const line = `{"timestamp":"${isoTimestamp()}","level":${jsonString(level)},"msg":${jsonString(msg)}${members}}`;
     const info = { level, message: msg, [LEVEL]: level, [MESSAGE]: line };
     const severity = logger.levels[level];
     for (const transport of transports) {

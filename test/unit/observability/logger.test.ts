@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { createLogger, createMemoryTransport, flatWriterOf, LineTransport, type MemoryTransport } from '../../../proxy/src/observability/logger';
 import { REDACTED, SecretRedactor } from '../../../proxy/src/observability/redaction';
+import { jsonString } from '../../../proxy/src/observability/sanitize';
+import fc from 'fast-check';
 
 const LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
 /** Registered with the redactor, as a secret read from Vault would be. */
@@ -63,6 +65,19 @@ describe('createLogger line shape', () => {
     logger.info(meta);
     expect(meta.headers.authorization).toBe('Bearer keep-me-intact');
     expect(meta.nested.token).toBe('tok-keep');
+  });
+});
+
+describe('jsonString (the audit line writes its strings with it)', () => {
+  it('writes every string exactly as JSON.stringify does: quotes, backslashes, controls, lone and paired surrogates, U+2028', () => {
+    const tricky = fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff', '😀', 'é', '/');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string({ unit: 'binary' }), tricky), { maxLength: 6 }), (parts) => {
+        const text = parts.join('');
+        expect(jsonString(text)).toBe(JSON.stringify(text));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -6,8 +6,8 @@
  * command line loads the admin commands' actions only when one runs, so `serve` never has them
  * in its heap.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = join(__dirname, '../../..');
 
@@ -36,7 +36,7 @@ function loadedWith(file: string, seen = new Set<string>()): Set<string> {
   const text = readFileSync(join(ROOT, file), 'utf8');
   for (const match of text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?\bfrom\s*(['"])(\.[^'"]+)\1/gm)) {
     const path = target(file, match[2]) as string;
-    loadedWith(readdirSync(join(ROOT, dirname(path))).includes(`${basename(path)}.ts`) ? `${path}.ts` : join(path, 'index.ts'), seen);
+    loadedWith(existsSync(join(ROOT, `${path}.ts`)) ? `${path}.ts` : join(path, 'index.ts'), seen);
   }
   return seen;
 }

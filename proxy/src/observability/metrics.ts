@@ -7,6 +7,7 @@
  * client token or anything caller-chosen that could grow without bound or leak a secret.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundCounter, BoundHistogram, type CounterSeries, type HistogramSeries } from './bound-series';
 import { ERROR_CODES, type ErrorCode } from '../contract/contract';
 import type {
   AuthEvent,
@@ -78,32 +79,34 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   const registers = [registry];
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
-    name: 'secure_proxy_requests_total',
-    help: 'Requests handled, by route, service, method, status class and the side that failed (empty when none).',
-    labelNames: ['route', 'service', 'method', 'status_class', 'error_source'] as const,
+  // The three metrics every request updates are bound-series ones (see bound-series.ts); the rest
+  // change on errors, Vault calls and the like, and stay prom-client's own.
+  const requests = new BoundCounter(
+    'secure_proxy_requests_total',
+    'Requests handled, by route, service, method, status class and the side that failed (empty when none).',
+    ['route', 'service', 'method', 'status_class', 'error_source'] as const,
     registers,
-  });
-  const requestDuration = new Histogram({
-    name: 'secure_proxy_request_duration_seconds',
-    help: 'Time from request arrival to response finished (or connection closed).',
-    labelNames: ['route', 'service'] as const,
-    buckets: REQUEST_BUCKETS,
+  );
+  const requestDuration = new BoundHistogram(
+    'secure_proxy_request_duration_seconds',
+    'Time from request arrival to response finished (or connection closed).',
+    ['route', 'service'] as const,
+    REQUEST_BUCKETS,
     registers,
-  });
+  );
   const errors = new Counter({
     name: 'secure_proxy_errors_total',
     help: 'Proxy-made error responses, by source and contract error code.',
     labelNames: ['source', 'code'] as const,
     registers,
   });
-  const upstreamDuration = new Histogram({
-    name: 'secure_proxy_upstream_duration_seconds',
-    help: 'Time from sending upstream to upstream response headers.',
-    labelNames: ['service'] as const,
-    buckets: REQUEST_BUCKETS,
+  const upstreamDuration = new BoundHistogram(
+    'secure_proxy_upstream_duration_seconds',
+    'Time from sending upstream to upstream response headers.',
+    ['service'] as const,
+    REQUEST_BUCKETS,
     registers,
-  });
+  );
   const vaultRequests = new Counter({
     name: 'secure_proxy_vault_requests_total',
     help: 'Calls to Vault, by operation and outcome.',
@@ -117,12 +120,14 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     buckets: VAULT_BUCKETS,
     registers,
   });
-  const secretCache = new Counter({
-    name: 'secure_proxy_secret_cache_total',
-    help: 'Secret cache lookups, by result (hit, miss, stale, refresh, expired).',
-    labelNames: ['result'] as const,
+  // Counted on every request that reads a secret (cache hits included).
+  const secretCache = new BoundCounter(
+    'secure_proxy_secret_cache_total',
+    'Secret cache lookups, by result (hit, miss, stale, refresh, expired).',
+    ['result'] as const,
     registers,
-  });
+  );
+  const cacheSeries = new Map<string, CounterSeries>();
   // Episodes, not requests: each refused request is already in secure_proxy_errors_total{code="PROXY_TOKEN_THROTTLED"}.
   // No address label: addresses are caller-chosen and unbounded.
   const authThrottled = new Counter({
@@ -221,13 +226,13 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     return name;
   };
 
-  // One entry per label set, bound once with labels(): a request's update is a Map lookup and
-  // three calls on bound children, not three label objects built and checked. Label values are
-  // a fixed vocabulary (services are capped above), so the map is bounded.
+  // One entry per label set, bound once: a request's update is a Map lookup and three updates of
+  // plain numbers, not three label objects built and hashed. Label values are a fixed
+  // vocabulary (services are capped above), so the map is bounded.
   interface RequestSeries {
-    count: ReturnType<typeof requests.labels>;
-    duration: ReturnType<typeof requestDuration.labels>;
-    upstream: ReturnType<typeof upstreamDuration.labels>;
+    count: CounterSeries;
+    duration: HistogramSeries;
+    upstream: HistogramSeries;
   }
   const requestSeries = new Map<string, RequestSeries>();
   const seriesOf = (route: string, service: string, method: string, statusClass: string, errorSource: string): RequestSeries => {
@@ -235,9 +240,9 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
     let series = requestSeries.get(key);
     if (series === undefined) {
       series = {
-        count: requests.labels({ route, service, method, status_class: statusClass, error_source: errorSource }),
-        duration: requestDuration.labels({ route, service }),
-        upstream: upstreamDuration.labels({ service }),
+        count: requests.bind({ route, service, method, status_class: statusClass, error_source: errorSource }),
+        duration: requestDuration.bind({ route, service }),
+        upstream: upstreamDuration.bind({ service }),
       };
       requestSeries.set(key, series);
     }
@@ -280,8 +285,14 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
         break;
     }
   };
+  // Results are a fixed vocabulary (CacheEvent['result']), so the map stays small.
   const onCache = (event: CacheEvent): void => {
-    secretCache.inc({ result: event.result });
+    let series = cacheSeries.get(event.result);
+    if (series === undefined) {
+      series = secretCache.bind({ result: event.result });
+      cacheSeries.set(event.result, series);
+    }
+    series.inc();
   };
   const onUpstreamToken = (event: UpstreamTokenEvent): void => {
     upstreamTokens.inc({ service: event.service, grant: event.grant, kind: event.kind });

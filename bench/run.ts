@@ -77,6 +77,8 @@ const PREWARM = 0.5;
 const SECRET_PATH = 'bench/upstream';
 /** Above this much CPU used by other processes (in % of one CPU), the report warns that its numbers are noisy. */
 const NOISY_OTHER_LOAD_PCT = 25;
+/** The baseline's slowest round over its fastest beyond which the machine's speed, not the code, moved the figures. */
+const SPEED_DRIFT_RATIO = 1.3;
 /** The proxy's default; a background refresh starts at 85 % of it. */
 const CACHE_TTL_SECONDS = 60;
 
@@ -289,14 +291,34 @@ function peakGrowth(memory: Record<'start' | 'end', Record<'baseline' | 'proxy',
 
 /** Other jobs on the machine move req/s and latency far more than anything measured here: say so. */
 function noiseWarning(caseRuns: readonly CaseRuns[]): string[] {
+  const lines = [...otherLoadNote(caseRuns), ...speedDriftNote(caseRuns)];
+  return lines.length === 0 ? [] : ['', ...lines];
+}
+
+function otherLoadNote(caseRuns: readonly CaseRuns[]): string[] {
   const loads = caseRuns.flatMap((c) => c.runs.map((r) => r.otherLoadPct)).filter((v): v is number => v !== null);
   if (loads.length === 0) return [];
   const worst = Math.max(...loads);
   if (worst < NOISY_OTHER_LOAD_PCT) return [];
   return [
-    '',
     `NOTE: processes outside the bench used up to ${worst.toFixed(0)}% of a CPU during measured runs; req/s and latency are noisy,`,
     'compare the "(rounds)" ranges and CPU/req, or run again on a quiet machine (more BENCH_ROUNDS narrow the medians).',
+  ];
+}
+
+/**
+ * A virtual machine's speed can move with its host's load while nothing else runs in it: the
+ * same server's CPU per request then changes between rounds, which the other-load figure does
+ * not see. The baseline's small GET does the same work in every round, so its spread shows it.
+ */
+function speedDriftNote(caseRuns: readonly CaseRuns[]): string[] {
+  const cpu = caseRuns.find((c) => c.id === 'baseline')?.runs.map((r) => r.serverCpuUs) ?? [];
+  if (cpu.length < 2) return [];
+  const [fastest, slowest] = [Math.min(...cpu), Math.max(...cpu)];
+  if (slowest < fastest * SPEED_DRIFT_RATIO) return [];
+  return [
+    `NOTE: the machine's speed moved during the run: the baseline's CPU per small GET ranged ${fastest.toFixed(0)}-${slowest.toFixed(0)} us across rounds;`,
+    'absolute figures and medians across rounds move with it, ratios within a round much less: read the "(rounds)" ranges.',
   ];
 }
 

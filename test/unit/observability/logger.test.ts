@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios, { type AxiosError } from 'axios';
 import type { Logger } from 'winston';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { createLogger, createMemoryTransport, flatWriterOf, LineTransport, type MemoryTransport } from '../../../proxy/src/observability/logger';
@@ -153,25 +156,90 @@ describe('flat lines (the audit line writer)', () => {
     expect(formatted.lines).toEqual(['formatted request']);
   });
 
-  it('LineTransport writes each line and a newline to its stream', () => {
-    const written: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        written.push(chunk.toString());
-        done();
-      },
-    });
+  it('LineTransport writes the lines of one tick in one write, each with its newline, in order', async () => {
+    const { written, stream } = recordingStream();
     const redactor = new SecretRedactor();
     redactor.add(CANARY);
     const logger = createLogger({ level: 'info', redactor, transports: [new LineTransport(stream)] });
     flatWriterOf(logger)('info', 'request', { path: `/x?${CANARY}` });
     logger.info('plain', { n: 1 });
+    expect(written).toEqual([]);
+    await endOfTick();
+    expect(written).toHaveLength(1);
+    const lines = written[0].split('\n');
+    expect(lines.pop()).toBe('');
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'info', msg: 'request', path: `/x?${REDACTED}` });
+    expect(JSON.parse(lines[1])).toMatchObject({ msg: 'plain', n: 1 });
+    expect(written[0]).not.toContain(CANARY);
+
+    logger.info('next tick');
+    await endOfTick();
     expect(written).toHaveLength(2);
-    expect(written.every((line) => line.endsWith('}\n'))).toBe(true);
-    expect(JSON.parse(written[0])).toMatchObject({ level: 'info', msg: 'request', path: `/x?${REDACTED}` });
-    expect(JSON.parse(written[1])).toMatchObject({ msg: 'plain', n: 1 });
+    expect(JSON.parse(written[1])).toMatchObject({ msg: 'next tick' });
+  });
+
+  it('LineTransport writes held lines at once when they reach 64 KiB, and holds none when closed', async () => {
+    const { written, stream } = recordingStream();
+    const transport = new LineTransport(stream);
+    const logger = createLogger({ level: 'info', redactor: new SecretRedactor(), transports: [transport] });
+    const filler = 'x'.repeat(1000);
+    let logged = 0;
+    while (written.length === 0 && logged < 200) logger.info('line', { filler, n: logged++ });
+    // Written in the same tick as the line that crossed the bound, not at its end.
+    expect(written).toHaveLength(1);
+    expect(written[0].length).toBeGreaterThanOrEqual(64 * 1024);
+    logger.info('after the bound', { n: logged });
+    transport.close();
+    expect(written).toHaveLength(2);
+    await endOfTick();
+    expect(written).toHaveLength(2);
+    const numbers = written
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { n: number }).n);
+    expect(numbers).toEqual(Array.from({ length: logged + 1 }, (_, i) => i));
+  });
+
+  it.each([
+    ['in the same tick', 'logger.error("shutdown failed"); process.exit(3);'],
+    ['from a later promise callback', 'Promise.resolve().then(() => logger.error("shutdown failed")).then(() => process.exit(3));'],
+  ])('LineTransport writes a line logged just before process.exit() %s', async (_when, exit) => {
+    const dist = join(__dirname, '../../../proxy/dist/observability');
+    if (!existsSync(join(dist, 'logger.js'))) throw new Error(`${dist} is missing: run \`npm run build\` before these tests`);
+    const script = [
+      `const { createLogger, LineTransport } = require(${JSON.stringify(join(dist, 'logger.js'))});`,
+      `const { SecretRedactor } = require(${JSON.stringify(join(dist, 'redaction.js'))});`,
+      "const logger = createLogger({ level: 'info', redactor: new SecretRedactor(), transports: [new LineTransport(process.stdout)] });",
+      "logger.info('started');",
+      exit,
+    ].join('\n');
+    const { status, stdout } = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(status).toBe(3);
+    const messages = stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual(['started', 'shutdown failed']);
   });
 });
+
+/** A Writable that keeps each write's text. */
+function recordingStream(): { written: string[]; stream: Writable } {
+  const written: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      written.push(chunk.toString());
+      done();
+    },
+  });
+  return { written, stream };
+}
+
+/** Resolves once the current tick's process.nextTick callbacks have run. */
+function endOfTick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 describe.each(LEVELS)('redaction at level %s', (level) => {
   it('redacts a registered value in the message, fields, nested objects and arrays', () => {

@@ -9,7 +9,7 @@
  *
  * Both register with a prom-client Registry and hand it the same values prom-client's Counter
  * and Histogram hand it, so the registry formats the same exposition text: series in the order
- * they were first bound, the histogram's buckets cumulative with `le` first, then `+Inf`,
+ * of their first update, the histogram's buckets cumulative with `le` first, then `+Inf`,
  * `_sum` and `_count`. A test holds the text to prom-client's for any sequence of updates.
  */
 import type { Registry } from 'prom-client';
@@ -78,8 +78,8 @@ abstract class BoundMetric<Name extends string, S extends Series> {
    * metric's label order, which is the order the exposition writes them in.
    */
   protected seriesFor(values: LabelValues<Name>, create: (labels: Record<string, string>, list: (series: Series) => void) => S): S {
-    // The unit separator cannot be confused with a character of a label value joined around it.
-    const key = this.labelNames.map((name) => values[name]).join('\u001f');
+    // JSON keeps any two label sets apart, whatever characters their values hold.
+    const key = JSON.stringify(this.labelNames.map((name) => values[name]));
     let series = this.bound.get(key);
     if (series === undefined) {
       const labels: Record<string, string> = {};

@@ -73,6 +73,16 @@ describe('bound series', () => {
     );
   });
 
+  it('keep label sets apart whatever their values hold', async () => {
+    const { bound, counters } = pair();
+    counters[1].bind({ route: 'a\u001fb', service: 'c' }).inc();
+    counters[1].bind({ route: 'a', service: 'b\u001fc' }).inc();
+    counters[1].bind({ route: 'a","b', service: 'c' }).inc();
+    counters[1].bind({ route: 'a', service: 'b","c' }).inc();
+    const text = await bound.metrics();
+    expect(text.split('\n').filter((line) => line.startsWith('c_total{'))).toHaveLength(4);
+  });
+
   it('write no line for a series that was bound and never updated', async () => {
     const { bound, histograms, counters } = pair();
     const series = histograms[1].bind({ route: 'forward', service: 'api' });

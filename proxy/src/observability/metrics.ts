@@ -79,7 +79,7 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   const registers = [registry];
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  // The three metrics every request updates are bound-series ones (see bound-series.ts); the rest
+  // The metrics every request updates (these three and the secret cache's) are bound-series ones (see bound-series.ts); the rest
   // change on errors, Vault calls and the like, and stay prom-client's own.
   const requests = new BoundCounter(
     'secure_proxy_requests_total',

@@ -38,20 +38,19 @@ interface ExportedMetric {
  * (an upstream duration for a request that never went upstream) writes no line.
  */
 abstract class Series {
-  private unlisted: (() => void) | null;
+  private listed = false;
 
   constructor(
     readonly labels: Readonly<Record<string, string>>,
-    list: (series: Series) => void,
-  ) {
-    this.unlisted = () => list(this);
-  }
+    /** Its metric's exposition list, which the series joins on its first update. */
+    private readonly listedIn: Series[],
+  ) {}
 
   /** Call before every update: lists the series on its first. */
   protected listOnce(): void {
-    if (this.unlisted === null) return;
-    this.unlisted();
-    this.unlisted = null;
+    if (this.listed) return;
+    this.listed = true;
+    this.listedIn.push(this);
   }
 }
 
@@ -77,14 +76,14 @@ abstract class BoundMetric<Name extends string, S extends Series> {
    * The series of this label set, created on first use. Label values are copied in the
    * metric's label order, which is the order the exposition writes them in.
    */
-  protected seriesFor(values: LabelValues<Name>, create: (labels: Record<string, string>, list: (series: Series) => void) => S): S {
+  protected seriesFor(values: LabelValues<Name>, create: (labels: Record<string, string>, listedIn: Series[]) => S): S {
     // JSON keeps any two label sets apart, whatever characters their values hold.
     const key = JSON.stringify(this.labelNames.map((name) => values[name]));
     let series = this.bound.get(key);
     if (series === undefined) {
       const labels: Record<string, string> = {};
       for (const name of this.labelNames) labels[name] = values[name];
-      series = create(labels, (first) => this.listed.push(first as S));
+      series = create(labels, this.listed);
       this.bound.set(key, series);
     }
     return series;
@@ -109,7 +108,7 @@ export class BoundCounter<Name extends string> extends BoundMetric<Name, Counter
   readonly type = 'counter';
 
   bind(values: LabelValues<Name>): CounterSeries {
-    return this.seriesFor(values, (labels, list) => new CounterSeries(labels, list));
+    return this.seriesFor(values, (labels, listedIn) => new CounterSeries(labels, listedIn));
   }
 
   get(): Promise<ExportedMetric> {
@@ -130,10 +129,10 @@ export class HistogramSeries extends Series {
 
   constructor(
     labels: Readonly<Record<string, string>>,
-    list: (series: Series) => void,
+    listedIn: Series[],
     private readonly upperBounds: readonly number[],
   ) {
-    super(labels, list);
+    super(labels, listedIn);
     this.counts = new Float64Array(upperBounds.length);
   }
 
@@ -165,7 +164,7 @@ export class BoundHistogram<Name extends string> extends BoundMetric<Name, Histo
   }
 
   bind(values: LabelValues<Name>): HistogramSeries {
-    return this.seriesFor(values, (labels, list) => new HistogramSeries(labels, list, this.upperBounds));
+    return this.seriesFor(values, (labels, listedIn) => new HistogramSeries(labels, listedIn, this.upperBounds));
   }
 
   /** What the registry formats: each series' labels are shared by its bucket, sum and count lines. */

@@ -132,8 +132,10 @@ describe('proxy token lifecycle with records in Vault', () => {
   });
 
   it('revoke: two replicas sharing the Vault refuse the token from their next scheduled re-read on (PROXY_TOKEN_INVALID)', async () => {
-    const a = await replica({ refreshSeconds: 1 });
-    const b = await replica({ refreshSeconds: 1 });
+    // A short miss interval: with the default (1 s, counted from a replica's first read) the
+    // first request with the new token could come inside it and be refused before a re-read.
+    const a = await replica({ refreshSeconds: 1, missRefreshIntervalMs: 100 });
+    const b = await replica({ refreshSeconds: 1, missRefreshIntervalMs: 100 });
     const token = await issue(['create', '--client', 'n8n-rev', '--services', 'echo']);
     const keep = await issue(['create', '--client', 'n8n-rev', '--add']);
     expect((await whoami(a, token)).status).toBe(200);

@@ -29,7 +29,7 @@ export const FILLED_FROM_ENV: Readonly<Record<string, string>> = {
 
 /** The JSON Schema of the proxy config file. */
 export function configJsonSchema(): JsonObject {
-  const generated = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' }) as JsonObject;
+  const generated = z.toJSONSchema(configSchema(), { io: 'input', target: 'draft-2020-12' }) as JsonObject;
   const schema: JsonObject = {
     $schema: generated.$schema,
     title: 'secure-proxy configuration',

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { configSchema, type ProxyConfig } from './schema';
+import { configSchema, type ConfigSchema, type ProxyConfig } from './schema';
 import { applyEnvDefaults, formatPath, interpolateEnv } from './env';
 import { ConfigError } from './errors';
 import { fieldsAt } from './known-fields';
@@ -51,11 +51,12 @@ export function buildConfig(raw: unknown, env: Env, source = 'config'): ProxyCon
   const interpolated = interpolateEnv(raw, env, issues) as Record<string, unknown>;
   const withEnv = applyEnvDefaults(interpolated, env, issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
-  const result = configSchema.safeParse(withEnv);
+  const schema = configSchema();
+  const result = schema.safeParse(withEnv);
   if (!result.success) {
     throw new ConfigError(
       source,
-      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(issue, withEnv)}`),
+      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${describeIssue(schema, issue, withEnv)}`),
     );
   }
   return deepFreeze(result.data);
@@ -79,9 +80,9 @@ const ENV_FILLS: Readonly<Record<string, string>> = {
   'vault.auth': 'set it in the config file ({method: token | approle | kubernetes, ...}), or set VAULT_TOKEN to log in with that token',
 };
 
-function describeIssue(issue: { code: string; message: string; path: PropertyKey[]; keys?: readonly string[] }, input: unknown): string {
+function describeIssue(schema: ConfigSchema, issue: { code: string; message: string; path: PropertyKey[]; keys?: readonly string[] }, input: unknown): string {
   if (issue.code === 'unrecognized_keys' && issue.keys) {
-    const known = fieldsAt(configSchema, issue.path, input) ?? [];
+    const known = fieldsAt(schema, issue.path, input) ?? [];
     const named = issue.keys.map((key) => `"${key}"${didYouMean(key, known)}`);
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
   }

@@ -49,12 +49,16 @@ export const TEMPLATE_PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
 
 /** `name`, `name:port`, `1.2.3.4:port` or `[v6]:port`, as a Host header carries it. */
 const HOST_ENTRY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?$/;
+
+// Shared with the token records' schema (auth/vault-records/record.ts), which parses records
+// read from Vault while serving: these stay at module level, unlike the config schema below.
 const SHA256_REF = /^sha256:[0-9a-f]{64}$/;
 const TOKEN_HASH_MESSAGE = 'must be "sha256:" followed by 64 lower-case hex characters';
 /** The `<id>` part of an `spt_<id>_<secret>` token. */
 const TOKEN_ID = /^[a-z0-9]{1,32}$/;
 /** An ISO 8601 date-time with a zone (`Z` or an offset), as token expiries are written. */
 const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' });
+
 /** Default of tokenStore.path; the token commands use it too when the config has no tokenStore. */
 export const DEFAULT_TOKEN_RECORDS_PATH = 'secure-proxy/clients';
 

@@ -44,9 +44,6 @@ const RESERVED_HEADER_NAMES = new Set([
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Service and client names appear in URLs, metrics labels and logs: keep them plain. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** `{{field}}` placeholders in header templates. */
-export const TEMPLATE_PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
-
 /** `name`, `name:port`, `1.2.3.4:port` or `[v6]:port`, as a Host header carries it. */
 const HOST_ENTRY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?$/;
 

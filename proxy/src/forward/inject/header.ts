@@ -2,8 +2,11 @@
  * `inject: { type: header, name, template }` → `<name>: <template with {{field}} filled in>`.
  * The template is split into literal and field parts once, at startup.
  */
-import { TEMPLATE_PLACEHOLDER, type InjectConfig } from '../../config/schema';
+import type { InjectConfig } from '../../config/schema';
 import { freezeInjection, INVALID_HEADER_VALUE, requireField, uniqueValues, type InjectionType } from './types';
+
+/** `{{field}}` placeholders in a template. Here, not in the config schema: the forwarding modules load no zod. */
+const TEMPLATE_PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
 
 type HeaderConfig = Extract<InjectConfig, { type: 'header' }>;
 

@@ -61,36 +61,44 @@ describe('oauth2 refresh token grant: the claim bounds the token request', () =>
     await target?.close();
   });
 
-  const stored = async (): Promise<Record<string, string>> =>
-    (await vaultCall<{ data: { data: Record<string, string> } }>(target, 'GET', `${MOUNT}/data/${PATH}`)).data.data;
+  const stored = async (path = PATH): Promise<Record<string, string>> =>
+    (await vaultCall<{ data: { data: Record<string, string> } }>(target, 'GET', `${MOUNT}/data/${path}`)).data.data;
 
-  it('gives up on an endpoint that does not answer while a third of the claim is left, and releases the claim', async () => {
+  /** Polls until the secret at `path` holds a claim; returns its deadline. */
+  const claimed = async (path = PATH): Promise<number> => {
+    for (let waited = 0; waited < 20_000; waited += 50) {
+      const value = (await stored(path)).refresh_token_refreshing_until;
+      if (value !== undefined) return Number(value);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no claim appeared on ${path} within 20 s`);
+  };
+
+  const refresh = (path: string, broker: TokenBroker): Promise<unknown> => {
     const tokenUrl = new URL(`http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/token`);
-    tokenFetch = createTokenFetch({ tokenUrl, allowPrivateAddresses: true });
-    const refreshing = refreshWithRotation(
+    tokenFetch ??= createTokenFetch({ tokenUrl, allowPrivateAddresses: true });
+    return refreshWithRotation(
       {
         endpoint: { service: 'mail', tokenUrl, clientAuth: 'basic', timeoutMs: SERVICE_TIMEOUT_MS, fetch: tokenFetch },
-        secretPath: PATH,
-        secretLabel: `${MOUNT}/${PATH}`,
+        secretPath: path,
+        secretLabel: `${MOUNT}/${path}`,
         refreshTokenField: 'refresh_token',
         writer: createKvWriter(session, { mount: MOUNT, version: 2 }),
-        broker: new TokenBroker(),
+        broker,
         claimMs: CLAIM_MS,
       },
       { clientId: 'mail', clientSecret: CLIENT_SECRET },
-    );
-    const failure = refreshing.then(
+    ).then(
       () => null,
       (err: unknown) => err,
     );
+  };
+
+  it('gives up on an endpoint that does not answer while a third of the claim is left, and releases the claim', async () => {
+    const failure = refresh(PATH, new TokenBroker());
 
     // While the request hangs, the claim is in Vault with its deadline.
-    let claimedUntil = Number.NaN;
-    for (let waited = 0; Number.isNaN(claimedUntil) && waited < 20_000; waited += 50) {
-      const value = (await stored()).refresh_token_refreshing_until;
-      if (value !== undefined) claimedUntil = Number(value);
-      else await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const claimedUntil = await claimed();
     expect(claimedUntil).toBeGreaterThan(Date.now() - CLAIM_MS);
 
     const err = await failure;
@@ -109,5 +117,27 @@ describe('oauth2 refresh token grant: the claim bounds the token request', () =>
     const after = await stored();
     expect(after.refresh_token_refreshing_until).toBeUndefined();
     expect(after.refresh_token).toBe(REFRESH_TOKEN);
+  }, 60_000);
+
+  it('says so when Vault does not take the release: the claim then holds until its deadline', async () => {
+    const path = 'services/mail-release';
+    await writeSecret(target, MOUNT, path, { client_id: 'mail', client_secret: CLIENT_SECRET, refresh_token: REFRESH_TOKEN }, 2);
+    const broker = new TokenBroker();
+    const kinds: string[] = [];
+    const detach = broker.observe({ onSecret: () => undefined, onEvent: (event) => kinds.push(event.kind) });
+    try {
+      const failure = refresh(path, broker);
+      const claimedUntil = await claimed(path);
+      // The next Vault request, the release once the token request is given up on, meets a sealed Vault.
+      target.emulator!.faults.failNext(1, 503, { errors: ['Vault is sealed'] });
+
+      const err = await failure;
+      expect(err).toBeInstanceOf(ProxyError);
+      expect((err as ProxyError).code).toBe('UPSTREAM_TOKEN_FAILED');
+      expect(kinds).toContain('claim_release_failed');
+      expect((await stored(path)).refresh_token_refreshing_until).toBe(String(claimedUntil));
+    } finally {
+      detach();
+    }
   }, 60_000);
 });

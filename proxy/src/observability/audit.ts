@@ -72,7 +72,12 @@ export function attachAuditLog(events: ProxyEvents, logger: Logger): () => void 
   };
   // Token endpoint trouble is what an operator of an OAuth2 service needs to see; routine mints stay at debug.
   const onUpstreamToken = (event: UpstreamTokenEvent): void => {
-    const level = event.kind === 'failure' || event.kind === 'writeback_conflict' ? 'warn' : event.kind === 'writeback' ? 'info' : 'debug';
+    const level =
+      event.kind === 'failure' || event.kind === 'writeback_conflict' || event.kind === 'claim_release_failed'
+        ? 'warn'
+        : event.kind === 'writeback'
+          ? 'info'
+          : 'debug';
     log(level, 'upstream token', event);
   };
   // One line when an address starts being throttled; its refused requests still get their own audit lines.

@@ -160,9 +160,11 @@ export interface UpstreamTokenEvent {
   /**
    * mint: no usable token (first use, used up, or the API refused it), one was requested;
    * refresh: a token was renewed in the background ahead of its end; failure: the endpoint refused or failed; writeback: a rotated
-   * refresh token was stored in Vault; writeback_conflict: another writer (a replica) got there first.
+   * refresh token was stored in Vault; writeback_conflict: another writer (a replica) got there first;
+   * claim_release_failed: Vault did not take the release of a refresh claim, which then holds
+   * the other replicas' refreshes until its deadline.
    */
-  kind: 'mint' | 'refresh' | 'failure' | 'writeback' | 'writeback_conflict';
+  kind: 'mint' | 'refresh' | 'failure' | 'writeback' | 'writeback_conflict' | 'claim_release_failed';
 }
 
 export interface ProxyEventMap {

@@ -151,7 +151,7 @@ export function createMetrics(events: ProxyEvents | null, options: MetricsOption
   unexpectedErrors.inc({ where: 'process' }, 0);
   const upstreamTokens = new Counter({
     name: 'secure_proxy_upstream_tokens_total',
-    help: 'OAuth2 token endpoint activity per service: mint (no usable token), refresh (ahead of expiry or after a 401), failure, writeback (a rotated refresh token stored in Vault), writeback_conflict (another replica wrote first).',
+    help: 'OAuth2 token endpoint activity per service: mint (no usable token), refresh (ahead of expiry or after a 401), failure, writeback (a rotated refresh token stored in Vault), writeback_conflict (another replica wrote first), claim_release_failed (Vault did not take the release of a refresh claim: other replicas wait for its deadline).',
     labelNames: ['service', 'grant', 'kind'] as const,
     registers,
   });

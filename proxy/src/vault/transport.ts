@@ -8,7 +8,9 @@
  *   the `X-Vault-Token` to whatever host the Location names. The 307 comes back as a response,
  *   node-vault rejects it, and `classifyVaultError` explains it;
  * - failures never carry the token: axios errors hold the request config (headers included),
- *   so they are replaced by a `VaultTransportError` with only a code and a safe message.
+ *   so they are replaced by a `VaultTransportError` with only a code and a safe message;
+ * - a request that meets a pooled connection the server has closed is sent once more on a new
+ *   one (see `isStaleConnectionReset`).
  *
  * node-vault's command functions, response handling and token handling stay as they are.
  */
@@ -131,14 +133,22 @@ async function send(instance: AxiosInstance, rp: RpOptions, timeoutMs: number): 
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   timer.unref();
+  const config = {
+    method: rp.method,
+    url: rp.uri,
+    headers,
+    data: rp.json !== undefined && typeof rp.json === 'object' ? rp.json : undefined,
+    signal: deadline.signal,
+  };
   try {
-    const response = await instance.request({
-      method: rp.method,
-      url: rp.uri,
-      headers,
-      data: rp.json !== undefined && typeof rp.json === 'object' ? rp.json : undefined,
-      signal: deadline.signal,
-    });
+    let response;
+    try {
+      response = await instance.request(config);
+    } catch (err) {
+      if (deadline.signal.aborted || !isStaleConnectionReset(err)) throw err;
+      // Once, on a new connection: see isStaleConnectionReset.
+      response = await instance.request(config);
+    }
     const ok = response.status >= 200 && response.status < 300;
     return {
       statusCode: response.status,
@@ -150,6 +160,24 @@ async function send(instance: AxiosInstance, rp: RpOptions, timeoutMs: number): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A request sent on a pooled keep-alive connection that the server had already closed: the
+ * connection is reset (or hangs up) before any answer. Vault, or a load balancer in front of
+ * it, closes connections idle past its timeout; a request that takes one in the instant the
+ * close is under way, or before a busy event loop has read the close, meets this. The server
+ * closed the connection rather than read the request, so it is sent once more on a new
+ * connection (the agent discards a reset one), as Node's documentation of
+ * `request.reusedSocket` advises. A reset on a fresh
+ * connection, or one after an answer began, is a real failure and is not retried.
+ */
+function isStaleConnectionReset(err: unknown): boolean {
+  if (!axios.isAxiosError(err) || err.response !== undefined) return false;
+  const request = err.request as { reusedSocket?: unknown } | undefined;
+  if (request?.reusedSocket !== true) return false;
+  const code = errorCode(err);
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 /**

@@ -92,7 +92,12 @@ export async function refreshWithRotation(settings: RotationSettings, credential
       continue;
     }
     const claimedVersion = current.version + 1;
-    const release = (): Promise<boolean> => writer.writeIfUnchanged(secretPath, without(current.raw, lockField), claimedVersion).catch(() => false);
+    // A release Vault does not take leaves the claim until its deadline: said, not thrown (the refresh's own outcome is what the caller gets).
+    const release = (): Promise<boolean> =>
+      writer.writeIfUnchanged(secretPath, without(current.raw, lockField), claimedVersion).catch(() => {
+        broker.emit({ service: settings.endpoint.service, grant, kind: 'claim_release_failed' });
+        return false;
+      });
     const requestBudgetMs = Math.floor(claimedUntil - claimMs * WRITE_SHARE - now());
     if (requestBudgetMs <= 0) {
       // Claiming took so long that no request could end in time: let go and start over.

@@ -38,14 +38,7 @@ import { createProxyMiddleware, type Plugin } from 'http-proxy-middleware';
 import type { HostResolver } from './address-guard';
 import { ServerListeners } from './server-listeners';
 import { createUpstreamAgent } from './upstream-agent';
-
-/**
- * How long an idle pooled upstream socket is kept. Node shortens it to the upstream's
- * `Keep-Alive: timeout=N` hint minus a second, but only when an agent timeout is set at all.
- * Servers that close idle connections without a hint (uvicorn 5 s, gunicorn 2 s) would race
- * a longer value; under load sockets never idle this long, so the pool stays warm.
- */
-export const FREE_SOCKET_TIMEOUT_MS = 4_000;
+import { FREE_SOCKET_TIMEOUT_MS } from '../shared/pooled-connections';
 
 const AGENT_OPTIONS: http.AgentOptions = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, scheduling: 'lifo' };
 

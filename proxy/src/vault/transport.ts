@@ -18,6 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { readCaBundle } from '../config/ca-bundle';
+import { FREE_SOCKET_TIMEOUT_MS } from '../shared/pooled-connections';
 
 /** Headers of a non-2xx Vault answer that error classification needs (node-vault drops headers). */
 export interface VaultResponseMeta {
@@ -95,9 +96,11 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** Builds the axios-based transport for node-vault's `'request-promise'` option. */
 export function createVaultTransport(options: VaultTransportOptions): VaultTransport {
-  const httpAgent = new http.Agent({ keepAlive: true });
+  // Idle connections are let go before Vault (or a load balancer) closes them, where it says when.
+  const pool = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS };
+  const httpAgent = new http.Agent(pool);
   const httpsAgent = new https.Agent({
-    keepAlive: true,
+    ...pool,
     ...(options.caFile === undefined ? {} : { ca: readCaBundle(options.caFile) }),
   });
   const instance = axios.create({

@@ -1,8 +1,9 @@
 /**
- * The Vault transport and pooled connections the server has closed: a request that meets a
- * kept-alive connection already being closed (reset before any answer) is sent once more on a
- * new connection; a reset on a fresh connection is a real failure. Against a loopback HTTP
- * server that resets connections on cue, through the transport node-vault is given.
+ * The Vault transport and pooled connections the server closes: an idle one is let go before
+ * the server's Keep-Alive timeout; a request that still meets one being closed (reset before
+ * any answer) is sent once more on a new connection; a reset on a fresh connection is a real
+ * failure. Against a loopback HTTP server that resets connections on cue, through the
+ * transport node-vault is given.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -19,7 +20,7 @@ interface ResettingServer {
 }
 
 /** A JSON server that destroys the connection instead of answering when `reset` says so. */
-async function startResettingServer(reset: ResetRule): Promise<ResettingServer> {
+async function startResettingServer(reset: ResetRule, keepAliveTimeoutMs = 5_000): Promise<ResettingServer> {
   const requests: ResettingServer['requests'] = [];
   const perConnection = new WeakMap<Socket, { id: number; count: number }>();
   let connections = 0;
@@ -38,6 +39,8 @@ async function startResettingServer(reset: ResetRule): Promise<ResettingServer> 
       res.end(JSON.stringify({ data: { answer: requests.length } }));
     });
   });
+  // Node's server says this in its answers' Keep-Alive header: `timeout=<seconds>`.
+  server.keepAliveTimeout = keepAliveTimeoutMs;
   server.on('connection', (socket: Socket) => perConnection.set(socket, { id: ++connections, count: 0 }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -86,6 +89,16 @@ describe('Vault transport: pooled connections the server closed', () => {
     expect(server.requests.map((r) => r.connection)).toEqual([1, 1, 2]);
     expect(server.requests[1].body).toBe(server.requests[2].body);
     expect(JSON.parse(server.requests[2].body)).toEqual({ data: { k: 'v' }, options: { cas: 3 } });
+  });
+
+  it("lets an idle connection go a second before the server's Keep-Alive timeout says it closes it", async () => {
+    server = await startResettingServer(() => false, 2_000);
+    const request = requestFn();
+    expect((await request({ method: 'GET', uri: `${server.url}/v1/sys/health` })).statusCode).toBe(200);
+    // Past the client's 1 s, before the server's 2 s: a kept connection would still be open here.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await request({ method: 'GET', uri: `${server.url}/v1/sys/health` })).statusCode).toBe(200);
+    expect(server.requests.map((r) => r.connection)).toEqual([1, 2]);
   });
 
   it('does not send again a request whose fresh connection was reset', async () => {

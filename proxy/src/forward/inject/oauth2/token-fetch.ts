@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { HostResolver } from '../../address-guard';
 import { createUpstreamAgent } from '../../upstream-agent';
+import { FREE_SOCKET_TIMEOUT_MS } from '../../../shared/pooled-connections';
 
 /** A token response is a small JSON object; anything longer is not one. */
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
@@ -30,7 +31,7 @@ export type TokenFetch = ((
 export function createTokenFetch(connection: TokenEndpointConnection): TokenFetch {
   const agent = createUpstreamAgent({
     target: connection.tokenUrl,
-    pool: { keepAlive: true, timeout: 4_000 },
+    pool: { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS },
     allowPrivateAddresses: connection.allowPrivateAddresses,
     ca: connection.ca,
     resolveHost: connection.resolveHost,

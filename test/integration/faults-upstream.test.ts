@@ -189,7 +189,7 @@ beforeAll(async () => {
   const down = `http://127.0.0.1:${await deadPort()}`;
   const inject = { type: 'bearer' as const, field: 'token' };
   t = await startProxy(harness, (_base, token) => ({
-    clients: { n8n: { tokenHashes: [token('n8n').hash], services: ['down', 'api', 'raw', 'brief', 'briefRaw', 'bulk'] } },
+    clients: { n8n: { tokenHashes: [token('n8n').hash], services: ['down', 'api', 'raw', 'brief', 'briefRaw', 'bulk', 'pooled'] } },
     services: {
       down: { target: down, secret: 'svc/api', inject },
       api: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000 },
@@ -198,6 +198,8 @@ beforeAll(async () => {
       briefRaw: { target: fault.url, secret: 'svc/api', inject, timeoutMs: HEADER_TIMEOUT_MS, scrub: false },
       // Binary downloads opted out of scrubbing: relayed byte for byte.
       bulk: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000, scrubSkipContentTypes: ['application/octet-stream'] },
+      // Its own connection pool (one per service): the pooled-connection tests count its connections.
+      pooled: { target: fault.url, secret: 'svc/api', inject, timeoutMs: 10_000 },
     },
   }));
   listener = await listenProxy(t);
@@ -220,6 +222,26 @@ describe('upstream faults through the whole proxy', () => {
   it('connection refused: 502 UPSTREAM_UNREACHABLE, source upstream', async () => {
     const error = expectProxyError(asAnswer(await send('/forward/down/x')), 502, 'UPSTREAM_UNREACHABLE', 'upstream');
     expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('a pooled connection the API had closed: an idempotent request goes out once more, on another connection, and gets its 200', async () => {
+    const first = await send('/forward/pooled/closed-when-reused');
+    const before = fault.received.length;
+    const second = await send('/forward/pooled/closed-when-reused', { requestId: 'pooled-resent' });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(JSON.parse(second.body.toString())).toEqual({ ok: true });
+    // The second request met the first one's connection closed, then went out on a new one.
+    expect(fault.received.slice(before).map((r) => r.onConnection)).toEqual([2, 1]);
+    expect(auditLines('pooled-resent')).toEqual([expect.objectContaining({ status: 200, errorCode: null })]);
+  });
+
+  it('a pooled connection the API had closed, under a request that may not be sent twice (POST): 502 UPSTREAM_UNREACHABLE, not sent again', async () => {
+    expect((await send('/forward/pooled/closed-when-reused')).status).toBe(200);
+    const before = fault.received.length;
+    const error = expectProxyError(asAnswer(await send('/forward/pooled/closed-when-reused', { method: 'POST' })), 502, 'UPSTREAM_UNREACHABLE', 'upstream');
+    expect(error.message).toContain('ECONNRESET');
+    // One attempt, on the pooled connection.
+    expect(fault.received.slice(before).map((r) => r.onConnection)).toEqual([2]);
   });
 
   it.each([

@@ -17,7 +17,10 @@
  *   echoing its credential), so scrubbing has work to do. With `holdAfter`, the upstream stops
  *   after that many bytes until the test calls the record's `release()`. The record's `big`
  *   says how far the upstream got, so a test can tell a streamed body from a buffered one;
- * - `/upload`: reads the request body to its end, then answers 200.
+ * - `/upload`: reads the request body to its end, then answers 200;
+ * - `/closed-when-reused`: a connection's first request gets a small JSON 200; a later one on the
+ *   same connection finds it closed (destroyed before any answer), as on a server that closed
+ *   the connection for idleness just as the request was sent.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -36,6 +39,8 @@ export interface FaultRecord {
   closed: Promise<void>;
   /** For `/big`: how far the upstream got writing the body. */
   big?: BigProgress;
+  /** 1 for the first request on its connection, 2 for the second... */
+  onConnection: number;
 }
 
 /** What the upstream of a `/big` request has done so far. */
@@ -59,7 +64,7 @@ export interface FaultUpstream {
 /** Chunks of `/drip-small`, one every 300 ms. */
 export const DRIP_SMALL_CHUNKS = 10;
 
-const ROUTE = /\/(hang-headers|hang-body|cut-body|drip-small|drip|api-status|big|upload)(?:\/([^/?]*))?(?:[/?]|$)/;
+const ROUTE = /\/(hang-headers|hang-body|cut-body|drip-small|drip|api-status|big|upload|closed-when-reused)(?:\/([^/?]*))?(?:[/?]|$)/;
 
 function bearerOf(req: http.IncomingMessage): string {
   return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
@@ -165,6 +170,10 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, timers: Set
       record.big = { sent: 0, held: false, ended: false, release: () => undefined };
       return streamBig(req, res, total, type, holdAfter, record.big);
     }
+    case 'closed-when-reused':
+      if (record.onConnection > 1) req.socket.destroy();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
     case 'upload':
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('stored'));
@@ -179,9 +188,18 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
   const received: FaultRecord[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
+  const requestsOn = new WeakMap<Socket, number>();
   const server = http.createServer((req, res) => {
     let onClosed = (): void => undefined;
-    const record: FaultRecord = { url: req.url ?? '', bodyComplete: false, closedEarly: false, closed: new Promise((resolve) => (onClosed = resolve)) };
+    const onConnection = (requestsOn.get(req.socket) ?? 0) + 1;
+    requestsOn.set(req.socket, onConnection);
+    const record: FaultRecord = {
+      url: req.url ?? '',
+      bodyComplete: false,
+      closedEarly: false,
+      closed: new Promise((resolve) => (onClosed = resolve)),
+      onConnection,
+    };
     received.push(record);
     req.on('end', () => (record.bodyComplete = true));
     res.on('close', () => {

@@ -10,6 +10,10 @@
  *   whatever reports second (a timer, a late upstream event, the client leaving) finds the
  *   exchange done and changes nothing.
  *
+ * Before either, a request that may be sent again (send-again.ts) goes upstream a second time,
+ * once per cause: after a 401 from an OAuth2 API, with a fresh token; after meeting a pooled
+ * connection the upstream had closed, as it was.
+ *
  * Every entry point called from an event or a timer is guarded: an unexpected exception ends
  * this request (INTERNAL_ERROR, reported through `onUnexpected`), never the process.
  *
@@ -38,6 +42,7 @@ import { decoderFor } from './scrub/policy';
 import { compileScrubber, scrubBuffer, ScrubCursor, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl, type ForwardTarget } from './split-url';
 import { signOutgoing, type SignedOutgoing } from './sign-stage';
+import { canSendAgain, metClosedConnection } from './send-again';
 import { retryAfterUnauthorized } from './unauthorized-retry';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
@@ -168,6 +173,8 @@ export class Exchange implements UpstreamHandler {
   /** A body read whole for its signature, sent from memory instead of streamed. */
   private bufferedBody: Buffer | null = null;
   private retriedAfter401 = false;
+  /** Set once the request went out again after meeting a pooled connection the upstream had closed. */
+  private resentAfterClosedConnection = false;
 
   private constructor(
     private readonly req: Request,
@@ -605,9 +612,29 @@ export class Exchange implements UpstreamHandler {
     // The answer is complete; what the connection says after it (a second answer nobody asked
     // for) is not part of it, and Node does not reuse that connection.
     if (this.phase === 'relaying' && this.upstreamRes?.complete === true) return;
+    if (this.phase === 'upstream' && this.resendAfterClosedConnection(err)) return;
     const route = this.route!;
     if (this.phase === 'relaying') this.fail(bodyFailure(route.name, err));
     else this.fail(upstreamFailure(route.name, route.relay.timeoutMs, err));
+  }
+
+  /**
+   * The request met a pooled connection the upstream had closed (send-again.ts): the upstream
+   * did not answer it, so one that may be sent again goes out once more, on the connection the
+   * pool gives next. True when it did.
+   */
+  private resendAfterClosedConnection(err: Error): boolean {
+    const upstreamReq = this.upstreamReq;
+    if (this.resentAfterClosedConnection || upstreamReq === null || !metClosedConnection(upstreamReq, err)) return false;
+    if (!canSendAgain(this.req, this.bufferedBody !== null)) return false;
+    this.resentAfterClosedConnection = true;
+    // The failed request's 'close' is still to come: detached, it does not reach this exchange.
+    delete (upstreamReq as Carrier)[EXCHANGE];
+    upstreamReq.destroy();
+    this.upstreamReq = null;
+    this.clearUpstreamTimer();
+    this.route!.upstream.send(this.req, this.res, this.pathAndQuery, this);
+    return true;
   }
 
   // ---- relaying the answer -----------------------------------------------------------------

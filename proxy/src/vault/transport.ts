@@ -9,8 +9,8 @@
  *   node-vault rejects it, and `classifyVaultError` explains it;
  * - failures never carry the token: axios errors hold the request config (headers included),
  *   so they are replaced by a `VaultTransportError` with only a code and a safe message;
- * - a request that meets a pooled connection the server has closed is sent once more on a new
- *   one (see `isStaleConnectionReset`).
+ * - a request that meets a pooled connection the server has closed is sent once more, on
+ *   another one (see `isStaleConnectionReset`).
  *
  * node-vault's command functions, response handling and token handling stay as they are.
  */
@@ -149,7 +149,7 @@ async function send(instance: AxiosInstance, rp: RpOptions, timeoutMs: number): 
       response = await instance.request(config);
     } catch (err) {
       if (deadline.signal.aborted || !isStaleConnectionReset(err)) throw err;
-      // Once, on a new connection: see isStaleConnectionReset.
+      // Once, on another connection: see isStaleConnectionReset.
       response = await instance.request(config);
     }
     const ok = response.status >= 200 && response.status < 300;
@@ -170,8 +170,8 @@ async function send(instance: AxiosInstance, rp: RpOptions, timeoutMs: number): 
  * connection is reset (or hangs up) before any answer. Vault, or a load balancer in front of
  * it, closes connections idle past its timeout; a request that takes one in the instant the
  * close is under way, or before a busy event loop has read the close, meets this. The server
- * closed the connection rather than read the request, so it is sent once more on a new
- * connection (the agent discards a reset one), as Node's documentation of
+ * closed the connection rather than read the request, so it is sent once more, on another
+ * connection (the agent discards the reset one), as Node's documentation of
  * `request.reusedSocket` advises. A reset on a fresh
  * connection, or one after an answer began, is a real failure and is not retried.
  */

@@ -42,7 +42,8 @@ import { decoderFor } from './scrub/policy';
 import { compileScrubber, scrubBuffer, ScrubCursor, scrubHeaderValue, type Scrubber } from './scrub/stream';
 import { splitForwardUrl, type ForwardTarget } from './split-url';
 import { signOutgoing, type SignedOutgoing } from './sign-stage';
-import { canSendAgain, metClosedConnection } from './send-again';
+import { canSendAgain } from './send-again';
+import { metClosedPooledConnection } from '../shared/pooled-connections';
 import { retryAfterUnauthorized } from './unauthorized-retry';
 import { bodyFailure, invalidAnswer, upstreamFailure } from './upstream-errors';
 import type { UpstreamHandler } from './upstream';
@@ -619,13 +620,14 @@ export class Exchange implements UpstreamHandler {
   }
 
   /**
-   * The request met a pooled connection the upstream had closed (send-again.ts): the upstream
-   * did not answer it, so one that may be sent again goes out once more, on the connection the
-   * pool gives next. True when it did.
+   * The request met a pooled connection the upstream had closed (metClosedPooledConnection):
+   * the upstream did not answer it, so one that may be sent again goes out once more, on the
+   * connection the pool gives next. True when it did.
    */
   private resendAfterClosedConnection(err: Error): boolean {
     const upstreamReq = this.upstreamReq;
-    if (this.resentAfterClosedConnection || upstreamReq === null || !metClosedConnection(upstreamReq, err)) return false;
+    if (this.resentAfterClosedConnection || upstreamReq === null) return false;
+    if (!metClosedPooledConnection(upstreamReq, (err as NodeJS.ErrnoException).code)) return false;
     if (!canSendAgain(this.req, this.bufferedBody !== null)) return false;
     this.resentAfterClosedConnection = true;
     // The failed request's 'close' is still to come: detached, it does not reach this exchange.

@@ -18,7 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import { readCaBundle } from '../config/ca-bundle';
-import { FREE_SOCKET_TIMEOUT_MS } from '../shared/pooled-connections';
+import { FREE_SOCKET_TIMEOUT_MS, metClosedPooledConnection } from '../shared/pooled-connections';
 
 /** Headers of a non-2xx Vault answer that error classification needs (node-vault drops headers). */
 export interface VaultResponseMeta {
@@ -165,22 +165,10 @@ async function send(instance: AxiosInstance, rp: RpOptions, timeoutMs: number): 
   }
 }
 
-/**
- * A request sent on a pooled keep-alive connection that the server had already closed: the
- * connection is reset (or hangs up) before any answer. Vault, or a load balancer in front of
- * it, closes connections idle past its timeout; a request that takes one in the instant the
- * close is under way, or before a busy event loop has read the close, meets this. The server
- * closed the connection rather than read the request, so it is sent once more, on another
- * connection (the agent discards the reset one), as Node's documentation of
- * `request.reusedSocket` advises. A reset on a fresh
- * connection, or one after an answer began, is a real failure and is not retried.
- */
+/** A call that met a pooled connection Vault had closed, with no answer (see metClosedPooledConnection). */
 function isStaleConnectionReset(err: unknown): boolean {
   if (!axios.isAxiosError(err) || err.response !== undefined) return false;
-  const request = err.request as { reusedSocket?: unknown } | undefined;
-  if (request?.reusedSocket !== true) return false;
-  const code = errorCode(err);
-  return code === 'ECONNRESET' || code === 'EPIPE';
+  return metClosedPooledConnection(err.request as { reusedSocket?: boolean } | undefined, errorCode(err));
 }
 
 /**

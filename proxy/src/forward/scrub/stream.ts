@@ -36,12 +36,32 @@ export class ScrubCursor {
 
   /** The scrubbed bytes that `chunk` settles (often all of it, the same buffer; possibly none). */
   next(chunk: Buffer): Buffer {
-    const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
     const out: Buffer[] = [];
+    const data = this.carry.length === 0 ? chunk : this.settleCarry(chunk, out);
     const emitted = scrubInto(this.scrubber, data, false, out);
     // Copy: the held bytes must not pin the whole chunk.
     this.carry = emitted === data.length ? EMPTY : Buffer.from(data.subarray(emitted));
     return out.length === 0 ? EMPTY : out.length === 1 ? out[0] : Buffer.concat(out);
+  }
+
+  /**
+   * Scans the held bytes together with the start of `chunk`, just enough of it to settle them,
+   * and returns what of `chunk` is left to scan. No match is longer than `longest` bytes, so
+   * every match that starts in the held bytes ends within that many bytes of the chunk; the
+   * scan then stopped past the held bytes, and going on from that byte of the chunk gives what
+   * scanning the two joined would. Copying only that much keeps a chunk from being copied whole
+   * behind a few held bytes (a chunk ending in a secret's first character would otherwise cost
+   * a copy of the next one).
+   */
+  private settleCarry(chunk: Buffer, out: Buffer[]): Buffer {
+    const held = this.carry.length;
+    const { longest } = this.scrubber;
+    if (chunk.length <= longest) return Buffer.concat([this.carry, chunk]);
+    const joint = Buffer.concat([this.carry, chunk.subarray(0, longest)]);
+    const settled = scrubInto(this.scrubber, joint, false, out);
+    // Unreachable by the bound above; if it ever were, failing beats relaying bytes not scanned as one.
+    if (settled < held) throw new Error(`scrubbing left ${held - settled} held bytes unsettled with ${longest} more bytes`);
+    return chunk.subarray(settled - held);
   }
 
   /** The stream ended: the held bytes, scrubbed (empty when none were held). */

@@ -18,7 +18,8 @@
  * Environment: BENCH_SECONDS (measured seconds per run, default 3), BENCH_ROUNDS (default 5),
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32),
  * BENCH_MALLOC=default (the system's adaptive malloc thresholds for the compared servers; see lib/malloc.ts),
- * BENCH_BASELINE=loaded (the baseline with the proxy's modules loaded, unused; see servers/baseline-loaded.ts).
+ * BENCH_BASELINE=loaded (the baseline with the proxy's modules loaded, unused; see servers/baseline-loaded.ts)
+ * or proxy (a second proxy process in the baseline's place: an A/A run).
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
@@ -64,13 +65,18 @@ const SECONDS = numberFromEnv('BENCH_SECONDS', SMOKE ? 1 : 3);
 const ROUNDS = Math.round(numberFromEnv('BENCH_ROUNDS', SMOKE ? 1 : 5));
 const WARMUP = numberFromEnv('BENCH_WARMUP', SMOKE ? 1 : 3);
 const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
-/** Which yardstick: the bare pass-through, or the same with the proxy's modules loaded (servers/baseline-loaded.ts). */
-const LOADED_BASELINE = loadedBaseline(process.env.BENCH_BASELINE);
+/**
+ * Which yardstick: the bare pass-through; the same with the proxy's modules loaded
+ * (servers/baseline-loaded.ts); or the proxy itself, a second process of the same build and
+ * config (an A/A run: its ratios show what the bench's own setup adds, since the code is the same).
+ */
+type BaselineKind = 'bare' | 'loaded' | 'proxy';
+const BASELINE = baselineKind(process.env.BENCH_BASELINE);
 
-function loadedBaseline(raw: string | undefined): boolean {
-  if (raw === undefined || raw === '' || raw === 'bare') return false;
-  if (raw === 'loaded') return true;
-  throw new Error(`BENCH_BASELINE must be "bare" or "loaded", got "${raw}"`);
+function baselineKind(raw: string | undefined): BaselineKind {
+  if (raw === undefined || raw === '' || raw === 'bare') return 'bare';
+  if (raw === 'loaded' || raw === 'proxy') return raw;
+  throw new Error(`BENCH_BASELINE must be "bare", "loaded" or "proxy", got "${raw}"`);
 }
 /** Discarded run before every measured one: refills keep-alive pools after the case switch. */
 const PREWARM = 0.5;
@@ -179,7 +185,7 @@ function summary(
     '',
     `Large bodies: one ${LARGE_PROBE_BYTES / (1024 * 1024)} MiB body each way, nothing else running; growth in MiB over the start of the transfer,`,
     `sampled every 50 ms after a full GC. Targets: live (heap + Buffers) < ${LIVE_GROWTH_TARGET_MIB} MiB, rss < ${RSS_GROWTH_TARGET_MIB} MiB;`,
-    'a server that held the body would miss both. The baseline does not scrub; its rows are the yardstick.',
+    `a server that held the body would miss both. ${BASELINE === 'proxy' ? 'The baseline is a second proxy (an A/A run) and scrubs too.' : 'The baseline does not scrub; its rows are the yardstick.'}`,
     largeBodyTable(largeBodies.flatMap(({ server, scrubs, results }) => results.map((result) => ({ server, scrubs, result })))),
     '',
     `Vault calls during measured proxy runs: ${vaultCalls} for ${proxied} proxied requests (cache TTL ${CACHE_TTL_SECONDS} s).`,
@@ -218,8 +224,10 @@ function targets(
     throughputTarget('1 MiB POST', get('upload-proxy'), get('upload-baseline'), 0.95),
   ];
   return [
-    // The targets are set against the bare pass-through; against the loaded one the ratios are a diagnosis.
-    ...(LOADED_BASELINE ? againstBaseline.map((row): TargetRow => ({ ...row, goal: `${row.goal} (loaded baseline)`, verdict: 'NOT RUN' })) : againstBaseline),
+    // The targets are set against the bare pass-through; against another yardstick the ratios are a diagnosis.
+    ...(BASELINE === 'bare'
+      ? againstBaseline
+      : againstBaseline.map((row): TargetRow => ({ ...row, goal: `${row.goal} (${BASELINE} baseline)`, verdict: 'NOT RUN' }))),
     addedLatencyTarget('p50', get('rate-proxy'), get('rate-direct'), 1, FIXED_RATE),
     addedLatencyTarget('p99', get('rate-proxy'), get('rate-direct'), 5, FIXED_RATE),
     ...large,
@@ -347,16 +355,18 @@ async function main(): Promise<number> {
     // The servers under test; the large-body check starts a second pair of the same.
     // The compared pair runs with the same fixed malloc thresholds (lib/malloc.ts); the pair
     // the large-body check starts keeps the system's, as a deployment would.
-    const startBaseline = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
-      startServer(
-        name,
-        LOADED_BASELINE ? 'baseline-loaded.ts' : 'baseline.ts',
-        { upstreamUrl: upstream.url, authorization: upstreamAuthorization },
-        lifetimeMs,
-        { steadyMalloc },
-      );
     const startProxy = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
       startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc });
+    const startBaseline = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
+      BASELINE === 'proxy'
+        ? startProxy(name, steadyMalloc)
+        : startServer(
+            name,
+            BASELINE === 'loaded' ? 'baseline-loaded.ts' : 'baseline.ts',
+            { upstreamUrl: upstream.url, authorization: upstreamAuthorization },
+            lifetimeMs,
+            { steadyMalloc },
+          );
     const baseline = await startBaseline('baseline', STEADY_MALLOC);
     servers.push(baseline);
     const proxy = await startProxy('proxy', STEADY_MALLOC);
@@ -373,9 +383,13 @@ async function main(): Promise<number> {
         ? `malloc: both servers under test with ${STEADY_MALLOC_TUNABLES} (lib/malloc.ts; BENCH_MALLOC=default for the system's adaptive thresholds).`
         : `malloc: the system's adaptive thresholds (BENCH_MALLOC=default); the 1 MiB ratios then follow each process's allocation history (faults/req).`,
     );
-    if (LOADED_BASELINE)
+    if (BASELINE === 'loaded')
       console.log(
         "baseline: the pass-through with the proxy's modules loaded and unused (BENCH_BASELINE=loaded): ratios show per-request work only, not targets.",
+      );
+    if (BASELINE === 'proxy')
+      console.log(
+        'baseline: a second proxy process, same build and config (BENCH_BASELINE=proxy): an A/A run, whose ratios are what the setup adds, not targets.',
       );
     const context = { servers, vaultRequests: () => vault.requests.length };
 
@@ -429,7 +443,13 @@ async function main(): Promise<number> {
     const clientAuth = { authorization: `Bearer ${proxyToken.token}` };
     const largeChecks = [
       { server: 'proxy', start: () => startProxy('proxy-large'), path: '/forward/bulk', scrubs: true },
-      { server: 'baseline', start: () => startBaseline('baseline-large'), path: '/forward/api', scrubs: false },
+      // An A/A run checks its second proxy as the proxy is checked.
+      {
+        server: 'baseline',
+        start: () => startBaseline('baseline-large'),
+        path: BASELINE === 'proxy' ? '/forward/bulk' : '/forward/api',
+        scrubs: BASELINE === 'proxy',
+      },
     ] as const;
     const largeBodies: LargeBodies[] = [];
     for (const { server, start, path, scrubs } of largeChecks) {

@@ -19,10 +19,13 @@
  * BENCH_WARMUP (discarded seconds per server at start, default 3), BENCH_CONNECTIONS (default 32),
  * BENCH_MALLOC=default (the system's adaptive malloc thresholds for the compared servers; see lib/malloc.ts),
  * BENCH_BASELINE=loaded (the baseline with the proxy's modules loaded, unused; see servers/baseline-loaded.ts)
- * or proxy (a second proxy process in the baseline's place: an A/A run).
+ * or proxy (a second proxy process in the baseline's place: an A/A run; BENCH_BASELINE_DIST=<a dist
+ * folder> makes that one another build).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ProxyConfigInput } from '../proxy/src/config/schema.js';
 import { buildCases, FIXED_RATE, LARGE_BODY_BYTES, sanityCheck, type Case, type ServerName } from './lib/cases.ts';
 import { startServer, type ServerProcess } from './lib/children.ts';
@@ -31,7 +34,7 @@ import { drive, type RunResult } from './lib/load.ts';
 import { measure, type Measurement } from './lib/measure.ts';
 import type { MemorySample } from './lib/protocol.ts';
 import { pin } from './lib/pinning.ts';
-import { tokensModule } from './lib/proxy-dist.ts';
+import { PROXY_DIST_ENV, tokensModule } from './lib/proxy-dist.ts';
 import { largeBodyTable, memoryTable, ratioTable, resultsTable, type CaseRuns } from './lib/report.ts';
 import {
   checkLargeBodies,
@@ -72,6 +75,19 @@ const CONNECTIONS = Math.round(numberFromEnv('BENCH_CONNECTIONS', 32));
  */
 type BaselineKind = 'bare' | 'loaded' | 'proxy';
 const BASELINE = baselineKind(process.env.BENCH_BASELINE);
+
+/**
+ * BENCH_BASELINE_DIST: with BENCH_BASELINE=proxy, the second proxy runs this build (a `dist`
+ * folder) instead of proxy/dist: two builds side by side in one run.
+ */
+const BASELINE_DIST = baselineDist(process.env.BENCH_BASELINE_DIST);
+
+function baselineDist(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (BASELINE !== 'proxy') throw new Error('BENCH_BASELINE_DIST needs BENCH_BASELINE=proxy');
+  if (!existsSync(join(raw, 'app', 'app.js'))) throw new Error(`BENCH_BASELINE_DIST: ${raw} holds no built proxy (app/app.js)`);
+  return resolve(raw);
+}
 
 function baselineKind(raw: string | undefined): BaselineKind {
   if (raw === undefined || raw === '' || raw === 'bare') return 'bare';
@@ -355,11 +371,11 @@ async function main(): Promise<number> {
     // The servers under test; the large-body check starts a second pair of the same.
     // The compared pair runs with the same fixed malloc thresholds (lib/malloc.ts); the pair
     // the large-body check starts keeps the system's, as a deployment would.
-    const startProxy = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
-      startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc });
+    const startProxy = (name: string, steadyMalloc = false, env?: Record<string, string>): Promise<ServerProcess> =>
+      startServer(name, 'proxy.ts', { config: proxyConfig(vault, upstream.url, proxyToken) }, lifetimeMs, { steadyMalloc, env });
     const startBaseline = (name: string, steadyMalloc = false): Promise<ServerProcess> =>
       BASELINE === 'proxy'
-        ? startProxy(name, steadyMalloc)
+        ? startProxy(name, steadyMalloc, BASELINE_DIST === null ? undefined : { [PROXY_DIST_ENV]: BASELINE_DIST })
         : startServer(
             name,
             BASELINE === 'loaded' ? 'baseline-loaded.ts' : 'baseline.ts',
@@ -389,7 +405,9 @@ async function main(): Promise<number> {
       );
     if (BASELINE === 'proxy')
       console.log(
-        'baseline: a second proxy process, same build and config (BENCH_BASELINE=proxy): an A/A run, whose ratios are what the setup adds, not targets.',
+        BASELINE_DIST === null
+          ? 'baseline: a second proxy process, same build and config (BENCH_BASELINE=proxy): an A/A run, whose ratios are what the setup adds, not targets.'
+          : `baseline: a second proxy process, same config, built from ${BASELINE_DIST} (BENCH_BASELINE_DIST): the ratios compare two builds, not targets.`,
       );
     const context = { servers, vaultRequests: () => vault.requests.length };
 

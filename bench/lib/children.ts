@@ -58,6 +58,8 @@ function profileArgs(name: string): string[] {
 export interface StartOptions {
   /** Fixed malloc thresholds (see malloc.ts) for a server whose cost is compared; default false. */
   steadyMalloc?: boolean;
+  /** More environment for this server alone. */
+  env?: Record<string, string>;
 }
 
 /** Forks `bench/servers/<script>` with its settings and resolves once it listens. */
@@ -79,6 +81,7 @@ export async function startServer(
       ...(options.steadyMalloc === true ? steadyMallocEnv() : {}),
       [SETTINGS_ENV]: JSON.stringify(serverSettings),
       BENCH_LIFETIME_MS: String(lifetimeMs),
+      ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -4,10 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const DIST = new URL('../../proxy/dist/', import.meta.url);
+/** Set by the runner for a second proxy started from another build (BENCH_BASELINE_DIST, see run.ts). */
+export const PROXY_DIST_ENV = 'BENCH_PROXY_DIST';
+const otherDist = process.env[PROXY_DIST_ENV];
+const DIST = otherDist ? pathToFileURL(`${resolve(otherDist)}/`) : new URL('../../proxy/dist/', import.meta.url);
 /** The repository's private dev package (the Vault emulator), built next to the proxy. */
 const DEV_DIST = new URL('../../dev/dist/', import.meta.url);
 

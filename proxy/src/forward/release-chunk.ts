@@ -17,7 +17,6 @@
  */
 
 import { ClientRequest } from 'node:http';
-import { isUpstreamReadMemory } from './upstream-reads';
 
 /** Smaller chunks are not worth the call: they add little to the count. */
 const MIN_RELEASED_BYTES = 8 * 1024;
@@ -30,9 +29,7 @@ export function isReleasable(chunk: Buffer): boolean {
     chunk.byteOffset === 0 &&
     memory instanceof ArrayBuffer &&
     !memory.detached &&
-    memory.byteLength === chunk.byteLength &&
-    // A full read is all of the shared read buffer: it reaches no relay, and must never be released.
-    !isUpstreamReadMemory(memory)
+    memory.byteLength === chunk.byteLength
   );
 }
 

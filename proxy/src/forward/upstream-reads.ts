@@ -33,10 +33,5 @@ function emitRead(this: Socket, bytes: number, buffer: Uint8Array): boolean {
   return true;
 }
 
-/** True for the memory behind every upstream read: it is reused, never to be released (release-chunk.ts). */
-export function isUpstreamReadMemory(memory: ArrayBufferLike): boolean {
-  return memory === sharedReadBuffer.buffer;
-}
-
 /** The `onread` option of every upstream connection. */
 export const UPSTREAM_READS: OnReadOpts = Object.freeze({ buffer: sharedReadBuffer, callback: emitRead });

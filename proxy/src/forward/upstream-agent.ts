@@ -2,14 +2,12 @@
  * Builds a service's pooled upstream agent, the one place where the connection itself is
  * secured: for a host-name target the agent's `lookup` is the SSRF guard (every new socket
  * connects only to addresses checked by it), and for an https target with a configured CA
- * bundle the agent trusts exactly that bundle. Certificate verification is always on. Its
- * connections read into one shared buffer (upstream-reads.ts).
+ * bundle the agent trusts exactly that bundle. Certificate verification is always on.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type OnReadOpts } from 'node:net';
+import { isIP } from 'node:net';
 import { createGuardedLookup, type HostResolver } from './address-guard';
-import { UPSTREAM_READS } from './upstream-reads';
 
 /** Options of {@link createUpstreamAgent}. */
 interface UpstreamAgentOptions {
@@ -36,12 +34,10 @@ function isIpLiteralHost(url: URL): boolean {
 /** Creates the keep-alive agent for one service's upstream. */
 export function createUpstreamAgent(options: UpstreamAgentOptions): http.Agent {
   const { target } = options;
-  // A connect option the agent passes on to every socket it creates; Node's agent types leave it out.
-  const pool: http.AgentOptions & { onread: OnReadOpts } = { ...options.pool, onread: UPSTREAM_READS };
   // IP literals are the admin's explicit choice: Node never calls lookup for them anyway.
   const guarded: http.AgentOptions = isIpLiteralHost(target)
-    ? pool
-    : { ...pool, lookup: createGuardedLookup({ allowPrivateAddresses: options.allowPrivateAddresses, resolve: options.resolveHost }) };
+    ? options.pool
+    : { ...options.pool, lookup: createGuardedLookup({ allowPrivateAddresses: options.allowPrivateAddresses, resolve: options.resolveHost }) };
   if (target.protocol !== 'https:') return new http.Agent(guarded);
   return new https.Agent(options.ca === undefined ? guarded : { ...guarded, ca: options.ca });
 }

@@ -36,6 +36,7 @@ import { watchBodyIdle } from './body-idle';
 import { requestHeadersToForward } from './hop-headers';
 import { replaceQueryParam, type Injection, type RequestSigner } from './inject';
 import { findUnsafeTarget } from './path-safety';
+import { isReleasable, releaseChunk, releaseWrittenBodyChunks } from './release-chunk';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
@@ -483,11 +484,20 @@ export class Exchange implements UpstreamHandler {
     }
   }
 
-  /** A chunk of a streamed answer: scrubbed, written, and the source held while the client is behind. */
+  /**
+   * A chunk of a streamed answer: scrubbed, written, and the source held while the client is
+   * behind. Its memory is released once the client's socket took the bytes (release-chunk.ts);
+   * the cursor keeps copies of what it holds back, never the chunk.
+   */
   onRelayData(chunk: Buffer): void {
     try {
       const out = this.relayCursor === null ? chunk : this.relayCursor.next(chunk);
-      if (out.length > 0 && !this.res.write(out)) {
+      const release = isReleasable(chunk);
+      if (out.length === 0) {
+        if (release) releaseChunk(chunk);
+        return;
+      }
+      if (!this.res.write(out, release ? () => releaseChunk(chunk) : undefined)) {
         this.relaySource!.pause();
         this.res.once('drain', onRelayDrain);
       }
@@ -551,6 +561,7 @@ export class Exchange implements UpstreamHandler {
     (proxyReq as Carrier)[EXCHANGE] = this;
     // A body read whole for its signature: sent now, before httpxy pipes the (ended) request.
     if (this.bufferedBody !== null) proxyReq.end(this.bufferedBody);
+    else if (!this.req.complete) releaseWrittenBodyChunks(proxyReq);
     // httpxy's one 'response' listener would read the answer itself: the exchange answers.
     proxyReq.removeAllListeners('response');
     proxyReq.on('response', onUpstreamResponse);

@@ -36,7 +36,7 @@ import { watchBodyIdle } from './body-idle';
 import { requestHeadersToForward } from './hop-headers';
 import { replaceQueryParam, type Injection, type RequestSigner } from './inject';
 import { findUnsafeTarget } from './path-safety';
-import { isReleasable, releaseChunk, releaseWrittenBodyChunks } from './release-chunk';
+import { isReleasable, releaseChunk, releaseParsedReads, releaseWrittenBodyChunks } from './release-chunk';
 import { hasNoBody, headProblem, prepareHead } from './response-head';
 import type { ServiceRoute } from './route';
 import { decoderFor } from './scrub/policy';
@@ -771,6 +771,7 @@ export class Exchange implements UpstreamHandler {
     source.on('end', onRelayEnd); // emitted once per stream
     // The same bound then applies to silence between body bytes (nginx's proxy_read_timeout).
     watchBodyIdle(proxyRes, this.route!.relay.timeoutMs, () => this.onBodyIdle());
+    releaseParsedReads(proxyRes);
     source.on('data', onRelayData);
   }
 

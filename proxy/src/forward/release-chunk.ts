@@ -17,7 +17,8 @@
  * pool) is left to the collector.
  */
 
-import { ClientRequest } from 'node:http';
+import { ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** Smaller chunks are not worth the call: they add little to the count. */
 const MIN_RELEASED_BYTES = 8 * 1024;
@@ -63,4 +64,32 @@ export function releaseWrittenBodyChunks(upstreamReq: ClientRequest): void {
 function writeThenRelease(this: ClientRequest, chunk: unknown, ...rest: unknown[]): boolean {
   if (rest.length === 0 && Buffer.isBuffer(chunk) && isReleasable(chunk)) return clientRequestWrite.call(this, chunk, () => releaseChunk(chunk));
   return clientRequestWrite.call(this, chunk, ...rest);
+}
+
+/**
+ * Makes the connection of `proxyRes`, a streamed answer, release each read once Node's HTTP
+ * parser took the answer's bytes out of it, until the answer ended or closed.
+ *
+ * Each read of a socket is a new buffer. The client's parser is the socket's first 'data'
+ * listener (Node adds it when the request gets its socket; the answer's head came through it)
+ * and copies every piece of body out of the read, keeping nothing of the read itself; a
+ * listener added after it is the read's last user. Released only while the connection is
+ * sound: with a parse error Node keeps the read on the error (`rawPacket`) and destroys the
+ * socket first. The listener goes before the connection can carry another request: Node
+ * pools it only after the answer's 'end' listeners ran.
+ */
+export function releaseParsedReads(proxyRes: IncomingMessage): void {
+  const socket = proxyRes.socket;
+  // Complete: the parser has let go of the connection, and later reads are not the answer's.
+  if (socket === null || proxyRes.complete) return;
+  socket.on('data', releaseParsedRead);
+  const stop = (): void => {
+    socket.off('data', releaseParsedRead);
+  };
+  proxyRes.once('end', stop);
+  proxyRes.once('close', stop);
+}
+
+function releaseParsedRead(this: Socket, read: Buffer): void {
+  if (!this.destroyed && isReleasable(read)) releaseChunk(read);
 }

@@ -1,7 +1,9 @@
 /** Which relayed chunks may have their memory released once written, and what releasing does. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isReleasable, releaseChunk, releaseWrittenBodyChunks } from '../../../proxy/src/forward/release-chunk';
+import { randomBytes } from 'node:crypto';
+import { releasedBytesDuring } from '../../support/released-bytes';
+import { isReleasable, releaseChunk, releaseParsedReads, releaseWrittenBodyChunks } from '../../../proxy/src/forward/release-chunk';
 
 const KIB = 1024;
 
@@ -98,5 +100,86 @@ describe('releaseWrittenBodyChunks', () => {
     expect(received.equals(expected)).toBe(true);
     expect(chunks.map((chunk) => chunk.length)).toEqual([0, 1 * KIB, 64 * KIB, 4]);
     expect(callbacks).toEqual(['own callback']);
+  });
+});
+
+describe('releaseParsedReads', () => {
+  const BODY = randomBytes(1024 * KIB + 3);
+  let server: http.Server;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      // Declared length or chunked, written in pieces: reads carry parts of several pieces.
+      if (req.url === '/chunked') res.writeHead(200);
+      else res.writeHead(200, { 'content-length': String(BODY.length) });
+      for (let at = 0; at < BODY.length; at += 100 * KIB) res.write(BODY.subarray(at, at + 100 * KIB));
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    agent.destroy();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** GETs `path` on the shared connection; `release` applies releaseParsedReads to the answer. */
+  function get(path: string, release: boolean): Promise<{ body: Buffer; reused: boolean; dataListenersAfter: number }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path, agent }, (res) => {
+        if (release) releaseParsedReads(res);
+        const socket = res.socket;
+        const parts: Buffer[] = [];
+        res.on('data', (part: Buffer) => parts.push(part));
+        res.on('end', () => {
+          // What stays on the connection once the answer ended (Node's own listeners are gone too).
+          const dataListenersAfter = socket.listenerCount('data');
+          resolve({ body: Buffer.concat(parts), reused: req.reusedSocket, dataListenersAfter });
+        });
+      });
+      req.on('error', reject);
+    });
+  }
+
+  it.each(['/declared', '/chunked'])(
+    '%s: releases the reads of a streamed answer once parsed, every byte arrives, and the pooled connection is left as it was',
+    async (path) => {
+      const first = await releasedBytesDuring(() => get(path, true));
+      expect(first.result.body.equals(BODY)).toBe(true);
+      // Most of the answer came in reads of 8 KiB or more (the head's read may carry body too).
+      expect(first.released).toBeGreaterThan(BODY.length / 2);
+      expect(first.result.dataListenersAfter).toBe(0);
+
+      // The next request on the same connection: nothing of the first answer's release is left on it.
+      const second = await releasedBytesDuring(() => get(path, false));
+      expect(second.result.reused).toBe(true);
+      expect(second.result.body.equals(BODY)).toBe(true);
+      expect(second.released).toBe(0);
+    },
+  );
+
+  it('adds nothing to a connection whose answer is complete already', async () => {
+    const small = http.createServer((_req, res) => res.end('all of it'));
+    await new Promise<void>((resolve) => small.listen(0, '127.0.0.1', resolve));
+    try {
+      const dataListeners = await new Promise<{ before: number; after: number }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: (small.address() as AddressInfo).port, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              const before = res.socket.listenerCount('data');
+              releaseParsedReads(res);
+              resolve({ before, after: res.socket.listenerCount('data') });
+            });
+          })
+          .on('error', reject);
+      });
+      expect(dataListeners.after).toBe(dataListeners.before);
+    } finally {
+      small.closeAllConnections();
+      await new Promise((resolve) => small.close(resolve));
+    }
   });
 });

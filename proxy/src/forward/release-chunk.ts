@@ -1,6 +1,7 @@
 /**
- * Gives a relayed body chunk's memory back as soon as its bytes are written, instead of at the
- * next full garbage collection.
+ * Gives a relayed body chunk's memory back as soon as its bytes are written, and a read of the
+ * upstream connection's as soon as Node's HTTP parser copied the body out of it, instead of at
+ * the next full garbage collection.
  *
  * Body chunks live outside V8's heap (ArrayBuffer memory, which V8 counts as external), and V8
  * starts a full collection, which marks the whole heap, each time external memory has grown
